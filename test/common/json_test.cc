@@ -1,0 +1,51 @@
+#include "common/json.h"
+
+#include <catch2/catch.hpp>
+
+using namespace srexpert;
+
+TEST_CASE("Parse reports the offset of malformed JSON", "[json]") {
+  std::string err;
+  CHECK_FALSE(json::Parse(R"({"a": })", &err));
+  CHECK(err.find("offset 6") != std::string::npos);
+  CHECK_FALSE(json::Parse(R"({"a":1} trailing)", &err));
+  CHECK(json::Parse(R"({"a":1})"));
+}
+
+TEST_CASE("Find and typed getters walk nested objects", "[json]") {
+  auto doc = *json::Parse(R"({"metadata":{"name":"x","generation":3,"flag":true}})");
+  CHECK(json::GetString(doc, {"metadata", "name"}) == "x");
+  CHECK(json::GetInt(doc, {"metadata", "generation"}) == 3);
+  CHECK(json::GetBool(doc, {"metadata", "flag"}));
+  CHECK(json::GetString(doc, {"metadata", "missing"}, "d") == "d");
+  CHECK(json::GetString(doc, {"metadata", "generation"}, "d") == "d");
+  CHECK(json::Find(doc, {"metadata", "name", "deeper"}) == nullptr);
+}
+
+TEST_CASE("EnsureObject creates the path and Set replaces members", "[json]") {
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  auto& labels = json::EnsureObject(doc, {"metadata", "labels"}, a);
+  json::SetString(labels, "app", "srexpert", a);
+  json::SetString(labels, "app", "agent", a);
+  CHECK(json::Dump(doc) == R"({"metadata":{"labels":{"app":"agent"}}})");
+  CHECK(json::Remove(labels, "app"));
+  CHECK_FALSE(json::Remove(labels, "app"));
+}
+
+TEST_CASE("Equal ignores member order and compares numbers by value", "[json]") {
+  auto a = *json::Parse(R"({"x":1,"y":[1,2,{"z":1.0}]})");
+  auto b = *json::Parse(R"({"y":[1,2,{"z":1}],"x":1})");
+  auto c = *json::Parse(R"({"y":[2,1,{"z":1}],"x":1})");
+  CHECK(json::Equal(a, b));
+  CHECK_FALSE(json::Equal(a, c));
+}
+
+TEST_CASE("MergePatch follows RFC 7386", "[json]") {
+  // Examples from RFC 7386 appendix A.
+  auto target = *json::Parse(R"({"a":"b","c":{"d":"e","f":"g"},"arr":[1,2]})");
+  auto patch = *json::Parse(R"({"a":"z","c":{"f":null},"arr":[3],"n":{"x":null,"y":1}})");
+  json::MergePatch(target, patch, target.GetAllocator());
+  auto want = *json::Parse(R"({"a":"z","c":{"d":"e"},"arr":[3],"n":{"y":1}})");
+  CHECK(json::Equal(target, want));
+}
