@@ -1,0 +1,404 @@
+#include "kube/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace srexpert::kube {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Reads a whole file; on failure `error` gets strerror (no exceptions).
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    *error = "read error";
+    return false;
+  }
+  *out = ss.str();
+  return true;
+}
+
+std::string Trim(std::string s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+// Standard base64 (kubeconfig *-data fields); whitespace is ignored.
+bool Base64Decode(std::string_view in, std::string* out) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0, n = 0;
+  for (char c : in) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      ++pad;
+      ++n;
+      continue;
+    }
+    if (pad > 0) return false;  // data after padding
+    int v = val(c);
+    if (v < 0) return false;
+    ++n;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return pad <= 2 && n % 4 == 0;
+}
+
+bool LooksLikePem(const std::string& s, std::string_view what) {
+  return s.find(fmt::format("-----BEGIN {}", what)) != std::string::npos;
+}
+
+bool ValidServerUrl(const std::string& s) {
+  auto starts = [&](std::string_view p) { return s.rfind(p, 0) == 0 && s.size() > p.size(); };
+  return starts("https://") || starts("http://");
+}
+
+// Accumulates the context of kubeconfig errors: one message names the file
+// and the field.
+class KubeconfigReader {
+ public:
+  explicit KubeconfigReader(std::string file) : file_(std::move(file)) {
+    dir_ = fs::path(file_).parent_path();
+  }
+
+  Error Fail(const std::string& what, const std::string& field) const {
+    return Error(Reason::kConfig, field.empty()
+                                      ? fmt::format("kubeconfig {}: {}", file_, what)
+                                      : fmt::format("kubeconfig {}: {} ({})", file_, what, field));
+  }
+
+  // A scalar string member; "" when absent. Fails for non-scalars.
+  Result<std::string> Scalar(const YAML::Node& node, const char* key,
+                             const std::string& field) const {
+    YAML::Node v = node[key];
+    if (!v || v.IsNull()) return std::string();
+    if (!v.IsScalar()) return Fail("must be a string", field);
+    return v.Scalar();
+  }
+
+  Result<bool> Bool(const YAML::Node& node, const char* key, const std::string& field) const {
+    YAML::Node v = node[key];
+    if (!v || v.IsNull()) return false;
+    bool b = false;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, b)) {
+      return Fail("must be true or false", field);
+    }
+    return b;
+  }
+
+  // A relative path in a kubeconfig is relative to the kubeconfig's directory.
+  std::string ResolvePath(const std::string& p) const {
+    fs::path path(p);
+    if (path.is_absolute() || dir_.empty()) return p;
+    return (dir_ / path).lexically_normal().string();
+  }
+
+  // Inline base64 `data_key` or file `path_key` (both set is an error, as in
+  // client-go's validation). Empty result when neither is set.
+  Result<std::string> DataOrFile(const YAML::Node& node, const char* data_key,
+                                 const char* path_key, const std::string& base) const {
+    auto data = Scalar(node, data_key, base + "." + data_key);
+    if (!data) return data.error();
+    auto path = Scalar(node, path_key, base + "." + path_key);
+    if (!path) return path.error();
+    if (!data->empty() && !path->empty()) {
+      return Fail(fmt::format("both {} and {} are set", data_key, path_key),
+                  base + "." + data_key);
+    }
+    std::string out;
+    if (!data->empty()) {
+      if (!Base64Decode(*data, &out)) return Fail("invalid base64", base + "." + data_key);
+      return out;
+    }
+    if (!path->empty()) {
+      std::string resolved = ResolvePath(*path), err;
+      if (!ReadFile(resolved, &out, &err)) {
+        return Fail(fmt::format("cannot read \"{}\": {}", resolved, err), base + "." + path_key);
+      }
+    }
+    return out;
+  }
+
+  // Finds the entry named `name` in the list `key`; its index goes to *index.
+  Result<std::optional<YAML::Node>> Named(const YAML::Node& root, const char* key, const std::string& name,
+                           size_t* index) const {
+    YAML::Node list = root[key];
+    if (list && !list.IsNull() && !list.IsSequence()) return Fail("must be a list", key);
+    if (!list || list.IsNull()) return std::optional<YAML::Node>();
+    for (size_t i = 0; i < list.size(); ++i) {
+      YAML::Node entry = list[i];
+      if (!entry.IsMap()) return Fail("must be a mapping", fmt::format("{}[{}]", key, i));
+      YAML::Node n = entry["name"];
+      if (n && n.IsScalar() && n.Scalar() == name) {
+        *index = i;
+        return std::optional<YAML::Node>(entry);
+      }
+    }
+    return std::optional<YAML::Node>();
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  fs::path dir_;
+};
+
+Result<RestConfig> ParseKubeconfig(const KubeconfigReader& r, const YAML::Node& root,
+                                   const std::string& context_override) {
+  if (!root.IsMap()) return r.Fail("not a kubeconfig: the document is not a mapping", "");
+  RestConfig cfg;
+  cfg.source = "kubeconfig " + r.file();
+
+  std::string ctx_name = context_override;
+  if (ctx_name.empty()) {
+    auto cur = r.Scalar(root, "current-context", "current-context");
+    if (!cur) return cur.error();
+    ctx_name = *cur;
+    if (ctx_name.empty()) return r.Fail("current-context is not set", "current-context");
+  }
+  size_t ci = 0;
+  auto ctx_entry = r.Named(root, "contexts", ctx_name, &ci);
+  if (!ctx_entry) return ctx_entry.error();
+  if (!*ctx_entry) {
+    return r.Fail(fmt::format("context \"{}\" not found in contexts", ctx_name),
+                  context_override.empty() ? "current-context" : "contexts");
+  }
+  std::string cbase = fmt::format("contexts[{}].context", ci);
+  YAML::Node ctx = (**ctx_entry)["context"];
+  if (!ctx || !ctx.IsMap()) return r.Fail("missing context mapping", cbase);
+
+  auto cluster_name = r.Scalar(ctx, "cluster", cbase + ".cluster");
+  if (!cluster_name) return cluster_name.error();
+  if (cluster_name->empty()) {
+    return r.Fail(fmt::format("context \"{}\" names no cluster", ctx_name), cbase + ".cluster");
+  }
+  auto user_name = r.Scalar(ctx, "user", cbase + ".user");
+  if (!user_name) return user_name.error();
+  auto ns = r.Scalar(ctx, "namespace", cbase + ".namespace");
+  if (!ns) return ns.error();
+  if (!ns->empty()) cfg.ns = *ns;
+
+  // Cluster.
+  size_t cli = 0;
+  auto cl_entry = r.Named(root, "clusters", *cluster_name, &cli);
+  if (!cl_entry) return cl_entry.error();
+  if (!*cl_entry) {
+    return r.Fail(fmt::format("context \"{}\" refers to unknown cluster \"{}\"", ctx_name,
+                              *cluster_name),
+                  cbase + ".cluster");
+  }
+  std::string clbase = fmt::format("clusters[{}].cluster", cli);
+  YAML::Node cluster = (**cl_entry)["cluster"];
+  if (!cluster || !cluster.IsMap()) return r.Fail("missing cluster mapping", clbase);
+  auto server = r.Scalar(cluster, "server", clbase + ".server");
+  if (!server) return server.error();
+  if (server->empty()) {
+    return r.Fail(fmt::format("cluster \"{}\" has no server", *cluster_name), clbase + ".server");
+  }
+  if (!ValidServerUrl(*server)) {
+    return r.Fail(fmt::format("server \"{}\" is not an http(s) URL", *server), clbase + ".server");
+  }
+  while (server->size() > 1 && server->back() == '/') server->pop_back();
+  cfg.server = *server;
+  auto insecure = r.Bool(cluster, "insecure-skip-tls-verify", clbase + ".insecure-skip-tls-verify");
+  if (!insecure) return insecure.error();
+  cfg.insecure_skip_tls_verify = *insecure;
+  auto ca = r.DataOrFile(cluster, "certificate-authority-data", "certificate-authority", clbase);
+  if (!ca) return ca.error();
+  if (!ca->empty()) {
+    if (!LooksLikePem(*ca, "CERTIFICATE")) {
+      return r.Fail("certificate authority is not a PEM certificate",
+                    clbase + ".certificate-authority" +
+                        (cluster["certificate-authority-data"] ? "-data" : ""));
+    }
+    if (cfg.insecure_skip_tls_verify) {
+      return r.Fail("a certificate authority together with insecure-skip-tls-verify is not allowed",
+                    clbase + ".insecure-skip-tls-verify");
+    }
+    cfg.ca_pem = *ca;
+  }
+
+  // User (optional: a context without a user is anonymous).
+  if (!user_name->empty()) {
+    size_t ui = 0;
+    auto u_entry = r.Named(root, "users", *user_name, &ui);
+    if (!u_entry) return u_entry.error();
+    if (!*u_entry) {
+      return r.Fail(fmt::format("context \"{}\" refers to unknown user \"{}\"", ctx_name,
+                                *user_name),
+                    cbase + ".user");
+    }
+    std::string ubase = fmt::format("users[{}].user", ui);
+    YAML::Node user = (**u_entry)["user"];
+    if (user && !user.IsNull()) {
+      if (!user.IsMap()) return r.Fail("must be a mapping", ubase);
+      for (const char* unsupported : {"exec", "auth-provider", "username", "password"}) {
+        if (user[unsupported]) {
+          return r.Fail(fmt::format("{} is not supported by this client; use a token, tokenFile "
+                                    "or a client certificate",
+                                    unsupported),
+                        ubase + "." + unsupported);
+        }
+      }
+      auto token = r.Scalar(user, "token", ubase + ".token");
+      if (!token) return token.error();
+      cfg.bearer_token = *token;
+      auto token_file = r.Scalar(user, "tokenFile", ubase + ".tokenFile");
+      if (!token_file) return token_file.error();
+      if (!token_file->empty()) {
+        cfg.bearer_token_file = r.ResolvePath(*token_file);
+        std::string content, err;
+        if (!ReadFile(cfg.bearer_token_file, &content, &err)) {
+          return r.Fail(fmt::format("cannot read \"{}\": {}", cfg.bearer_token_file, err),
+                        ubase + ".tokenFile");
+        }
+      }
+      auto cert = r.DataOrFile(user, "client-certificate-data", "client-certificate", ubase);
+      if (!cert) return cert.error();
+      auto key = r.DataOrFile(user, "client-key-data", "client-key", ubase);
+      if (!key) return key.error();
+      if (!cert->empty() && key->empty()) {
+        return r.Fail("client certificate without client key", ubase + ".client-key");
+      }
+      if (cert->empty() && !key->empty()) {
+        return r.Fail("client key without client certificate", ubase + ".client-certificate");
+      }
+      if (!cert->empty() && !LooksLikePem(*cert, "CERTIFICATE")) {
+        return r.Fail("client certificate is not a PEM certificate",
+                      ubase + ".client-certificate" +
+                          (user["client-certificate-data"] ? "-data" : ""));
+      }
+      if (!key->empty() && !LooksLikePem(*key, "")) {
+        return r.Fail("client key is not PEM",
+                      ubase + ".client-key" + (user["client-key-data"] ? "-data" : ""));
+      }
+      cfg.client_cert_pem = *cert;
+      cfg.client_key_pem = *key;
+    }
+  }
+  return cfg;
+}
+
+}  // namespace
+
+std::string RestConfig::Describe() const {
+  return fmt::format(
+      "server={} source=\"{}\" ca={} insecure={} token={} token_file=\"{}\" client_cert={} "
+      "namespace={} qps={} burst={}",
+      server, source, ca_pem.empty() ? "system" : fmt::format("<{} bytes>", ca_pem.size()),
+      insecure_skip_tls_verify, bearer_token.empty() ? "none" : log::Redacted(bearer_token),
+      bearer_token_file, client_cert_pem.empty() ? "none" : "set", ns, qps, burst);
+}
+
+Result<RestConfig> InClusterConfig(const std::string& dir) {
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (!host || !*host || !port || !*port) {
+    return Error(Reason::kConfig,
+                 "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must "
+                 "be set (not running in a pod?)");
+  }
+  RestConfig cfg;
+  cfg.source = "in-cluster " + dir;
+  std::string h = host;
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6 literal
+  cfg.server = fmt::format("https://{}:{}", h, port);
+
+  std::string err, content;
+  cfg.bearer_token_file = (fs::path(dir) / "token").string();
+  if (!ReadFile(cfg.bearer_token_file, &content, &err)) {
+    return Error(Reason::kConfig, fmt::format("in-cluster config: cannot read token \"{}\": {}",
+                                              cfg.bearer_token_file, err));
+  }
+  std::string ca_file = (fs::path(dir) / "ca.crt").string();
+  if (!ReadFile(ca_file, &cfg.ca_pem, &err)) {
+    return Error(Reason::kConfig,
+                 fmt::format("in-cluster config: cannot read CA \"{}\": {}", ca_file, err));
+  }
+  if (!LooksLikePem(cfg.ca_pem, "CERTIFICATE")) {
+    return Error(Reason::kConfig,
+                 fmt::format("in-cluster config: \"{}\" is not a PEM certificate", ca_file));
+  }
+  std::string ns;
+  if (ReadFile((fs::path(dir) / "namespace").string(), &ns, &err) && !Trim(ns).empty()) {
+    cfg.ns = Trim(ns);
+  }
+  return cfg;
+}
+
+std::string ResolveKubeconfigPath(const std::string& path) {
+  if (!path.empty()) return path;
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
+    std::string list = env;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t colon = list.find(':', start);
+      std::string first = list.substr(start, colon == std::string::npos ? colon : colon - start);
+      if (!first.empty()) return first;
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  const char* home = std::getenv("HOME");
+  return (fs::path(home && *home ? home : "/") / ".kube" / "config").string();
+}
+
+Result<RestConfig> LoadKubeconfig(const std::string& path, const std::string& context) {
+  std::string file = ResolveKubeconfigPath(path);
+  KubeconfigReader reader(file);
+  std::string text, err;
+  if (!ReadFile(file, &text, &err)) return reader.Fail(fmt::format("cannot read file: {}", err), "");
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return reader.Fail(fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1,
+                                   e.mark.column + 1, e.msg),
+                       "");
+  }
+  try {
+    return ParseKubeconfig(reader, root, context);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on unexpected node shapes we did not anticipate.
+    return reader.Fail(fmt::format("malformed: {}", e.msg), "");
+  }
+}
+
+}  // namespace srexpert::kube

@@ -1,0 +1,317 @@
+#include "kube/http_transport.h"
+
+// fmt before cpprestsdk: cpprestsdk's U() macro breaks fmt's templates.
+#include <fmt/format.h>
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "kube/cancellation_state.h"
+
+namespace srexpert::kube {
+
+namespace http = web::http;
+namespace client = web::http::client;
+
+namespace {
+
+// Long-lived streams (watches) must not be cut by cpprestsdk's per-operation
+// timeout: ReadLine enforces its own idle timeout.
+constexpr std::chrono::seconds kStreamSocketTimeout{24 * 3600};
+
+struct TlsMaterial {
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// Applies the TLS material to a context. With a CA configured only that CA is
+// trusted (like client-go), not the system store cpprestsdk loaded first.
+boost::system::error_code ConfigureTls(boost::asio::ssl::context& ctx, const TlsMaterial& tls,
+                                       std::string* what) {
+  boost::system::error_code ec;
+  if (!tls.ca_pem.empty()) {
+    SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+    ctx.add_certificate_authority(boost::asio::buffer(tls.ca_pem), ec);
+    if (ec) {
+      *what = "certificate authority";
+      return ec;
+    }
+  }
+  if (!tls.cert_pem.empty()) {
+    ctx.use_certificate_chain(boost::asio::buffer(tls.cert_pem), ec);
+    if (ec) {
+      *what = "client certificate";
+      return ec;
+    }
+    ctx.use_private_key(boost::asio::buffer(tls.key_pem), boost::asio::ssl::context::pem, ec);
+    if (ec) {
+      *what = "client key";
+      return ec;
+    }
+  }
+  return ec;
+}
+
+std::optional<std::chrono::seconds> RetryAfter(const http::http_headers& headers) {
+  auto it = headers.find(U("Retry-After"));
+  if (it == headers.end()) return std::nullopt;
+  // Only the delta-seconds form; the API server never sends an HTTP date.
+  try {
+    size_t used = 0;
+    long v = std::stol(it->second, &used);
+    if (used == 0 || v < 0) return std::nullopt;
+    return std::chrono::seconds(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+Error TransportError(const std::string& method, const std::string& path, const char* what) {
+  return Error(Reason::kTransport, fmt::format("{} {}: {}", method, path, what));
+}
+
+// Waits for a pplx task with a timeout, waking early on cancellation. The
+// task keeps running after a timeout; its result is then dropped.
+template <typename T>
+class TimedWait {
+ public:
+  enum class Outcome { kDone, kTimeout, kCancelled };
+
+  TimedWait(pplx::task<T> task, const Cancellation& cancel) : st_(std::make_shared<St>()) {
+    auto st = st_;
+    task.then([st](pplx::task<T> t) {
+      std::optional<T> value;
+      std::exception_ptr exc;
+      try {
+        value = t.get();
+      } catch (...) {
+        exc = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(st->mu);
+      st->value = std::move(value);
+      st->exc = exc;
+      st->done = true;
+      st->cv.notify_all();
+    });
+    auto token = cancel.state()->source.get_token();
+    reg_token_ = token;
+    if (!token.is_canceled()) {
+      reg_ = token.register_callback([st] {
+        std::lock_guard<std::mutex> lock(st->mu);
+        st->cancelled = true;
+        st->cv.notify_all();
+      });
+      registered_ = true;
+    } else {
+      st_->cancelled = true;
+    }
+  }
+  ~TimedWait() {
+    if (registered_) reg_token_.deregister_callback(reg_);
+  }
+  TimedWait(const TimedWait&) = delete;
+  TimedWait& operator=(const TimedWait&) = delete;
+
+  Outcome Wait(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(st_->mu);
+    st_->cv.wait_for(lock, timeout, [&] { return st_->done || st_->cancelled; });
+    if (st_->done) return Outcome::kDone;
+    return st_->cancelled ? Outcome::kCancelled : Outcome::kTimeout;
+  }
+  // After kDone: the value, or rethrows the task's exception.
+  T Take() {
+    std::lock_guard<std::mutex> lock(st_->mu);
+    if (st_->exc) std::rethrow_exception(st_->exc);
+    return std::move(*st_->value);
+  }
+
+ private:
+  struct St {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool cancelled = false;
+    std::optional<T> value;
+    std::exception_ptr exc;
+  };
+  std::shared_ptr<St> st_;
+  pplx::cancellation_token reg_token_ = pplx::cancellation_token::none();
+  pplx::cancellation_token_registration reg_;
+  bool registered_ = false;
+};
+
+class CppRestResponseStream final : public ResponseStream {
+ public:
+  CppRestResponseStream(http::http_response response, Cancellation cancel, std::string what)
+      : response_(std::move(response)),
+        body_(response_.body()),
+        cancel_(std::move(cancel)),
+        what_(std::move(what)) {}
+  ~CppRestResponseStream() override { cancel_.Cancel(); }
+
+  Result<std::optional<std::string>> ReadLine(std::chrono::milliseconds idle) override {
+    if (eof_) return std::optional<std::string>();
+    if (cancel_.cancelled()) return Error(Reason::kCancelled, what_ + ": cancelled");
+    if (!pending_) {
+      // One read at a time; after a timeout the read stays pending and a
+      // later call resumes waiting for it instead of starting a second one.
+      line_ = std::make_shared<concurrency::streams::container_buffer<std::string>>();
+      pending_ = std::make_unique<TimedWait<size_t>>(body_.read_line(*line_), cancel_);
+    }
+    auto outcome = pending_->Wait(idle);
+    if (outcome == TimedWait<size_t>::Outcome::kCancelled) {
+      return Error(Reason::kCancelled, what_ + ": cancelled");
+    }
+    if (outcome == TimedWait<size_t>::Outcome::kTimeout) {
+      return Error(Reason::kTimeout,
+                   fmt::format("{}: no data for {} ms", what_, idle.count()));
+    }
+    auto wait = std::move(pending_);
+    size_t n = 0;
+    try {
+      n = wait->Take();
+    } catch (const std::exception& e) {
+      if (cancel_.cancelled()) return Error(Reason::kCancelled, what_ + ": cancelled");
+      return TransportError("stream", what_, e.what());
+    }
+    std::string line = std::move(line_->collection());
+    if (body_.is_eof()) {
+      eof_ = true;
+      if (n == 0 && line.empty()) return std::optional<std::string>();
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return std::optional<std::string>(std::move(line));
+  }
+
+ private:
+  http::http_response response_;
+  concurrency::streams::istream body_;
+  Cancellation cancel_;
+  std::string what_;
+  std::shared_ptr<concurrency::streams::container_buffer<std::string>> line_;
+  std::unique_ptr<TimedWait<size_t>> pending_;
+  bool eof_ = false;
+};
+
+class CppRestTransport final : public HttpTransport {
+ public:
+  CppRestTransport(const RestConfig& config, const TlsMaterial& tls)
+      : user_agent_(config.user_agent),
+        client_(utility::conversions::to_string_t(config.server),
+                MakeConfig(config, tls, config.request_timeout)),
+        stream_client_(utility::conversions::to_string_t(config.server),
+                       MakeConfig(config, tls, kStreamSocketTimeout)),
+        request_timeout_(config.request_timeout) {}
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    try {
+      http::http_response response = client_.request(MakeMessage(request)).get();
+      HttpResponse out;
+      out.status = response.status_code();
+      out.retry_after = RetryAfter(response.headers());
+      out.body = response.extract_utf8string(true).get();
+      return out;
+    } catch (const std::exception& e) {
+      return TransportError(request.method, request.path, e.what());
+    }
+  }
+
+  Result<std::unique_ptr<ResponseStream>> Open(const HttpRequest& request,
+                                               const Cancellation& parent) override {
+    Cancellation cancel = parent.Child();
+    std::string what = fmt::format("{} {}", request.method, request.path);
+    try {
+      TimedWait<http::http_response> wait(
+          stream_client_.request(MakeMessage(request), cancel.state()->source.get_token()),
+          cancel);
+      auto outcome = wait.Wait(request_timeout_);
+      if (outcome != TimedWait<http::http_response>::Outcome::kDone) {
+        cancel.Cancel();
+        if (outcome == TimedWait<http::http_response>::Outcome::kCancelled) {
+          return Error(Reason::kCancelled, what + ": cancelled");
+        }
+        return Error(Reason::kTransport, what + ": no response headers in time");
+      }
+      http::http_response response = wait.Take();
+      int status = response.status_code();
+      if (status < 200 || status > 299) {
+        auto retry_after = RetryAfter(response.headers());
+        TimedWait<std::string> body(response.extract_utf8string(true), cancel);
+        std::string text;
+        if (body.Wait(request_timeout_) == TimedWait<std::string>::Outcome::kDone) {
+          text = body.Take();
+        }
+        cancel.Cancel();
+        return Error::FromResponse(status, text, retry_after);
+      }
+      return std::unique_ptr<ResponseStream>(
+          new CppRestResponseStream(std::move(response), std::move(cancel), what));
+    } catch (const std::exception& e) {
+      cancel.Cancel();
+      if (parent.cancelled()) return Error(Reason::kCancelled, what + ": cancelled");
+      return TransportError(request.method, request.path, e.what());
+    }
+  }
+
+ private:
+  static client::http_client_config MakeConfig(const RestConfig& config, const TlsMaterial& tls,
+                                               std::chrono::seconds timeout) {
+    client::http_client_config cfg;
+    cfg.set_timeout(timeout);
+    cfg.set_validate_certificates(!config.insecure_skip_tls_verify);
+    cfg.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+      std::string what;
+      // Validated in New(); a failure here cannot happen for the same PEMs.
+      (void)ConfigureTls(ctx, tls, &what);
+    });
+    return cfg;
+  }
+
+  http::http_request MakeMessage(const HttpRequest& r) const {
+    http::http_request msg(utility::conversions::to_string_t(r.method));
+    msg.set_request_uri(utility::conversions::to_string_t(r.path));
+    auto& h = msg.headers();
+    h.add(U("Accept"), U("application/json"));
+    h.add(U("User-Agent"), utility::conversions::to_string_t(user_agent_));
+    if (!r.bearer_token.empty()) {
+      h.add(U("Authorization"), utility::conversions::to_string_t("Bearer " + r.bearer_token));
+    }
+    if (!r.body.empty()) msg.set_body(r.body, r.content_type);
+    return msg;
+  }
+
+  std::string user_agent_;
+  client::http_client client_;
+  client::http_client stream_client_;
+  std::chrono::milliseconds request_timeout_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpTransport>> HttpTransport::New(const RestConfig& config) {
+  if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
+    return Error(Reason::kConfig,
+                 fmt::format("{}: server \"{}\" is not an http(s) URL", config.source, config.server));
+  }
+  TlsMaterial tls{config.ca_pem, config.client_cert_pem, config.client_key_pem};
+  boost::asio::ssl::context scratch(boost::asio::ssl::context::sslv23_client);
+  std::string what;
+  if (auto ec = ConfigureTls(scratch, tls, &what)) {
+    return Error(Reason::kConfig,
+                 fmt::format("{}: invalid {}: {}", config.source, what, ec.message()));
+  }
+  try {
+    return std::unique_ptr<HttpTransport>(new CppRestTransport(config, tls));
+  } catch (const std::exception& e) {
+    return Error(Reason::kConfig, fmt::format("{}: server \"{}\": {}", config.source,
+                                              config.server, e.what()));
+  }
+}
+
+}  // namespace srexpert::kube
