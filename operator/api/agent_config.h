@@ -1,0 +1,189 @@
+// AgentConfig (agent.srexpert.io/v1alpha1): typed spec, defaults and
+// validation.
+//
+// The schema in crds/agentconfigs.agent.srexpert.io.yaml is the contract
+// users see; this file mirrors it for the operator, which cannot assume that
+// an object went through a real apiserver's defaulting (old objects may also
+// predate a field). ApplyDefaults() applies exactly the schema's defaults
+// (test/api checks that they never drift) and Parse() validates everything
+// the schema says plus the rules a schema cannot express (PEM parsing,
+// quantity comparison, label syntax, client-go's leader-election rules).
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace srexpert::api {
+
+inline constexpr std::string_view kGroup = "agent.srexpert.io";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "agent.srexpert.io/v1alpha1";
+inline constexpr std::string_view kKind = "AgentConfig";
+inline constexpr std::string_view kPlural = "agentconfigs";
+
+using Duration = std::chrono::milliseconds;
+
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+};
+
+struct ProxySpec {
+  std::string url;
+  std::vector<std::string> no_proxy;
+};
+
+struct BackendSpec {
+  std::string url;
+  bool insecure = false;   // allows ws://
+  std::string ca_bundle;   // PEM; empty when not set
+  std::optional<ProxySpec> proxy;
+};
+
+// Exactly one of secret_ref / value is set in a valid spec. The token itself
+// (resolved from either) is handed to the desired-state builders separately,
+// so that no spec type ever needs to be scrubbed before logging.
+struct TokenSpec {
+  std::optional<SecretKeyRef> secret_ref;
+  std::optional<std::string> value;
+};
+
+struct Toleration {
+  std::string key;
+  std::string op = "Equal";  // "Exists" | "Equal"
+  std::string value;
+  std::string effect;        // "" | NoSchedule | PreferNoSchedule | NoExecute
+  std::optional<int64_t> toleration_seconds;
+};
+
+// Quantities are kept as written ("50m", "64Mi"); Parse() checks their syntax
+// and that each limit is at least its request.
+struct ResourceRequirements {
+  std::map<std::string, std::string> requests;
+  std::map<std::string, std::string> limits;
+};
+
+struct AgentPodSpec {
+  std::string image;  // empty: the operator's --agent-image
+  std::string image_pull_policy = "IfNotPresent";
+  std::vector<std::string> image_pull_secrets;
+  ResourceRequirements resources;
+  std::map<std::string, std::string> node_selector;
+  std::vector<Toleration> tolerations;
+  std::string priority_class_name;
+  std::map<std::string, std::string> pod_labels;
+  std::map<std::string, std::string> pod_annotations;
+  std::string log_level = "info";
+};
+
+struct LeaderElectionSpec {
+  Duration lease_duration{15000};
+  Duration renew_deadline{10000};
+  Duration retry_period{2000};
+};
+
+struct BackoffSpec {
+  Duration initial{1000};
+  Duration max{60000};
+  double multiplier = 2.0;
+};
+
+struct TunnelSpec {
+  Duration ping_interval{20000};
+  Duration pong_timeout{10000};
+  BackoffSpec backoff;
+  int64_t max_message_bytes = 16 * 1024 * 1024;
+};
+
+struct CollectionSpec {
+  bool events = true;
+  bool metrics = true;
+  std::vector<std::string> excluded_namespaces;
+};
+
+struct ScansSpec {
+  bool enabled = true;
+  Duration interval{3600 * 1000};
+};
+
+struct ActionsSpec {
+  bool scale = false;
+  bool restart = false;
+  bool apply_manifests = false;
+  bool helm = false;
+};
+
+struct AgentConfigSpec {
+  BackendSpec backend;
+  TokenSpec token;
+  std::string cluster_name;
+  AgentPodSpec agent;
+  LeaderElectionSpec leader_election;
+  TunnelSpec tunnel;
+  CollectionSpec collection;
+  ScansSpec scans;
+  ActionsSpec actions;
+};
+
+// The parts of metadata the operator needs.
+struct ObjectMeta {
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  int64_t generation = 0;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+};
+
+struct AgentConfig {
+  ObjectMeta meta;
+  AgentConfigSpec spec;
+};
+
+// One problem with one field. path uses JSON-path-like notation:
+// "spec.agent.tolerations[0].operator".
+struct FieldError {
+  std::string path;
+  std::string message;
+  std::string ToString() const;  // "<path>: <message>"
+};
+
+struct ParseResult {
+  AgentConfig config;  // meaningful only when ok()
+  std::vector<FieldError> errors;
+
+  bool ok() const { return errors.empty(); }
+  // All errors joined with "; " (for a condition message).
+  std::string Summary() const;
+};
+
+// Parses a whole AgentConfig object (apiVersion, kind, metadata, spec) as
+// received from the API. Never throws. Defaults are applied to a copy of
+// spec first, so a spec that omits optional fields parses to the documented
+// defaults. Error messages may quote field values but never the token.
+ParseResult Parse(const rapidjson::Value& object);
+
+// Applies the CRD schema's defaults to `spec` (a JSON object) in place, the
+// way the apiserver does: a missing field with a default is set, then
+// defaults are applied inside it. Non-object input is left alone.
+void ApplyDefaults(rapidjson::Value& spec, rapidjson::Document::AllocatorType& alloc);
+
+// Checks a resolved token (from the inline value or the referenced Secret)
+// the same way the schema checks spec.token.value: 1..4096 printable ASCII
+// characters without spaces. `path` names where it came from. The message
+// never contains the token.
+std::vector<FieldError> ValidateToken(std::string_view token, std::string_view path);
+
+// Go-style duration strings restricted to the units the CRD allows:
+// "15s", "1m30s", "500ms", "2h". nullopt on anything else.
+std::optional<Duration> ParseDuration(std::string_view text);
+// Shortest canonical form: 90000ms → "1m30s", 500ms → "500ms", 0 → "0s".
+std::string FormatDuration(Duration d);
+
+}  // namespace srexpert::api

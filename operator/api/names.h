@@ -1,0 +1,71 @@
+// Names and labels of everything the operator creates for an AgentConfig.
+//
+// For an AgentConfig named N in namespace S:
+//   ServiceAccount N, ClusterRole N, ClusterRoleBinding N        (seed names)
+//   Role N-leader-election, RoleBinding N-leader-election        (Lease access)
+//   Secret N-secret, ConfigMap N-config, DaemonSet N, Lease N-leader
+//
+// The ClusterRole and ClusterRoleBinding are cluster-scoped yet deliberately
+// named N, not S-N: the default install (srexpert-agent in srexpert-system)
+// must produce the seed's names exactly, and "other names follow the same
+// pattern". Two AgentConfigs with the same name in different namespaces
+// therefore want the same ClusterRole; the second one finds an object owned
+// by another Namespace and reports NameConflict instead of taking it over.
+// Use distinct names for several installs in one cluster.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace srexpert::api {
+
+struct ChildNames {
+  std::string service_account;
+  std::string cluster_role;
+  std::string cluster_role_binding;
+  std::string leader_election_role;
+  std::string leader_election_role_binding;
+  std::string secret;
+  std::string config_map;
+  std::string daemon_set;
+  std::string lease;
+};
+
+ChildNames NamesFor(std::string_view agent_config_name);
+
+inline constexpr std::string_view kFieldManager = "srexpert-operator";
+inline constexpr std::string_view kManagedBy = "srexpert-operator";
+inline constexpr std::string_view kAppName = "srexpert-agent";
+inline constexpr std::string_view kPartOf = "srexpert";
+inline constexpr std::string_view kComponent = "agent";
+
+inline constexpr std::string_view kLabelName = "app.kubernetes.io/name";
+inline constexpr std::string_view kLabelInstance = "app.kubernetes.io/instance";
+inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kLabelPartOf = "app.kubernetes.io/part-of";
+inline constexpr std::string_view kLabelComponent = "app.kubernetes.io/component";
+
+// Pod-template annotation whose change rolls the agent pods:
+// sha256 over the ConfigMap data and the token (controller/desired_config.h).
+inline constexpr std::string_view kConfigChecksumAnnotation = "agent.srexpert.io/config-checksum";
+// Written by the leader agent on its Lease (docs/agentconfig.md, "Status"):
+// the tunnel state (Connecting, Connected, Disconnected, Unauthorized).
+// The leader itself is the Lease's spec.holderIdentity (its pod name).
+inline constexpr std::string_view kLeaseTunnelStateAnnotation = "agent.srexpert.io/tunnel-state";
+
+// The finalizer that removes the cluster-scoped children when only the
+// AgentConfig is deleted.
+inline constexpr std::string_view kFinalizer = "agent.srexpert.io/cluster-resources";
+
+// Labels on every child: name, instance, managed-by, part-of, component.
+std::map<std::string, std::string> CommonLabels(std::string_view agent_config_name);
+// The DaemonSet's (immutable) selector: name and instance only.
+std::map<std::string, std::string> SelectorLabels(std::string_view agent_config_name);
+// Label keys users may not set through spec.agent.podLabels.
+const std::vector<std::string>& ReservedLabelKeys();
+// Annotation-key prefix users may not use through spec.agent.podAnnotations.
+inline constexpr std::string_view kReservedAnnotationPrefix = "agent.srexpert.io/";
+
+}  // namespace srexpert::api
