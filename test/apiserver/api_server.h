@@ -59,6 +59,8 @@ class ApiServer {
   const std::string& Token() const;
   std::string CaFile() const;        // PEM path of the CA that signed the serving cert
   std::string KubeconfigFile() const;  // kubeconfig for kubectl and our client
+  std::string TokenFile() const;       // the bearer token alone, for tokenFile configs
+  std::string StateDir() const;        // where the files above live
 
   void AddFault(const Fault& fault);
   void ClearFaults();

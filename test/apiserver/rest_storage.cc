@@ -1,0 +1,712 @@
+#include "test/apiserver/rest_storage.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "test/apiserver/json_patch.h"
+#include "test/apiserver/object_meta.h"
+#include "test/apiserver/selectors.h"
+
+namespace srexpert::testing {
+namespace {
+
+constexpr char kCrdCleanupFinalizer[] = "customresourcecleanup.apiextensions.k8s.io";
+
+bool IsNamespaces(const ResourceType& t) { return t.group.empty() && t.resource == "namespaces"; }
+bool IsCrd(const ResourceType& t) {
+  return t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions";
+}
+
+// Kinds whose registry returns the deleted object rather than a Status from
+// DELETE (ReturnDeletedObject in their REST storage).
+bool ReturnsDeletedObject(const ResourceType& t) {
+  return t.custom || IsCrd(t) || IsNamespaces(t) ||
+         (t.group.empty() && (t.resource == "pods" || t.resource == "services"));
+}
+
+// Kinds whose strategy allows PUT to create a missing object.
+bool AllowCreateOnUpdate(const ResourceType& t) {
+  return (t.group == "coordination.k8s.io" && t.resource == "leases") ||
+         (t.group.empty() && t.resource == "events");
+}
+
+std::string Base64Url(const std::string& in) {
+  static const char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      out.push_back(kTable[(buf >> (bits - 6)) & 0x3f]);
+      bits -= 6;
+    }
+  }
+  if (bits > 0) out.push_back(kTable[(buf << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+std::optional<std::string> Base64UrlDecode(const std::string& in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    else if (c == '=') break;
+    else return std::nullopt;
+    buf = (buf << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buf >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string ItemKey(const json::Value& obj) { return Namespace(obj) + "/" + Name(obj); }
+
+// Everything but metadata and status: what metadata.generation tracks
+// (for built-in kinds that is the spec; for custom resources every
+// top-level field except metadata/status, as the CRD strategy does).
+bool SpecChanged(const json::Value& a, const json::Value& b) {
+  std::set<std::string> keys;
+  for (const auto* v : {&a, &b}) {
+    for (const auto& m : v->GetObject()) keys.insert(m.name.GetString());
+  }
+  for (const auto& k : keys) {
+    if (k == "metadata" || k == "status" || k == "apiVersion" || k == "kind") continue;
+    auto ia = a.FindMember(k.c_str());
+    auto ib = b.FindMember(k.c_str());
+    bool ha = ia != a.MemberEnd(), hb = ib != b.MemberEnd();
+    if (ha != hb) return true;
+    if (ha && !json::Equal(ia->value, ib->value)) return true;
+  }
+  return false;
+}
+
+void CopyMember(json::Document& dst, const json::Value& src, std::initializer_list<std::string_view> path_to_obj,
+                const char* key) {
+  auto& a = dst.GetAllocator();
+  const json::Value* from = json::Find(src, path_to_obj);
+  json::Value& to = json::EnsureObject(dst, path_to_obj, a);
+  json::Remove(to, key);
+  if (from != nullptr && from->IsObject()) {
+    auto it = from->FindMember(key);
+    if (it != from->MemberEnd()) json::Set(to, key, json::Value(it->value, a), a);
+  }
+}
+
+void CopyTopLevel(json::Document& dst, const json::Value& src, const char* key) {
+  auto& a = dst.GetAllocator();
+  json::Remove(dst, key);
+  auto it = src.FindMember(key);
+  if (it != src.MemberEnd()) json::Set(dst, key, json::Value(it->value, a), a);
+}
+
+// The status a CRD reports once its names are accepted and it is served;
+// the real apiextensions controllers write this shortly after creation.
+void SetCrdStatus(json::Document& crd, const std::string& now) {
+  auto& a = crd.GetAllocator();
+  json::Value status(rapidjson::kObjectType);
+  json::Value conditions(rapidjson::kArrayType);
+  for (const auto& [type, reason, message] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"NamesAccepted", "NoConflicts", "no conflicts found"},
+           {"Established", "InitialNamesAccepted", "the initial names have been accepted"}}) {
+    json::Value c(rapidjson::kObjectType);
+    json::SetString(c, "type", type, a);
+    json::SetString(c, "status", "True", a);
+    json::SetString(c, "lastTransitionTime", now, a);
+    json::SetString(c, "reason", reason, a);
+    json::SetString(c, "message", message, a);
+    conditions.PushBack(c, a);
+  }
+  json::Set(status, "conditions", std::move(conditions), a);
+  if (const auto* names = json::Find(crd, {"spec", "names"})) {
+    json::Set(status, "acceptedNames", json::Value(*names, a), a);
+  }
+  json::Value stored(rapidjson::kArrayType);
+  if (const auto* versions = json::Find(crd, {"spec", "versions"}); versions && versions->IsArray()) {
+    for (const auto& v : versions->GetArray()) {
+      if (json::GetBool(v, {"storage"})) stored.PushBack(json::String(json::GetString(v, {"name"}), a), a);
+    }
+  }
+  json::Set(status, "storedVersions", std::move(stored), a);
+  json::Set(crd, "status", std::move(status), a);
+}
+
+}  // namespace
+
+RestStorage::RestStorage(Store& store, ResourceRegistry& registry, Clock& clock)
+    : store_(store), registry_(registry), clock_(clock) {}
+
+json::Document RestStorage::Render(const ResourceType& type, const std::string& version,
+                                   const json::Value& obj) const {
+  json::Document out = json::Clone(obj);
+  json::SetString(out, "apiVersion", type.ApiVersion(version), out.GetAllocator());
+  json::SetString(out, "kind", type.kind, out.GetAllocator());
+  return out;
+}
+
+std::optional<ApiError> RestStorage::CheckTypeMeta(const ResourceType& type,
+                                                   const std::string& version, json::Value& body,
+                                                   json::Allocator& a) const {
+  // The decoder defaults a missing apiVersion/kind from the endpoint and
+  // rejects a body for another kind.
+  std::string want_av = type.ApiVersion(version);
+  std::string av = json::GetString(body, {"apiVersion"});
+  std::string kind = json::GetString(body, {"kind"});
+  if (!av.empty() && av != want_av) {
+    return BadRequest(fmt::format(
+        "the API version in the data ({}) does not match the expected API version ({})", av,
+        want_av));
+  }
+  if (!kind.empty() && kind != type.kind) {
+    return BadRequest(fmt::format("the kind in the data ({}) does not match the expected kind ({})",
+                                  kind, type.kind));
+  }
+  json::SetString(body, "apiVersion", want_av, a);
+  json::SetString(body, "kind", type.kind, a);
+  if (!json::Find(body, {"metadata"}) || !json::Find(body, {"metadata"})->IsObject()) {
+    json::Set(body, "metadata", json::Value(rapidjson::kObjectType), a);
+  }
+  return std::nullopt;
+}
+
+Outcome RestStorage::Get(const ResourceType& type, const std::string& version,
+                         const std::string& ns, const std::string& name) {
+  ObjectPtr obj;
+  {
+    auto txn = store_.Begin();
+    obj = txn.Get(type.StorageKey(), ns, name);
+  }
+  if (!obj) return Outcome::Error(NotFound(type.Gr(), name));
+  Outcome o;
+  o.body = Render(type, version, *obj);
+  return o;
+}
+
+Outcome RestStorage::List(const ResourceType& type, const std::string& version,
+                          const std::string& ns, const ListOptions& options) {
+  std::string err;
+  auto labels = LabelSelector::Parse(options.label_selector, &err);
+  if (!labels) return Outcome::Error(BadRequest(err));
+  auto fields = FieldSelector::Parse(options.field_selector, &err);
+  if (!fields) return Outcome::Error(BadRequest(err));
+
+  uint64_t at_rv = 0;
+  std::string start_after;
+  if (!options.continue_token.empty()) {
+    auto raw = Base64UrlDecode(options.continue_token);
+    auto token = raw ? json::Parse(*raw) : std::nullopt;
+    if (!token || !token->IsObject() || json::GetString(*token, {"v"}) != "meta.k8s.io/v1") {
+      return Outcome::Error(BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
+    }
+    at_rv = static_cast<uint64_t>(json::GetInt(*token, {"rv"}));
+    start_after = json::GetString(*token, {"start"});
+  } else if (options.resource_version_match == "Exact") {
+    at_rv = std::strtoull(options.resource_version.c_str(), nullptr, 10);
+  }
+  auto snap = store_.ListAt(type.StorageKey(), ns, at_rv);
+  if (!snap) {
+    if (!options.continue_token.empty()) {
+      return Outcome::Error(Expired(
+          "The provided continue parameter is too old to display a consistent list result. You "
+          "can start a new list without the continue parameter, or use the continue token in "
+          "this response to retrieve the remainder of the results. Continuing with the provided "
+          "token results in an inconsistent list - objects that were created, modified, or "
+          "deleted between the time the first chunk was returned and now may show up in the "
+          "list."));
+    }
+    return Outcome::Error(Expired(fmt::format("too old resource version: {} ({})", at_rv,
+                                              store_.CurrentRv())));
+  }
+  Outcome o;
+  auto& a = o.body.GetAllocator();
+  o.body.SetObject();
+  json::SetString(o.body, "kind", type.list_kind, a);
+  json::SetString(o.body, "apiVersion", type.ApiVersion(version), a);
+  json::Value items(rapidjson::kArrayType);
+  int64_t count = 0;
+  int64_t remaining = 0;
+  std::string last_key;
+  bool more = false;
+  for (const auto& obj : snap->items) {
+    std::string key = ItemKey(*obj);
+    if (!start_after.empty() && key <= start_after) continue;
+    if (!labels->Matches(*obj) || !fields->Matches(*obj)) continue;
+    if (options.limit > 0 && count >= options.limit) {
+      more = true;
+      remaining++;
+      continue;
+    }
+    // Real list responses carry kind/apiVersion per item only for custom
+    // resources (unstructured); built-in items omit them.
+    json::Value item(*obj, a);
+    if (type.custom) {
+      json::SetString(item, "apiVersion", type.ApiVersion(version), a);
+    } else {
+      json::Remove(item, "apiVersion");
+      json::Remove(item, "kind");
+    }
+    items.PushBack(item, a);
+    last_key = key;
+    count++;
+  }
+  json::Value meta(rapidjson::kObjectType);
+  json::SetString(meta, "resourceVersion", std::to_string(snap->rv), a);
+  if (more) {
+    json::Document token(rapidjson::kObjectType);
+    json::SetString(token, "v", "meta.k8s.io/v1", token.GetAllocator());
+    json::Set(token, "rv", json::Value(static_cast<int64_t>(snap->rv)), token.GetAllocator());
+    // etcd continues from the key after the last one returned.
+    json::SetString(token, "start", last_key, token.GetAllocator());
+    json::SetString(meta, "continue", Base64Url(json::Dump(token)), a);
+    // Like the real server, the count is only given when no selector can
+    // make it inexact.
+    if (labels->Empty() && fields->Empty()) {
+      json::Set(meta, "remainingItemCount", json::Value(remaining), a);
+    }
+  }
+  json::Set(o.body, "metadata", std::move(meta), a);
+  json::Set(o.body, "items", std::move(items), a);
+  return o;
+}
+
+std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& txn,
+                                                                 const ResourceType& type,
+                                                                 const std::string& version,
+                                                                 const std::string& ns,
+                                                                 json::Document body) {
+  auto& a = body.GetAllocator();
+  if (!body.IsObject()) return BadRequest("the body of the request was not a JSON object");
+  if (auto e = CheckTypeMeta(type, version, body, a)) return *e;
+  auto& meta = body["metadata"];
+  if (type.namespaced) {
+    std::string body_ns = json::GetString(meta, {"namespace"});
+    if (!body_ns.empty() && body_ns != ns) {
+      return BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    json::SetString(meta, "namespace", ns, a);
+  } else {
+    json::Remove(meta, "namespace");
+  }
+  std::string name = json::GetString(meta, {"name"});
+  std::string generate = json::GetString(meta, {"generateName"});
+  if (name.empty() && !generate.empty()) {
+    // Retry on the (unlikely) collision rather than failing the request,
+    // which is what the real server's generateName retry amounts to.
+    for (int i = 0; i < 8; ++i) {
+      name = generate + RandomSuffix();
+      if (!txn.Get(type.StorageKey(), ns, name)) break;
+    }
+    json::SetString(meta, "name", name, a);
+  }
+  if (name.empty()) {
+    return Invalid(type.group, type.kind, "",
+                   {RequiredValue("metadata.name", "name or generateName is required")});
+  }
+  if (auto cause = ValidateName(type, name)) return Invalid(type.group, type.kind, name, {*cause});
+  if (!json::GetString(meta, {"resourceVersion"}).empty()) {
+    return InternalError("resourceVersion should not be set on objects to be created");
+  }
+  if (type.namespaced) {
+    auto nsobj = txn.Get("/namespaces", "", ns);
+    if (!nsobj) return NotFound({"", "namespaces"}, ns);
+    if (BeingDeleted(*nsobj)) {
+      return Forbidden(type.Gr(), name,
+                       fmt::format("unable to create new content in namespace {} because it is "
+                                   "being terminated",
+                                   ns),
+                       {{"NamespaceTerminating",
+                         fmt::format("namespace {} is being terminated", ns),
+                         "metadata.namespace"}});
+    }
+  }
+  if (type.custom) {
+    auto crd = txn.Get("apiextensions.k8s.io/customresourcedefinitions", "",
+                       type.resource + "." + type.group);
+    if (crd && BeingDeleted(*crd)) {
+      return MethodNotSupported(type.Gr(), "create");
+    }
+  }
+  if (txn.Get(type.StorageKey(), ns, name)) return AlreadyExists(type.Gr(), name);
+
+  std::string now = Rfc3339(clock_.WallNow());
+  json::SetString(meta, "uid", NewUid(), a);
+  json::SetString(meta, "creationTimestamp", now, a);
+  json::Remove(meta, "deletionTimestamp");
+  json::Remove(meta, "deletionGracePeriodSeconds");
+  json::Remove(meta, "selfLink");
+  if (type.has_generation) {
+    json::Set(meta, "generation", json::Value(int64_t{1}), a);
+  } else {
+    json::Remove(meta, "generation");
+  }
+  if (type.has_status) {
+    // Status is owned by the /status subresource: create drops what the
+    // client sent (custom resources omit it, built-ins start empty).
+    json::Remove(body, "status");
+    if (!type.custom) json::Set(body, "status", json::Value(rapidjson::kObjectType), a);
+  }
+  if (IsNamespaces(type)) {
+    json::SetString(json::EnsureObject(body, {"metadata", "labels"}, a),
+                    "kubernetes.io/metadata.name", name, a);
+    json::Value fin(rapidjson::kArrayType);
+    fin.PushBack(json::String("kubernetes", a), a);
+    json::Set(json::EnsureObject(body, {"spec"}, a), "finalizers", std::move(fin), a);
+    json::SetString(json::EnsureObject(body, {"status"}, a), "phase", "Active", a);
+  }
+  if (IsCrd(type)) {
+    std::string want = json::GetString(body, {"spec", "names", "plural"}) + "." +
+                       json::GetString(body, {"spec", "group"});
+    if (name != want) {
+      return Invalid(type.group, type.kind, name,
+                     {InvalidValue("metadata.name", name,
+                                   "must be spec.names.plural+\".\"+spec.group")});
+    }
+    ResourceRegistry probe;
+    if (auto err = probe.RegisterCrd(body)) {
+      return Invalid(type.group, type.kind, name, {{"FieldValueInvalid", *err, "spec"}});
+    }
+    if (!HasFinalizer(body, kCrdCleanupFinalizer)) {
+      auto f = Finalizers(body);
+      f.push_back(kCrdCleanupFinalizer);
+      SetFinalizers(body, f);
+    }
+    SetCrdStatus(body, now);
+  }
+  return body;
+}
+
+void RestStorage::OnCommitted(Store::Txn&, const ResourceType& type, const ObjectPtr& obj,
+                              bool deleted) {
+  if (!IsCrd(type)) return;
+  if (deleted) {
+    registry_.UnregisterCrd(json::GetString(*obj, {"spec", "group"}),
+                            json::GetString(*obj, {"spec", "names", "plural"}));
+  } else {
+    registry_.RegisterCrd(*obj);
+  }
+}
+
+Outcome RestStorage::Create(const ResourceType& type, const std::string& version,
+                            const std::string& ns, json::Document body,
+                            const WriteOptions& options) {
+  auto txn = store_.Begin();
+  auto prepared = PrepareCreate(txn, type, version, ns, std::move(body));
+  if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
+  auto& obj = std::get<json::Document>(prepared);
+  Outcome o;
+  o.code = 201;
+  if (options.dry_run) {
+    o.body = Render(type, version, obj);
+    return o;
+  }
+  std::string name = Name(obj);
+  auto stored = txn.Put(type.StorageKey(), type.namespaced ? ns : "", name, std::move(obj));
+  OnCommitted(txn, type, stored, false);
+  o.body = Render(type, version, *stored);
+  return o;
+}
+
+std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
+    Store::Txn& txn, const ResourceType& type, const ObjectPtr& old, json::Document next,
+    const std::string& subresource, const std::string& /*manager*/, bool dry_run,
+    bool /*is_apply*/) {
+  auto& a = next.GetAllocator();
+  std::string name = Name(*old);
+  std::string ns = Namespace(*old);
+  std::string old_rv = json::GetString(*old, {"metadata", "resourceVersion"});
+  std::string rv = json::GetString(next, {"metadata", "resourceVersion"});
+  if (!rv.empty() && rv != old_rv) return ConflictModified(type.Gr(), name);
+
+  if (subresource == "status") {
+    // A status write changes status only (plus the resourceVersion).
+    json::Document merged = json::Clone(*old);
+    CopyTopLevel(merged, next, "status");
+    next = std::move(merged);
+  } else {
+    if (type.has_status) CopyTopLevel(next, *old, "status");
+    if (IsNamespaces(type)) CopyTopLevel(next, *old, "spec");  // spec.finalizers via /finalize only
+  }
+  // System-owned metadata cannot be changed by clients.
+  for (const char* key : {"uid", "creationTimestamp", "deletionTimestamp",
+                          "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
+    CopyMember(next, *old, {"metadata"}, key);
+  }
+  json::Remove(json::EnsureObject(next, {"metadata"}, a), "selfLink");
+  if (IsNamespaces(type)) {
+    json::SetString(json::EnsureObject(next, {"metadata", "labels"}, a),
+                    "kubernetes.io/metadata.name", name, a);
+  }
+  if (type.has_generation && subresource.empty() && SpecChanged(*old, next)) {
+    json::Set(next["metadata"], "generation",
+              json::Value(json::GetInt(*old, {"metadata", "generation"}) + 1), a);
+  }
+  if (BeingDeleted(*old)) {
+    auto before = Finalizers(*old);
+    std::vector<std::string> added;
+    for (const auto& f : Finalizers(next)) {
+      if (std::find(before.begin(), before.end(), f) == before.end()) added.push_back(f);
+    }
+    if (!added.empty()) {
+      std::string list;
+      for (const auto& f : added) list += (list.empty() ? "" : ", ") + fmt::format("\"{}\"", f);
+      return Invalid(type.group, type.kind, name,
+                     {{"FieldValueForbidden",
+                       fmt::format("Forbidden: no new finalizers can be added if the object is "
+                                   "being deleted, found new finalizers []string{{{}}}",
+                                   list),
+                       "metadata.finalizers"}});
+    }
+  }
+  if (IsCrd(type) && subresource.empty()) {
+    ResourceRegistry probe;
+    if (auto err = probe.RegisterCrd(next)) {
+      return Invalid(type.group, type.kind, name, {{"FieldValueInvalid", *err, "spec"}});
+    }
+  }
+  json::SetString(next["metadata"], "resourceVersion", old_rv, a);
+  if (json::Equal(next, *old)) return Committed{old, false};  // no-op: no write, same RV
+  if (dry_run) return Committed{std::make_shared<const json::Document>(std::move(next)), false};
+  if (BeingDeleted(next) && Finalizers(next).empty()) {
+    // Removing the last finalizer of an object being deleted deletes it.
+    auto final_state = txn.Put(type.StorageKey(), ns, name, std::move(next));
+    auto gone = txn.Delete(type.StorageKey(), ns, name);
+    OnCommitted(txn, type, final_state, true);
+    return Committed{gone, true};
+  }
+  auto stored = txn.Put(type.StorageKey(), ns, name, std::move(next));
+  OnCommitted(txn, type, stored, false);
+  return Committed{stored, false};
+}
+
+Outcome RestStorage::Update(const ResourceType& type, const std::string& version,
+                            const std::string& ns, const std::string& name,
+                            const std::string& subresource, json::Document body,
+                            const WriteOptions& options) {
+  if (!body.IsObject()) return Outcome::Error(BadRequest("the body of the request was not a JSON object"));
+  if (auto e = CheckTypeMeta(type, version, body, body.GetAllocator())) return Outcome::Error(*e);
+  std::string body_name = json::GetString(body, {"metadata", "name"});
+  if (body_name != name) {
+    return Outcome::Error(BadRequest(fmt::format(
+        "the name of the object ({}) does not match the name on the URL ({})", body_name, name)));
+  }
+  if (type.namespaced) {
+    std::string body_ns = json::GetString(body, {"metadata", "namespace"});
+    if (!body_ns.empty() && body_ns != ns) {
+      return Outcome::Error(BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the request"));
+    }
+  }
+  auto txn = store_.Begin();
+  auto old = txn.Get(type.StorageKey(), ns, name);
+  if (!old) {
+    if (subresource.empty() && AllowCreateOnUpdate(type)) {
+      json::Remove(body["metadata"], "resourceVersion");
+      auto prepared = PrepareCreate(txn, type, version, ns, std::move(body));
+      if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
+      Outcome o;
+      o.code = 201;
+      auto stored = txn.Put(type.StorageKey(), ns, name, std::move(std::get<json::Document>(prepared)));
+      o.body = Render(type, version, *stored);
+      return o;
+    }
+    return Outcome::Error(NotFound(type.Gr(), name));
+  }
+  if (type.custom && json::GetString(body, {"metadata", "resourceVersion"}).empty()) {
+    // Custom resources do not allow unconditional updates.
+    return Outcome::Error(Invalid(type.group, type.kind, name,
+                                  {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                                    "metadata.resourceVersion"}}));
+  }
+  auto result = CommitUpdate(txn, type, old, std::move(body), subresource, options.field_manager,
+                             options.dry_run, false);
+  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
+  Outcome o;
+  o.body = Render(type, version, *std::get<Committed>(result).object);
+  return o;
+}
+
+Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
+                           const std::string& ns, const std::string& name,
+                           const std::string& subresource, const std::string& content_type,
+                           const std::string& body, const WriteOptions& options) {
+  std::string media = content_type.substr(0, content_type.find(';'));
+  media.erase(std::remove(media.begin(), media.end(), ' '), media.end());
+  bool merge = media == "application/merge-patch+json";
+  bool strategic = media == "application/strategic-merge-patch+json";
+  bool json_patch = media == "application/json-patch+json";
+  // Custom resources have no patch strategy metadata, so the real server
+  // refuses strategic merge patches for them.
+  if (!(merge || json_patch || (strategic && !type.custom))) {
+    return Outcome::Error(UnsupportedMediaType(content_type));
+  }
+  std::string perr;
+  auto patch = json::Parse(body, &perr);
+  if (!patch) return Outcome::Error(BadRequest("error decoding patch: " + perr));
+  auto txn = store_.Begin();
+  auto old = txn.Get(type.StorageKey(), ns, name);
+  if (!old) return Outcome::Error(NotFound(type.Gr(), name));
+  json::Document next = Render(type, version, *old);
+  if (json_patch) {
+    if (auto err = ApplyJsonPatch(next, *patch)) {
+      return Outcome::Error(ApiError{422, "Invalid", err.value()});
+    }
+  } else {
+    if (!patch->IsObject()) return Outcome::Error(BadRequest("patch body must be a JSON object"));
+    json::MergePatch(next, *patch, next.GetAllocator());
+  }
+  if (!next.IsObject()) return Outcome::Error(BadRequest("patched object is not a JSON object"));
+  if (auto e = CheckTypeMeta(type, version, next, next.GetAllocator())) return Outcome::Error(*e);
+  auto result = CommitUpdate(txn, type, old, std::move(next), subresource, options.field_manager,
+                             options.dry_run, false);
+  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
+  Outcome o;
+  o.body = Render(type, version, *std::get<Committed>(result).object);
+  return o;
+}
+
+ObjectPtr RestStorage::UpdateLocked(Store::Txn& txn, const ResourceType& type,
+                                    const ObjectPtr& old, json::Document next,
+                                    const std::string& manager) {
+  json::SetString(json::EnsureObject(next, {"metadata"}, next.GetAllocator()), "resourceVersion",
+                  json::GetString(*old, {"metadata", "resourceVersion"}), next.GetAllocator());
+  auto result = CommitUpdate(txn, type, old, std::move(next), "", manager, false, false);
+  if (auto* c = std::get_if<Committed>(&result)) return c->deleted ? nullptr : c->object;
+  return old;
+}
+
+ObjectPtr RestStorage::DeleteLocked(Store::Txn& txn, const ResourceType& type,
+                                    const ObjectPtr& obj, const std::string& propagation) {
+  std::string ns = Namespace(*obj);
+  std::string name = Name(*obj);
+  json::Document next = json::Clone(*obj);
+  auto& a = next.GetAllocator();
+  auto finalizers = Finalizers(next);
+  auto add = [&](const std::string& f) {
+    if (std::find(finalizers.begin(), finalizers.end(), f) == finalizers.end()) {
+      finalizers.push_back(f);
+    }
+  };
+  auto drop = [&](const std::string& f) { std::erase(finalizers, f); };
+  if (IsNamespaces(type)) {
+    // Namespaces always go through the Terminating phase: the namespace
+    // lifecycle controller empties them and then removes spec.finalizers.
+    if (propagation == "Orphan") add("orphan");
+    if (propagation == "Foreground") add("foregroundDeletion");
+    json::SetString(json::EnsureObject(next, {"status"}, a), "phase", "Terminating", a);
+  } else if (propagation == "Orphan") {
+    add("orphan");
+    drop("foregroundDeletion");
+  } else if (propagation == "Foreground") {
+    add("foregroundDeletion");
+    drop("orphan");
+  }
+  bool pending = !finalizers.empty() ||
+                 (IsNamespaces(type) && json::Find(next, {"spec", "finalizers"}) &&
+                  json::Find(next, {"spec", "finalizers"})->IsArray() &&
+                  !json::Find(next, {"spec", "finalizers"})->Empty());
+  if (!pending) {
+    txn.Delete(type.StorageKey(), ns, name);
+    OnCommitted(txn, type, obj, true);
+    return nullptr;
+  }
+  SetFinalizers(next, finalizers);
+  auto& meta = json::EnsureObject(next, {"metadata"}, a);
+  if (!BeingDeleted(next)) {
+    json::SetString(meta, "deletionTimestamp", Rfc3339(clock_.WallNow()), a);
+    json::Set(meta, "deletionGracePeriodSeconds", json::Value(int64_t{0}), a);
+  }
+  if (json::Equal(next, *obj)) return obj;
+  return txn.Put(type.StorageKey(), ns, name, std::move(next));
+}
+
+json::Document RestStorage::DeleteResponse(const ResourceType& type, const std::string& version,
+                                           const json::Value& obj) const {
+  if (ReturnsDeletedObject(type)) return Render(type, version, obj);
+  json::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  json::SetString(d, "kind", "Status", a);
+  json::SetString(d, "apiVersion", "v1", a);
+  json::Set(d, "metadata", json::Value(rapidjson::kObjectType), a);
+  json::SetString(d, "status", "Success", a);
+  json::Value details(rapidjson::kObjectType);
+  json::SetString(details, "name", Name(obj), a);
+  if (!type.group.empty()) json::SetString(details, "group", type.group, a);
+  json::SetString(details, "kind", type.resource, a);
+  json::SetString(details, "uid", Uid(obj), a);
+  json::Set(d, "details", std::move(details), a);
+  return d;
+}
+
+Outcome RestStorage::Delete(const ResourceType& type, const std::string& version,
+                            const std::string& ns, const std::string& name,
+                            const DeleteOptions& options) {
+  auto txn = store_.Begin();
+  auto obj = txn.Get(type.StorageKey(), ns, name);
+  if (!obj) return Outcome::Error(NotFound(type.Gr(), name));
+  if (options.precondition_uid && *options.precondition_uid != Uid(*obj)) {
+    return Outcome::Error(Conflict(
+        type.Gr(), name,
+        fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                    *options.precondition_uid, Uid(*obj))));
+  }
+  std::string rv = json::GetString(*obj, {"metadata", "resourceVersion"});
+  if (options.precondition_rv && *options.precondition_rv != rv) {
+    return Outcome::Error(Conflict(
+        type.Gr(), name,
+        fmt::format("Precondition failed: ResourceVersion in precondition: {}, ResourceVersion "
+                    "in object meta: {}",
+                    *options.precondition_rv, rv)));
+  }
+  Outcome o;
+  if (options.dry_run) {
+    o.body = DeleteResponse(type, version, *obj);
+    return o;
+  }
+  auto after = DeleteLocked(txn, type, obj, options.propagation_policy);
+  o.body = after ? Render(type, version, *after) : DeleteResponse(type, version, *obj);
+  return o;
+}
+
+Outcome RestStorage::DeleteCollection(const ResourceType& type, const std::string& version,
+                                      const std::string& ns, const ListOptions& list,
+                                      const DeleteOptions& options) {
+  std::string err;
+  auto labels = LabelSelector::Parse(list.label_selector, &err);
+  if (!labels) return Outcome::Error(BadRequest(err));
+  auto fields = FieldSelector::Parse(list.field_selector, &err);
+  if (!fields) return Outcome::Error(BadRequest(err));
+  Outcome o;
+  auto& a = o.body.GetAllocator();
+  o.body.SetObject();
+  json::Value items(rapidjson::kArrayType);
+  auto txn = store_.Begin();
+  for (const auto& obj : txn.List(type.StorageKey(), ns)) {
+    if (!labels->Matches(*obj) || !fields->Matches(*obj)) continue;
+    auto after = options.dry_run ? obj : DeleteLocked(txn, type, obj, options.propagation_policy);
+    json::Value item(*(after ? after : obj), a);
+    items.PushBack(item, a);
+  }
+  json::SetString(o.body, "kind", type.list_kind, a);
+  json::SetString(o.body, "apiVersion", type.ApiVersion(version), a);
+  json::Value meta(rapidjson::kObjectType);
+  json::SetString(meta, "resourceVersion", std::to_string(txn.CurrentRv()), a);
+  json::Set(o.body, "metadata", std::move(meta), a);
+  json::Set(o.body, "items", std::move(items), a);
+  return o;
+}
+
+}  // namespace srexpert::testing
