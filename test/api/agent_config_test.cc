@@ -310,3 +310,13 @@ TEST_CASE("Duration syntax agrees with the CRD pattern", "[api][crd]") {
     CHECK(std::regex_search(std::string(s), pattern) == api::ParseDuration(s).has_value());
   }
 }
+
+TEST_CASE("An invalid inline token is reported without its value", "[api][token]") {
+  const std::string secretish = "s3cr3t-value-with space";
+  json::Document doc = testing::MinimalAgentConfig();
+  json::SetString(*json::FindMutable(doc, {"spec", "token"}), "value", secretish, doc.GetAllocator());
+  auto r = api::Parse(doc);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.Summary().find("s3cr3t") == std::string::npos);
+  CHECK(r.Summary().find("spec.token.value") != std::string::npos);
+}
