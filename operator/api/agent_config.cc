@@ -22,7 +22,8 @@ using Allocator = rapidjson::Document::AllocatorType;
 // fields before defaulting, and no AgentConfig field is nullable.
 const Value* Member(const Value& obj, std::string_view key) {
   if (!obj.IsObject()) return nullptr;
-  auto it = obj.FindMember(Value::StringRefType(key.data(), static_cast<rapidjson::SizeType>(key.size())));
+  auto it = obj.FindMember(
+      Value::StringRefType(key.data(), static_cast<rapidjson::SizeType>(key.size())));
   if (it == obj.MemberEnd() || it->value.IsNull()) return nullptr;
   return &it->value;
 }
@@ -55,8 +56,7 @@ class Reader {
     errors_->push_back({std::move(path), std::move(message)});
   }
 
-  const Value* Get(const Value& obj, std::string_view key, const std::string& path,
-                   bool required) {
+  const Value* Get(const Value& obj, std::string_view key, const std::string& path, bool required) {
     const Value* v = Member(obj, key);
     if (v == nullptr && required) Error(path, "required");
     return v;
@@ -206,7 +206,8 @@ constexpr std::string_view kDnsSubdomainRule =
     "must be a DNS subdomain: at most 253 characters, lowercase letters, digits, '-' and '.'";
 
 bool HasWhitespace(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
 // ws[s]://host[:port][/path...] with no userinfo and no whitespace (the CRD pattern).
@@ -325,11 +326,9 @@ void ReadToken(Reader& r, const Value& spec, TokenSpec* out) {
     secret_ref.key = r.GetChecked(
         *ref, "key", path + ".secretRef.key", false,
         [](std::string_view k) {
-          return !k.empty() && k.size() <= 253 &&
-                 std::all_of(k.begin(), k.end(), [](char c) {
-                   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                          c == '.';
-                 });
+          return !k.empty() && k.size() <= 253 && std::all_of(k.begin(), k.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+          });
         },
         "must be a Secret data key: 1..253 alphanumerics, '-', '_' or '.'");
     out->secret_ref = std::move(secret_ref);
@@ -453,9 +452,8 @@ void ReadAgent(Reader& r, const Value& spec, AgentPodSpec* out) {
     }
   }
   ReadResources(r, *a, path + ".resources", &out->resources);
-  out->node_selector =
-      r.GetStringMap(*a, "nodeSelector", path + ".nodeSelector", 32, LabelKeyProblem,
-                     LabelValueProblem);
+  out->node_selector = r.GetStringMap(*a, "nodeSelector", path + ".nodeSelector", 32,
+                                      LabelKeyProblem, LabelValueProblem);
   ReadTolerations(r, *a, path + ".tolerations", &out->tolerations);
   out->priority_class_name = r.GetChecked(*a, "priorityClassName", path + ".priorityClassName",
                                           false, IsDnsSubdomain, kDnsSubdomainRule);
@@ -717,8 +715,8 @@ ParseResult Parse(const Value& object) {
   AgentConfigSpec& out = result.config.spec;
   ReadBackend(r, spec, &out.backend);
   ReadToken(r, spec, &out.token);
-  out.cluster_name = r.GetChecked(spec, "clusterName", "spec.clusterName", true, IsDnsLabel,
-                                  kDnsLabelRule);
+  out.cluster_name =
+      r.GetChecked(spec, "clusterName", "spec.clusterName", true, IsDnsLabel, kDnsLabelRule);
   ReadAgent(r, spec, &out.agent);
   ReadLeaderElection(r, spec, &out.leader_election);
   ReadTunnel(r, spec, &out.tunnel);

@@ -42,8 +42,8 @@ struct ProxySpec {
 
 struct BackendSpec {
   std::string url;
-  bool insecure = false;   // allows ws://
-  std::string ca_bundle;   // PEM; empty when not set
+  bool insecure = false;  // allows ws://
+  std::string ca_bundle;  // PEM; empty when not set
   std::optional<ProxySpec> proxy;
 };
 
@@ -59,7 +59,7 @@ struct Toleration {
   std::string key;
   std::string op = "Equal";  // "Exists" | "Equal"
   std::string value;
-  std::string effect;        // "" | NoSchedule | PreferNoSchedule | NoExecute
+  std::string effect;  // "" | NoSchedule | PreferNoSchedule | NoExecute
   std::optional<int64_t> toleration_seconds;
 };
 

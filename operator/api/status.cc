@@ -108,10 +108,9 @@ AgentConfigStatus ParseStatus(const Value& object) {
   s.tunnel = json::GetString(*status, {"tunnel"});
   if (const Value* list = json::Find(*status, {"managedResources"}); list && list->IsArray()) {
     for (const auto& item : list->GetArray()) {
-      s.managed_resources.push_back({json::GetString(item, {"apiVersion"}),
-                                     json::GetString(item, {"kind"}),
-                                     json::GetString(item, {"name"}),
-                                     json::GetString(item, {"namespace"})});
+      s.managed_resources.push_back(
+          {json::GetString(item, {"apiVersion"}), json::GetString(item, {"kind"}),
+           json::GetString(item, {"name"}), json::GetString(item, {"namespace"})});
     }
   }
   return s;

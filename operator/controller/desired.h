@@ -21,9 +21,11 @@
 namespace srexpert::controller {
 
 struct BuildInputs {
-  std::string namespace_uid;        // UID of the AgentConfig's Namespace (owner of cluster-scoped children)
-  std::string token;                // resolved registration token
-  std::string default_agent_image;  // operator flag --agent-image; used when spec.agent.image is empty
+  std::string
+      namespace_uid;  // UID of the AgentConfig's Namespace (owner of cluster-scoped children)
+  std::string token;  // resolved registration token
+  std::string
+      default_agent_image;  // operator flag --agent-image; used when spec.agent.image is empty
 };
 
 // Paths inside the agent container (docs/agentconfig.md, "Agent contract").
@@ -55,8 +57,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
 // All children in apply order: ServiceAccount, ClusterRole, ClusterRoleBinding,
 // Role, RoleBinding, Secret, ConfigMap, DaemonSet (RBAC before the pods that
 // need it, Secret and ConfigMap before the pods that mount them).
-std::vector<json::Document> DesiredChildren(const api::AgentConfig& config,
-                                            const BuildInputs& in);
+std::vector<json::Document> DesiredChildren(const api::AgentConfig& config, const BuildInputs& in);
 
 // The agent's config.json (everything the agent needs except the token).
 json::Document AgentConfigFile(const api::AgentConfig& config);

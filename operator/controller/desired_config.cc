@@ -1,9 +1,8 @@
 // The token Secret, the agent ConfigMap and the checksum that ties the agent
 // pods to both.
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-
-#include <fmt/format.h>
 
 #include <map>
 

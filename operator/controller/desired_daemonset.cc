@@ -149,15 +149,15 @@ json::Value Volumes(const api::ChildNames& names, json::Allocator& a) {
 json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInputs& in) {
   const auto& agent = config.spec.agent;
   const auto names = api::NamesFor(config.meta.name);
-  auto doc = internal::NewObject("apps/v1", "DaemonSet", names.daemon_set,
-                                 config.meta.namespace_, config);
+  auto doc =
+      internal::NewObject("apps/v1", "DaemonSet", names.daemon_set, config.meta.namespace_, config);
   internal::OwnByAgentConfig(doc, config);
   auto& a = doc.GetAllocator();
 
   json::Value container = Obj();
   json::SetString(container, "name", "agent", a);
-  json::SetString(container, "image",
-                  agent.image.empty() ? in.default_agent_image : agent.image, a);
+  json::SetString(container, "image", agent.image.empty() ? in.default_agent_image : agent.image,
+                  a);
   json::SetString(container, "imagePullPolicy", agent.image_pull_policy, a);
   json::Value env = Arr();
   env.PushBack(FieldRefEnv("POD_NAME", "metadata.name", a), a);
@@ -223,8 +223,8 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   json::Set(pod_template, "spec", std::move(pod_spec), a);
 
   json::Value selector = Obj();
-  json::Set(selector, "matchLabels",
-            internal::StringMap(api::SelectorLabels(config.meta.name), a), a);
+  json::Set(selector, "matchLabels", internal::StringMap(api::SelectorLabels(config.meta.name), a),
+            a);
   json::Value spec = Obj();
   json::Set(spec, "selector", std::move(selector), a);
   json::Set(spec, "template", std::move(pod_template), a);
@@ -232,8 +232,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   return doc;
 }
 
-std::vector<json::Document> DesiredChildren(const api::AgentConfig& config,
-                                            const BuildInputs& in) {
+std::vector<json::Document> DesiredChildren(const api::AgentConfig& config, const BuildInputs& in) {
   std::vector<json::Document> out;
   out.push_back(DesiredServiceAccount(config, in));
   out.push_back(DesiredClusterRole(config, in));

@@ -11,8 +11,7 @@ namespace {
 
 constexpr std::string_view kRbacApiVersion = "rbac.authorization.k8s.io/v1";
 
-json::Value Rules(const std::vector<Permission>& permissions, Scope scope,
-                  json::Allocator& a) {
+json::Value Rules(const std::vector<Permission>& permissions, Scope scope, json::Allocator& a) {
   json::Value rules(rapidjson::kArrayType);
   for (const auto& p : permissions) {
     if (p.scope != scope) continue;
@@ -68,8 +67,8 @@ json::Document DesiredClusterRole(const api::AgentConfig& config, const BuildInp
 
 json::Document DesiredClusterRoleBinding(const api::AgentConfig& config, const BuildInputs& in) {
   auto names = api::NamesFor(config.meta.name);
-  auto doc = internal::NewObject(kRbacApiVersion, "ClusterRoleBinding",
-                                 names.cluster_role_binding, "", config);
+  auto doc = internal::NewObject(kRbacApiVersion, "ClusterRoleBinding", names.cluster_role_binding,
+                                 "", config);
   internal::OwnByNamespace(doc, config, in.namespace_uid);
   SetBinding(doc, config, "ClusterRole", names.cluster_role);
   return doc;
@@ -89,9 +88,8 @@ json::Document DesiredLeaderElectionRole(const api::AgentConfig& config, const B
 json::Document DesiredLeaderElectionRoleBinding(const api::AgentConfig& config,
                                                 const BuildInputs&) {
   auto names = api::NamesFor(config.meta.name);
-  auto doc = internal::NewObject(kRbacApiVersion, "RoleBinding",
-                                 names.leader_election_role_binding, config.meta.namespace_,
-                                 config);
+  auto doc = internal::NewObject(kRbacApiVersion, "RoleBinding", names.leader_election_role_binding,
+                                 config.meta.namespace_, config);
   internal::OwnByAgentConfig(doc, config);
   SetBinding(doc, config, "Role", names.leader_election_role);
   return doc;

@@ -4,9 +4,8 @@
 
 namespace srexpert::controller::internal {
 
-json::Document NewObject(std::string_view api_version, std::string_view kind,
-                         std::string_view name, std::string_view ns,
-                         const api::AgentConfig& config) {
+json::Document NewObject(std::string_view api_version, std::string_view kind, std::string_view name,
+                         std::string_view ns, const api::AgentConfig& config) {
   json::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
   json::SetString(doc, "apiVersion", api_version, a);

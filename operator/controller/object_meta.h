@@ -15,9 +15,8 @@ namespace srexpert::controller::internal {
 // {apiVersion, kind, metadata: {name[, namespace], labels: CommonLabels}}.
 // An empty `ns` makes a cluster-scoped object, which also gets the label
 // agent.srexpert.io/owner-namespace so that it can be found by label.
-json::Document NewObject(std::string_view api_version, std::string_view kind,
-                         std::string_view name, std::string_view ns,
-                         const api::AgentConfig& config);
+json::Document NewObject(std::string_view api_version, std::string_view kind, std::string_view name,
+                         std::string_view ns, const api::AgentConfig& config);
 
 // Controller ownerReference to the AgentConfig (blockOwnerDeletion: deleting
 // the AgentConfig in the foreground waits for its children).

@@ -42,14 +42,22 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
 
 std::string_view FeatureTitle(Feature f) {
   switch (f) {
-    case Feature::kCollection: return "Collection (always)";
-    case Feature::kEvents: return "Events";
-    case Feature::kMetrics: return "Metrics";
-    case Feature::kLeaderElection: return "Leader election (always)";
-    case Feature::kScale: return "Action: scale";
-    case Feature::kRestart: return "Action: restart";
-    case Feature::kApplyManifests: return "Action: applyManifests";
-    case Feature::kHelm: return "Action: helm";
+    case Feature::kCollection:
+      return "Collection (always)";
+    case Feature::kEvents:
+      return "Events";
+    case Feature::kMetrics:
+      return "Metrics";
+    case Feature::kLeaderElection:
+      return "Leader election (always)";
+    case Feature::kScale:
+      return "Action: scale";
+    case Feature::kRestart:
+      return "Action: restart";
+    case Feature::kApplyManifests:
+      return "Action: applyManifests";
+    case Feature::kHelm:
+      return "Action: helm";
   }
   return "";
 }
@@ -58,28 +66,44 @@ std::string_view FeatureTitle(Feature f) {
 
 std::string_view FeatureSwitch(Feature feature) {
   switch (feature) {
-    case Feature::kCollection: return "always";
-    case Feature::kEvents: return "spec.collection.events";
-    case Feature::kMetrics: return "spec.collection.metrics";
-    case Feature::kLeaderElection: return "always";
-    case Feature::kScale: return "spec.actions.scale";
-    case Feature::kRestart: return "spec.actions.restart";
-    case Feature::kApplyManifests: return "spec.actions.applyManifests";
-    case Feature::kHelm: return "spec.actions.helm";
+    case Feature::kCollection:
+      return "always";
+    case Feature::kEvents:
+      return "spec.collection.events";
+    case Feature::kMetrics:
+      return "spec.collection.metrics";
+    case Feature::kLeaderElection:
+      return "always";
+    case Feature::kScale:
+      return "spec.actions.scale";
+    case Feature::kRestart:
+      return "spec.actions.restart";
+    case Feature::kApplyManifests:
+      return "spec.actions.applyManifests";
+    case Feature::kHelm:
+      return "spec.actions.helm";
   }
   return "";
 }
 
 bool FeatureEnabled(Feature feature, const api::AgentConfigSpec& spec) {
   switch (feature) {
-    case Feature::kCollection: return true;
-    case Feature::kEvents: return spec.collection.events;
-    case Feature::kMetrics: return spec.collection.metrics;
-    case Feature::kLeaderElection: return true;
-    case Feature::kScale: return spec.actions.scale;
-    case Feature::kRestart: return spec.actions.restart;
-    case Feature::kApplyManifests: return spec.actions.apply_manifests;
-    case Feature::kHelm: return spec.actions.helm;
+    case Feature::kCollection:
+      return true;
+    case Feature::kEvents:
+      return spec.collection.events;
+    case Feature::kMetrics:
+      return spec.collection.metrics;
+    case Feature::kLeaderElection:
+      return true;
+    case Feature::kScale:
+      return spec.actions.scale;
+    case Feature::kRestart:
+      return spec.actions.restart;
+    case Feature::kApplyManifests:
+      return spec.actions.apply_manifests;
+    case Feature::kHelm:
+      return spec.actions.helm;
   }
   return false;
 }
@@ -88,47 +112,125 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
   using F = Feature;
   const Scope C = Scope::kCluster;
   std::vector<Permission> p = {
-      {F::kCollection, C, "", {"nodes", "namespaces"}, kRead, {},
+      {F::kCollection,
+       C,
+       "",
+       {"nodes", "namespaces"},
+       kRead,
+       {},
        "Node and namespace inventory; the UID of the kube-system Namespace identifies the "
        "cluster to the backend."},
-      {F::kCollection, C, "",
+      {F::kCollection,
+       C,
+       "",
        {"pods", "services", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes"},
-       kRead, {}, "Workload, networking and storage state streamed to the backend."},
-      {F::kCollection, C, "", {"configmaps"}, kRead, {},
+       kRead,
+       {},
+       "Workload, networking and storage state streamed to the backend."},
+      {F::kCollection,
+       C,
+       "",
+       {"configmaps"},
+       kRead,
+       {},
        "ConfigMap metadata (names, labels, owners). The agent requests metadata only, but RBAC "
        "cannot limit a grant to metadata: this permission also allows reading ConfigMap data."},
-      {F::kCollection, C, "apps", {"deployments", "replicasets", "statefulsets", "daemonsets"},
-       kRead, {}, "Workload specs and rollout state."},
-      {F::kCollection, C, "batch", {"jobs", "cronjobs"}, kRead, {}, "Batch workloads and their completion state."},
-      {F::kCollection, C, "networking.k8s.io", {"ingresses", "networkpolicies"}, kRead, {},
+      {F::kCollection,
+       C,
+       "apps",
+       {"deployments", "replicasets", "statefulsets", "daemonsets"},
+       kRead,
+       {},
+       "Workload specs and rollout state."},
+      {F::kCollection,
+       C,
+       "batch",
+       {"jobs", "cronjobs"},
+       kRead,
+       {},
+       "Batch workloads and their completion state."},
+      {F::kCollection,
+       C,
+       "networking.k8s.io",
+       {"ingresses", "networkpolicies"},
+       kRead,
+       {},
        "Exposure and network isolation, for the topology and scans."},
-      {F::kCollection, C, "autoscaling", {"horizontalpodautoscalers"}, kRead, {},
+      {F::kCollection,
+       C,
+       "autoscaling",
+       {"horizontalpodautoscalers"},
+       kRead,
+       {},
        "Autoscaling targets and current state."},
-      {F::kCollection, C, "rbac.authorization.k8s.io",
-       {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, kRead, {},
+      {F::kCollection,
+       C,
+       "rbac.authorization.k8s.io",
+       {"roles", "rolebindings", "clusterroles", "clusterrolebindings"},
+       kRead,
+       {},
        "RBAC posture for scans (who can do what); RBAC objects hold no credentials."},
       {F::kEvents, C, "", {"events"}, kRead, {}, "Kubernetes Events (core API)."},
-      {F::kEvents, C, "events.k8s.io", {"events"}, kRead, {},
+      {F::kEvents,
+       C,
+       "events.k8s.io",
+       {"events"},
+       kRead,
+       {},
        "Kubernetes Events through the events.k8s.io/v1 API (same objects, newer fields)."},
-      {F::kMetrics, C, "metrics.k8s.io", {"nodes", "pods"}, {"get", "list"}, {},
+      {F::kMetrics,
+       C,
+       "metrics.k8s.io",
+       {"nodes", "pods"},
+       {"get", "list"},
+       {},
        "CPU and memory usage from metrics-server (it serves no watch)."},
-      {F::kLeaderElection, Scope::kAgentNamespace, "coordination.k8s.io", {"leases"}, {"create"},
-       {}, "Create the leader Lease on first start (RBAC cannot limit create to a name)."},
-      {F::kLeaderElection, Scope::kAgentNamespace, "coordination.k8s.io", {"leases"},
-       {"get", "update"}, {std::string(lease_name)},
+      {F::kLeaderElection,
+       Scope::kAgentNamespace,
+       "coordination.k8s.io",
+       {"leases"},
+       {"create"},
+       {},
+       "Create the leader Lease on first start (RBAC cannot limit create to a name)."},
+      {F::kLeaderElection,
+       Scope::kAgentNamespace,
+       "coordination.k8s.io",
+       {"leases"},
+       {"get", "update"},
+       {std::string(lease_name)},
        "Acquire and renew the leader Lease and publish the tunnel state on it — this Lease only."},
-      {F::kScale, C, "apps", {"deployments/scale", "statefulsets/scale"},
-       {"get", "patch", "update"}, {}, "Read and change replica counts through the scale "
+      {F::kScale,
+       C,
+       "apps",
+       {"deployments/scale", "statefulsets/scale"},
+       {"get", "patch", "update"},
+       {},
+       "Read and change replica counts through the scale "
        "subresource only; the rest of the workload stays read-only."},
-      {F::kRestart, C, "apps", {"deployments", "statefulsets", "daemonsets"}, {"patch"}, {},
+      {F::kRestart,
+       C,
+       "apps",
+       {"deployments", "statefulsets", "daemonsets"},
+       {"patch"},
+       {},
        "Rollout restart: patch the pod template's kubectl.kubernetes.io/restartedAt annotation."},
   };
   for (const auto& kind : WritableKinds()) {
-    p.push_back({F::kApplyManifests, C, kind.group, kind.resources, kWrite, {},
+    p.push_back({F::kApplyManifests,
+                 C,
+                 kind.group,
+                 kind.resources,
+                 kWrite,
+                 {},
                  "Server-side apply of manifests of these kinds (apply creates or patches)."});
   }
   for (const auto& kind : WritableKinds()) {
-    p.push_back({F::kHelm, C, kind.group, kind.resources, kWriteDelete, {},
+    p.push_back({F::kHelm,
+                 C,
+                 kind.group,
+                 kind.resources,
+                 kWriteDelete,
+                 {},
                  kind.group.empty()
                      ? "Install, upgrade, roll back and uninstall charts of these kinds; Helm's "
                        "release records are ConfigMaps (HELM_DRIVER=configmap), never Secrets."
@@ -154,19 +256,18 @@ std::string RenderPermissionsMarkdown() {
     if (first || p.feature != current) {
       current = p.feature;
       first = false;
-      out += fmt::format("\n### {}\n\nSwitch: `{}`. Granted by the {}.\n\n", FeatureTitle(p.feature),
-                         FeatureSwitch(p.feature),
+      out += fmt::format("\n### {}\n\nSwitch: `{}`. Granted by the {}.\n\n",
+                         FeatureTitle(p.feature), FeatureSwitch(p.feature),
                          p.scope == Scope::kCluster
                              ? "ClusterRole `<name>`"
                              : "Role `<name>-leader-election` in the AgentConfig's namespace");
       out += "| API group | Resources | Verbs | Only these names | Why |\n";
       out += "| --- | --- | --- | --- | --- |\n";
     }
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n",
-                       p.api_group.empty() ? "\"\" (core)" : p.api_group, Join(p.resources, ", "),
-                       Join(p.verbs, ", "),
-                       p.resource_names.empty() ? "—" : "`" + Join(p.resource_names, "`, `") + "`",
-                       p.why);
+    out += fmt::format(
+        "| `{}` | {} | {} | {} | {} |\n", p.api_group.empty() ? "\"\" (core)" : p.api_group,
+        Join(p.resources, ", "), Join(p.verbs, ", "),
+        p.resource_names.empty() ? "—" : "`" + Join(p.resource_names, "`, `") + "`", p.why);
   }
   return out;
 }

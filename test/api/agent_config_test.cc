@@ -1,7 +1,6 @@
 #include "api/agent_config.h"
 
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "api/validation.h"
@@ -43,7 +42,8 @@ TEST_CASE("A minimal AgentConfig parses to the documented defaults", "[api]") {
   CHECK(s.agent.image.empty());
   CHECK(s.agent.image_pull_policy == "IfNotPresent");
   CHECK(s.agent.image_pull_secrets.empty());
-  CHECK(s.agent.resources.requests == std::map<std::string, std::string>{{"cpu", "50m"}, {"memory", "64Mi"}});
+  CHECK(s.agent.resources.requests ==
+        std::map<std::string, std::string>{{"cpu", "50m"}, {"memory", "64Mi"}});
   CHECK(s.agent.resources.limits == std::map<std::string, std::string>{{"memory", "256Mi"}});
   CHECK(s.agent.node_selector == std::map<std::string, std::string>{{"kubernetes.io/os", "linux"}});
   REQUIRE(s.agent.tolerations.size() == 1);
@@ -89,9 +89,12 @@ TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
   CHECK(s.agent.image == "registry.example.com/srexpert/agent:1.2.3");
   CHECK(s.agent.image_pull_policy == "Always");
   CHECK(s.agent.image_pull_secrets == std::vector<std::string>{"regcred"});
-  CHECK(s.agent.resources.requests == std::map<std::string, std::string>{{"cpu", "100m"}, {"memory", "128Mi"}});
-  CHECK(s.agent.resources.limits == std::map<std::string, std::string>{{"cpu", "1"}, {"memory", "512Mi"}});
-  CHECK(s.agent.node_selector == std::map<std::string, std::string>{{"node-role.example.com/edge", "true"}});
+  CHECK(s.agent.resources.requests ==
+        std::map<std::string, std::string>{{"cpu", "100m"}, {"memory", "128Mi"}});
+  CHECK(s.agent.resources.limits ==
+        std::map<std::string, std::string>{{"cpu", "1"}, {"memory", "512Mi"}});
+  CHECK(s.agent.node_selector ==
+        std::map<std::string, std::string>{{"node-role.example.com/edge", "true"}});
   REQUIRE(s.agent.tolerations.size() == 1);
   CHECK(s.agent.tolerations[0].key == "dedicated");
   CHECK(s.agent.tolerations[0].op == "Equal");
@@ -100,7 +103,8 @@ TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
   CHECK(s.agent.tolerations[0].toleration_seconds == 300);
   CHECK(s.agent.priority_class_name == "system-node-critical");
   CHECK(s.agent.pod_labels == std::map<std::string, std::string>{{"team", "sre"}});
-  CHECK(s.agent.pod_annotations == std::map<std::string, std::string>{{"example.com/scrape", "false"}});
+  CHECK(s.agent.pod_annotations ==
+        std::map<std::string, std::string>{{"example.com/scrape", "false"}});
   CHECK(s.agent.log_level == "debug");
   CHECK(s.leader_election.lease_duration == 30s);
   CHECK(s.leader_election.renew_deadline == 20s);
@@ -123,8 +127,8 @@ TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
 }
 
 TEST_CASE("Null fields count as absent and get their defaults", "[api]") {
-  auto doc = testing::Patched(testing::MinimalAgentConfig(),
-                              R"({"spec":{"agent":{"logLevel":null}}})");
+  auto doc =
+      testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"agent":{"logLevel":null}}})");
   // MergePatch deletes on null; set an explicit null the way a client may send it.
   json::Set(*json::FindMutable(doc, {"spec"}), "tunnel", json::Value(), doc.GetAllocator());
   auto r = api::Parse(doc);
@@ -134,8 +138,9 @@ TEST_CASE("Null fields count as absent and get their defaults", "[api]") {
 }
 
 TEST_CASE("A deletionTimestamp marks the AgentConfig as being deleted", "[api]") {
-  auto r = api::Parse(testing::Patched(testing::MinimalAgentConfig(),
-                                       R"({"metadata":{"deletionTimestamp":"2024-05-01T10:00:00Z"}})"));
+  auto r =
+      api::Parse(testing::Patched(testing::MinimalAgentConfig(),
+                                  R"({"metadata":{"deletionTimestamp":"2024-05-01T10:00:00Z"}})"));
   REQUIRE(r.ok());
   CHECK(r.config.meta.deleting);
 }
@@ -146,9 +151,9 @@ enum class Enforced { kSchema, kCel, kOperator };
 
 struct InvalidCase {
   const char* name;
-  const char* patch;        // merge patch onto MinimalAgentConfig
-  const char* path;         // expected FieldError path
-  const char* fragment;     // expected message fragment
+  const char* patch;     // merge patch onto MinimalAgentConfig
+  const char* path;      // expected FieldError path
+  const char* fragment;  // expected message fragment
   Enforced enforced;
   const char* cel_node = "";     // kCel: schema path holding the rule
   const char* cel_message = "";  // kCel: fragment of the rule's message
@@ -158,64 +163,147 @@ TEST_CASE("Invalid AgentConfigs are rejected with the field path and the reason"
   const std::vector<InvalidCase> cases = {
       {"no spec", R"({"spec":null})", "spec", "required", Enforced::kSchema},
       {"no backend", R"({"spec":{"backend":null}})", "spec.backend", "required", Enforced::kSchema},
-      {"no backend url", R"({"spec":{"backend":{"url":null}}})", "spec.backend.url", "required", Enforced::kSchema},
-      {"http backend", R"({"spec":{"backend":{"url":"https://x.example.com"}}})", "spec.backend.url", "wss://", Enforced::kSchema},
-      {"backend url without host", R"({"spec":{"backend":{"url":"wss:///agent"}}})", "spec.backend.url", "host", Enforced::kSchema},
-      {"backend url with user info", R"({"spec":{"backend":{"url":"wss://u:p@x.example.com/"}}})", "spec.backend.url", "user info", Enforced::kSchema},
-      {"ws:// without insecure", R"({"spec":{"backend":{"url":"ws://x.example.com"}}})", "spec.backend.url", "unless spec.backend.insecure", Enforced::kCel, "spec.backend", "unless insecure"},
-      {"insecure not a bool", R"({"spec":{"backend":{"insecure":"yes"}}})", "spec.backend.insecure", "boolean", Enforced::kSchema},
-      {"caBundle not PEM", R"({"spec":{"backend":{"caBundle":"hello"}}})", "spec.backend.caBundle", "PEM", Enforced::kSchema},
-      {"caBundle with a corrupt certificate", R"({"spec":{"backend":{"caBundle":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}})", "spec.backend.caBundle", "X.509", Enforced::kOperator},
-      {"proxy without url", R"({"spec":{"backend":{"proxy":{"noProxy":["a"]}}}})", "spec.backend.proxy.url", "required", Enforced::kSchema},
-      {"socks proxy", R"({"spec":{"backend":{"proxy":{"url":"socks5://p:1080"}}}})", "spec.backend.proxy.url", "http://", Enforced::kSchema},
-      {"proxy with a path", R"({"spec":{"backend":{"proxy":{"url":"http://p:3128/x"}}}})", "spec.backend.proxy.url", "http://", Enforced::kSchema},
-      {"noProxy with a comma", R"({"spec":{"backend":{"proxy":{"url":"http://p:3128","noProxy":["a,b"]}}}})", "spec.backend.proxy.noProxy[0]", "commas", Enforced::kSchema},
+      {"no backend url", R"({"spec":{"backend":{"url":null}}})", "spec.backend.url", "required",
+       Enforced::kSchema},
+      {"http backend", R"({"spec":{"backend":{"url":"https://x.example.com"}}})",
+       "spec.backend.url", "wss://", Enforced::kSchema},
+      {"backend url without host", R"({"spec":{"backend":{"url":"wss:///agent"}}})",
+       "spec.backend.url", "host", Enforced::kSchema},
+      {"backend url with user info", R"({"spec":{"backend":{"url":"wss://u:p@x.example.com/"}}})",
+       "spec.backend.url", "user info", Enforced::kSchema},
+      {"ws:// without insecure", R"({"spec":{"backend":{"url":"ws://x.example.com"}}})",
+       "spec.backend.url", "unless spec.backend.insecure", Enforced::kCel, "spec.backend",
+       "unless insecure"},
+      {"insecure not a bool", R"({"spec":{"backend":{"insecure":"yes"}}})", "spec.backend.insecure",
+       "boolean", Enforced::kSchema},
+      {"caBundle not PEM", R"({"spec":{"backend":{"caBundle":"hello"}}})", "spec.backend.caBundle",
+       "PEM", Enforced::kSchema},
+      {"caBundle with a corrupt certificate",
+       R"({"spec":{"backend":{"caBundle":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}})",
+       "spec.backend.caBundle", "X.509", Enforced::kOperator},
+      {"proxy without url", R"({"spec":{"backend":{"proxy":{"noProxy":["a"]}}}})",
+       "spec.backend.proxy.url", "required", Enforced::kSchema},
+      {"socks proxy", R"({"spec":{"backend":{"proxy":{"url":"socks5://p:1080"}}}})",
+       "spec.backend.proxy.url", "http://", Enforced::kSchema},
+      {"proxy with a path", R"({"spec":{"backend":{"proxy":{"url":"http://p:3128/x"}}}})",
+       "spec.backend.proxy.url", "http://", Enforced::kSchema},
+      {"noProxy with a comma",
+       R"({"spec":{"backend":{"proxy":{"url":"http://p:3128","noProxy":["a,b"]}}}})",
+       "spec.backend.proxy.noProxy[0]", "commas", Enforced::kSchema},
       {"no token", R"({"spec":{"token":null}})", "spec.token", "required", Enforced::kSchema},
-      {"both token sources", R"({"spec":{"token":{"secretRef":{"name":"s"}}}})", "spec.token", "exactly one", Enforced::kCel, "spec.token", "exactly one"},
-      {"no token source", R"({"spec":{"token":{"value":null}}})", "spec.token", "exactly one", Enforced::kCel, "spec.token", "exactly one"},
-      {"token with a space", R"({"spec":{"token":{"value":"two words"}}})", "spec.token.value", "printable", Enforced::kSchema},
-      {"empty token", R"({"spec":{"token":{"value":""}}})", "spec.token.value", "empty", Enforced::kSchema},
-      {"secretRef with a bad name", R"({"spec":{"token":{"value":null,"secretRef":{"name":"Bad_Name"}}}})", "spec.token.secretRef.name", "DNS subdomain", Enforced::kSchema},
-      {"secretRef with a bad key", R"({"spec":{"token":{"value":null,"secretRef":{"name":"s","key":"a/b"}}}})", "spec.token.secretRef.key", "data key", Enforced::kSchema},
-      {"no clusterName", R"({"spec":{"clusterName":null}})", "spec.clusterName", "required", Enforced::kSchema},
-      {"clusterName not a DNS label", R"({"spec":{"clusterName":"Prod EU"}})", "spec.clusterName", "DNS label", Enforced::kSchema},
-      {"image with a space", R"({"spec":{"agent":{"image":"a b"}}})", "spec.agent.image", "image reference", Enforced::kSchema},
-      {"unknown pull policy", R"({"spec":{"agent":{"imagePullPolicy":"Sometimes"}}})", "spec.agent.imagePullPolicy", "one of", Enforced::kSchema},
-      {"pull secret without name", R"({"spec":{"agent":{"imagePullSecrets":[{}]}}})", "spec.agent.imagePullSecrets[0].name", "required", Enforced::kSchema},
-      {"bad quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"lots"}}}}})", "spec.agent.resources.requests[cpu]", "not a quantity", Enforced::kSchema},
-      {"negative quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"-1"}}}}})", "spec.agent.resources.requests[cpu]", "negative", Enforced::kOperator},
-      {"limit below request", R"({"spec":{"agent":{"resources":{"requests":{"memory":"1Gi"},"limits":{"memory":"512Mi"}}}}})", "spec.agent.resources.limits[memory]", "at least the request (1Gi)", Enforced::kOperator},
-      {"bad resource name", R"({"spec":{"agent":{"resources":{"limits":{"-cpu-":"1"}}}}})", "spec.agent.resources.limits[-cpu-]", "resource name", Enforced::kOperator},
-      {"bad nodeSelector key", R"({"spec":{"agent":{"nodeSelector":{"a b":"x"}}}})", "spec.agent.nodeSelector[a b]", "qualified name", Enforced::kOperator},
-      {"bad nodeSelector value", R"({"spec":{"agent":{"nodeSelector":{"a":"-x-"}}}})", "spec.agent.nodeSelector[a]", "label value", Enforced::kOperator},
-      {"toleration operator", R"({"spec":{"agent":{"tolerations":[{"key":"k","operator":"In"}]}}})", "spec.agent.tolerations[0].operator", "one of", Enforced::kSchema},
-      {"toleration effect", R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"Evict"}]}}})", "spec.agent.tolerations[0].effect", "one of", Enforced::kSchema},
-      {"Exists with a value", R"({"spec":{"agent":{"tolerations":[{"operator":"Exists","value":"v"}]}}})", "spec.agent.tolerations[0].value", "empty when operator is Exists", Enforced::kCel, "spec.agent.tolerations[]", "Exists"},
-      {"Equal without key", R"({"spec":{"agent":{"tolerations":[{"value":"v"}]}}})", "spec.agent.tolerations[0].key", "operator is Equal", Enforced::kCel, "spec.agent.tolerations[]", "Equal"},
-      {"tolerationSeconds without NoExecute", R"({"spec":{"agent":{"tolerations":[{"key":"k","tolerationSeconds":5}]}}})", "spec.agent.tolerations[0].tolerationSeconds", "NoExecute", Enforced::kCel, "spec.agent.tolerations[]", "NoExecute"},
-      {"negative tolerationSeconds", R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"NoExecute","tolerationSeconds":-1}]}}})", "spec.agent.tolerations[0].tolerationSeconds", "between", Enforced::kSchema},
-      {"bad priorityClassName", R"({"spec":{"agent":{"priorityClassName":"High"}}})", "spec.agent.priorityClassName", "DNS subdomain", Enforced::kSchema},
-      {"podLabels overriding ours", R"({"spec":{"agent":{"podLabels":{"app.kubernetes.io/instance":"x"}}}})", "spec.agent.podLabels[app.kubernetes.io/instance]", "set by the operator", Enforced::kCel, "spec.agent.podLabels", "app.kubernetes.io/"},
-      {"podLabels with a bad value", R"({"spec":{"agent":{"podLabels":{"team":"a b"}}}})", "spec.agent.podLabels[team]", "label value", Enforced::kOperator},
-      {"reserved podAnnotation", R"({"spec":{"agent":{"podAnnotations":{"agent.srexpert.io/config-checksum":"x"}}}})", "spec.agent.podAnnotations[agent.srexpert.io/config-checksum]", "reserved", Enforced::kCel, "spec.agent.podAnnotations", "reserved"},
-      {"unknown log level", R"({"spec":{"agent":{"logLevel":"trace"}}})", "spec.agent.logLevel", "one of", Enforced::kSchema},
-      {"duration without unit", R"({"spec":{"leaderElection":{"leaseDuration":"15"}}})", "spec.leaderElection.leaseDuration", "duration", Enforced::kSchema},
-      {"duration as a number", R"({"spec":{"leaderElection":{"leaseDuration":15}}})", "spec.leaderElection.leaseDuration", "string", Enforced::kSchema},
-      {"renewDeadline not below leaseDuration", R"({"spec":{"leaderElection":{"renewDeadline":"15s"}}})", "spec.leaderElection.renewDeadline", "must be less than leaseDuration (15s)", Enforced::kCel, "spec.leaderElection", "renewDeadline must be less than leaseDuration"},
-      {"retryPeriod not below renewDeadline", R"({"spec":{"leaderElection":{"retryPeriod":"10s"}}})", "spec.leaderElection.retryPeriod", "less than renewDeadline (10s)", Enforced::kCel, "spec.leaderElection", "retryPeriod must be less than renewDeadline"},
-      {"zero retryPeriod", R"({"spec":{"leaderElection":{"retryPeriod":"0s"}}})", "spec.leaderElection.retryPeriod", "positive", Enforced::kCel, "spec.leaderElection", "retryPeriod must be positive"},
-      {"renewDeadline within client-go's jitter of retryPeriod", R"({"spec":{"leaderElection":{"retryPeriod":"9s"}}})", "spec.leaderElection.renewDeadline", "1.2 × retryPeriod (9s)", Enforced::kOperator},
-      {"zero pingInterval", R"({"spec":{"tunnel":{"pingInterval":"0ms"}}})", "spec.tunnel.pingInterval", "positive", Enforced::kCel, "spec.tunnel", "pingInterval must be positive"},
-      {"zero pongTimeout", R"({"spec":{"tunnel":{"pongTimeout":"0s"}}})", "spec.tunnel.pongTimeout", "positive", Enforced::kCel, "spec.tunnel", "pongTimeout must be positive"},
-      {"backoff initial above max", R"({"spec":{"tunnel":{"backoff":{"initial":"2m"}}}})", "spec.tunnel.backoff.initial", "must not exceed max (1m)", Enforced::kCel, "spec.tunnel.backoff", "initial must not exceed max"},
-      {"multiplier below 1", R"({"spec":{"tunnel":{"backoff":{"multiplier":0.5}}}})", "spec.tunnel.backoff.multiplier", "between 1 and 10", Enforced::kSchema},
-      {"maxMessageBytes too small", R"({"spec":{"tunnel":{"maxMessageBytes":1024}}})", "spec.tunnel.maxMessageBytes", "between 65536", Enforced::kSchema},
-      {"events not a bool", R"({"spec":{"collection":{"events":"true"}}})", "spec.collection.events", "boolean", Enforced::kSchema},
-      {"excluded namespace invalid", R"({"spec":{"collection":{"excludedNamespaces":["Kube_System"]}}})", "spec.collection.excludedNamespaces[0]", "DNS label", Enforced::kSchema},
-      {"excluded namespace twice", R"({"spec":{"collection":{"excludedNamespaces":["a","a"]}}})", "spec.collection.excludedNamespaces[1]", "duplicate", Enforced::kOperator},
-      {"scan interval too short", R"({"spec":{"scans":{"interval":"30s"}}})", "spec.scans.interval", "at least 1m", Enforced::kCel, "spec.scans", "at least 1m"},
-      {"action not a bool", R"({"spec":{"actions":{"helm":1}}})", "spec.actions.helm", "boolean", Enforced::kSchema},
-      {"name too long for a label", R"({"metadata":{"name":"a234567890123456789012345678901234567890123456789012345678901234"}})", "metadata.name", "63", Enforced::kCel, "", "63 characters"},
+      {"both token sources", R"({"spec":{"token":{"secretRef":{"name":"s"}}}})", "spec.token",
+       "exactly one", Enforced::kCel, "spec.token", "exactly one"},
+      {"no token source", R"({"spec":{"token":{"value":null}}})", "spec.token", "exactly one",
+       Enforced::kCel, "spec.token", "exactly one"},
+      {"token with a space", R"({"spec":{"token":{"value":"two words"}}})", "spec.token.value",
+       "printable", Enforced::kSchema},
+      {"empty token", R"({"spec":{"token":{"value":""}}})", "spec.token.value", "empty",
+       Enforced::kSchema},
+      {"secretRef with a bad name",
+       R"({"spec":{"token":{"value":null,"secretRef":{"name":"Bad_Name"}}}})",
+       "spec.token.secretRef.name", "DNS subdomain", Enforced::kSchema},
+      {"secretRef with a bad key",
+       R"({"spec":{"token":{"value":null,"secretRef":{"name":"s","key":"a/b"}}}})",
+       "spec.token.secretRef.key", "data key", Enforced::kSchema},
+      {"no clusterName", R"({"spec":{"clusterName":null}})", "spec.clusterName", "required",
+       Enforced::kSchema},
+      {"clusterName not a DNS label", R"({"spec":{"clusterName":"Prod EU"}})", "spec.clusterName",
+       "DNS label", Enforced::kSchema},
+      {"image with a space", R"({"spec":{"agent":{"image":"a b"}}})", "spec.agent.image",
+       "image reference", Enforced::kSchema},
+      {"unknown pull policy", R"({"spec":{"agent":{"imagePullPolicy":"Sometimes"}}})",
+       "spec.agent.imagePullPolicy", "one of", Enforced::kSchema},
+      {"pull secret without name", R"({"spec":{"agent":{"imagePullSecrets":[{}]}}})",
+       "spec.agent.imagePullSecrets[0].name", "required", Enforced::kSchema},
+      {"bad quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"lots"}}}}})",
+       "spec.agent.resources.requests[cpu]", "not a quantity", Enforced::kSchema},
+      {"negative quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"-1"}}}}})",
+       "spec.agent.resources.requests[cpu]", "negative", Enforced::kOperator},
+      {"limit below request",
+       R"({"spec":{"agent":{"resources":{"requests":{"memory":"1Gi"},"limits":{"memory":"512Mi"}}}}})",
+       "spec.agent.resources.limits[memory]", "at least the request (1Gi)", Enforced::kOperator},
+      {"bad resource name", R"({"spec":{"agent":{"resources":{"limits":{"-cpu-":"1"}}}}})",
+       "spec.agent.resources.limits[-cpu-]", "resource name", Enforced::kOperator},
+      {"bad nodeSelector key", R"({"spec":{"agent":{"nodeSelector":{"a b":"x"}}}})",
+       "spec.agent.nodeSelector[a b]", "qualified name", Enforced::kOperator},
+      {"bad nodeSelector value", R"({"spec":{"agent":{"nodeSelector":{"a":"-x-"}}}})",
+       "spec.agent.nodeSelector[a]", "label value", Enforced::kOperator},
+      {"toleration operator", R"({"spec":{"agent":{"tolerations":[{"key":"k","operator":"In"}]}}})",
+       "spec.agent.tolerations[0].operator", "one of", Enforced::kSchema},
+      {"toleration effect", R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"Evict"}]}}})",
+       "spec.agent.tolerations[0].effect", "one of", Enforced::kSchema},
+      {"Exists with a value",
+       R"({"spec":{"agent":{"tolerations":[{"operator":"Exists","value":"v"}]}}})",
+       "spec.agent.tolerations[0].value", "empty when operator is Exists", Enforced::kCel,
+       "spec.agent.tolerations[]", "Exists"},
+      {"Equal without key", R"({"spec":{"agent":{"tolerations":[{"value":"v"}]}}})",
+       "spec.agent.tolerations[0].key", "operator is Equal", Enforced::kCel,
+       "spec.agent.tolerations[]", "Equal"},
+      {"tolerationSeconds without NoExecute",
+       R"({"spec":{"agent":{"tolerations":[{"key":"k","tolerationSeconds":5}]}}})",
+       "spec.agent.tolerations[0].tolerationSeconds", "NoExecute", Enforced::kCel,
+       "spec.agent.tolerations[]", "NoExecute"},
+      {"negative tolerationSeconds",
+       R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"NoExecute","tolerationSeconds":-1}]}}})",
+       "spec.agent.tolerations[0].tolerationSeconds", "between", Enforced::kSchema},
+      {"bad priorityClassName", R"({"spec":{"agent":{"priorityClassName":"High"}}})",
+       "spec.agent.priorityClassName", "DNS subdomain", Enforced::kSchema},
+      {"podLabels overriding ours",
+       R"({"spec":{"agent":{"podLabels":{"app.kubernetes.io/instance":"x"}}}})",
+       "spec.agent.podLabels[app.kubernetes.io/instance]", "set by the operator", Enforced::kCel,
+       "spec.agent.podLabels", "app.kubernetes.io/"},
+      {"podLabels with a bad value", R"({"spec":{"agent":{"podLabels":{"team":"a b"}}}})",
+       "spec.agent.podLabels[team]", "label value", Enforced::kOperator},
+      {"reserved podAnnotation",
+       R"({"spec":{"agent":{"podAnnotations":{"agent.srexpert.io/config-checksum":"x"}}}})",
+       "spec.agent.podAnnotations[agent.srexpert.io/config-checksum]", "reserved", Enforced::kCel,
+       "spec.agent.podAnnotations", "reserved"},
+      {"unknown log level", R"({"spec":{"agent":{"logLevel":"trace"}}})", "spec.agent.logLevel",
+       "one of", Enforced::kSchema},
+      {"duration without unit", R"({"spec":{"leaderElection":{"leaseDuration":"15"}}})",
+       "spec.leaderElection.leaseDuration", "duration", Enforced::kSchema},
+      {"duration as a number", R"({"spec":{"leaderElection":{"leaseDuration":15}}})",
+       "spec.leaderElection.leaseDuration", "string", Enforced::kSchema},
+      {"renewDeadline not below leaseDuration",
+       R"({"spec":{"leaderElection":{"renewDeadline":"15s"}}})",
+       "spec.leaderElection.renewDeadline", "must be less than leaseDuration (15s)", Enforced::kCel,
+       "spec.leaderElection", "renewDeadline must be less than leaseDuration"},
+      {"retryPeriod not below renewDeadline",
+       R"({"spec":{"leaderElection":{"retryPeriod":"10s"}}})", "spec.leaderElection.retryPeriod",
+       "less than renewDeadline (10s)", Enforced::kCel, "spec.leaderElection",
+       "retryPeriod must be less than renewDeadline"},
+      {"zero retryPeriod", R"({"spec":{"leaderElection":{"retryPeriod":"0s"}}})",
+       "spec.leaderElection.retryPeriod", "positive", Enforced::kCel, "spec.leaderElection",
+       "retryPeriod must be positive"},
+      {"renewDeadline within client-go's jitter of retryPeriod",
+       R"({"spec":{"leaderElection":{"retryPeriod":"9s"}}})", "spec.leaderElection.renewDeadline",
+       "1.2 × retryPeriod (9s)", Enforced::kOperator},
+      {"zero pingInterval", R"({"spec":{"tunnel":{"pingInterval":"0ms"}}})",
+       "spec.tunnel.pingInterval", "positive", Enforced::kCel, "spec.tunnel",
+       "pingInterval must be positive"},
+      {"zero pongTimeout", R"({"spec":{"tunnel":{"pongTimeout":"0s"}}})", "spec.tunnel.pongTimeout",
+       "positive", Enforced::kCel, "spec.tunnel", "pongTimeout must be positive"},
+      {"backoff initial above max", R"({"spec":{"tunnel":{"backoff":{"initial":"2m"}}}})",
+       "spec.tunnel.backoff.initial", "must not exceed max (1m)", Enforced::kCel,
+       "spec.tunnel.backoff", "initial must not exceed max"},
+      {"multiplier below 1", R"({"spec":{"tunnel":{"backoff":{"multiplier":0.5}}}})",
+       "spec.tunnel.backoff.multiplier", "between 1 and 10", Enforced::kSchema},
+      {"maxMessageBytes too small", R"({"spec":{"tunnel":{"maxMessageBytes":1024}}})",
+       "spec.tunnel.maxMessageBytes", "between 65536", Enforced::kSchema},
+      {"events not a bool", R"({"spec":{"collection":{"events":"true"}}})",
+       "spec.collection.events", "boolean", Enforced::kSchema},
+      {"excluded namespace invalid",
+       R"({"spec":{"collection":{"excludedNamespaces":["Kube_System"]}}})",
+       "spec.collection.excludedNamespaces[0]", "DNS label", Enforced::kSchema},
+      {"excluded namespace twice", R"({"spec":{"collection":{"excludedNamespaces":["a","a"]}}})",
+       "spec.collection.excludedNamespaces[1]", "duplicate", Enforced::kOperator},
+      {"scan interval too short", R"({"spec":{"scans":{"interval":"30s"}}})", "spec.scans.interval",
+       "at least 1m", Enforced::kCel, "spec.scans", "at least 1m"},
+      {"action not a bool", R"({"spec":{"actions":{"helm":1}}})", "spec.actions.helm", "boolean",
+       Enforced::kSchema},
+      {"name too long for a label",
+       R"({"metadata":{"name":"a234567890123456789012345678901234567890123456789012345678901234"}})",
+       "metadata.name", "63", Enforced::kCel, "", "63 characters"},
   };
   const YAML::Node root = testing::RootSchema(testing::LoadCrd());
   for (const auto& c : cases) {
@@ -239,7 +327,8 @@ TEST_CASE("Invalid AgentConfigs are rejected with the field path and the reason"
         CHECK(schema_errors.empty());
       }
       if (c.enforced == Enforced::kCel) {
-        YAML::Node node = std::string(c.cel_node).empty() ? root : testing::SchemaAt(root, c.cel_node);
+        YAML::Node node =
+            std::string(c.cel_node).empty() ? root : testing::SchemaAt(root, c.cel_node);
         REQUIRE(node);
         REQUIRE(node["x-kubernetes-validations"]);
         bool found = false;
@@ -253,8 +342,9 @@ TEST_CASE("Invalid AgentConfigs are rejected with the field path and the reason"
 }
 
 TEST_CASE("A wrong apiVersion, kind or missing metadata is reported", "[api]") {
-  auto r = api::Parse(testing::Patched(testing::MinimalAgentConfig(),
-                                       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"uid":null,"namespace":null}})"));
+  auto r = api::Parse(testing::Patched(
+      testing::MinimalAgentConfig(),
+      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"uid":null,"namespace":null}})"));
   CHECK(HasError(r, "apiVersion", "agent.srexpert.io/v1alpha1"));
   CHECK(HasError(r, "kind", "AgentConfig"));
   CHECK(HasError(r, "metadata.uid", "required"));
@@ -290,7 +380,8 @@ TEST_CASE("Durations use Go syntax restricted to h, m, s and ms", "[api]") {
   CHECK(api::ParseDuration("2h") == 2h);
   CHECK(api::ParseDuration("1h1m1s1ms") == 3661001ms);
   CHECK(api::ParseDuration("0s") == 0ms);
-  for (const char* bad : {"", "15", "s", "1.5s", "-1s", "1d", "1us", "1 s", "1s ", "99999999999h"}) {
+  for (const char* bad :
+       {"", "15", "s", "1.5s", "-1s", "1d", "1us", "1 s", "1s ", "99999999999h"}) {
     INFO(bad);
     CHECK_FALSE(api::ParseDuration(bad));
   }
@@ -305,7 +396,8 @@ TEST_CASE("Duration syntax agrees with the CRD pattern", "[api][crd]") {
   const YAML::Node root = testing::RootSchema(testing::LoadCrd());
   const std::regex pattern(
       testing::SchemaAt(root, "spec.leaderElection.leaseDuration")["pattern"].as<std::string>());
-  for (const char* s : {"15s", "1m30s", "500ms", "2h", "0s", "", "15", "1.5s", "-1s", "1d", "1us", "1 s"}) {
+  for (const char* s :
+       {"15s", "1m30s", "500ms", "2h", "0s", "", "15", "1.5s", "-1s", "1d", "1us", "1 s"}) {
     INFO(s);
     CHECK(std::regex_search(std::string(s), pattern) == api::ParseDuration(s).has_value());
   }
@@ -314,7 +406,8 @@ TEST_CASE("Duration syntax agrees with the CRD pattern", "[api][crd]") {
 TEST_CASE("An invalid inline token is reported without its value", "[api][token]") {
   const std::string secretish = "s3cr3t-value-with space";
   json::Document doc = testing::MinimalAgentConfig();
-  json::SetString(*json::FindMutable(doc, {"spec", "token"}), "value", secretish, doc.GetAllocator());
+  json::SetString(*json::FindMutable(doc, {"spec", "token"}), "value", secretish,
+                  doc.GetAllocator());
   auto r = api::Parse(doc);
   REQUIRE_FALSE(r.ok());
   CHECK(r.Summary().find("s3cr3t") == std::string::npos);

@@ -26,9 +26,12 @@ std::string TypeOf(const YAML::Node& schema) {
 std::string Escape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -165,23 +168,28 @@ std::vector<std::string> SchemaErrors(const YAML::Node& schema, const json::Valu
   if (schema["enum"]) {
     bool found = false;
     json::Document d;
-    for (const auto& e : schema["enum"]) found |= json::Equal(YamlToJson(e, d.GetAllocator()), value);
+    for (const auto& e : schema["enum"])
+      found |= json::Equal(YamlToJson(e, d.GetAllocator()), value);
     if (!found) fail("not in enum");
   }
   if (value.IsString()) {
     const std::string s(value.GetString(), value.GetStringLength());
-    if (schema["pattern"] && !std::regex_search(s, std::regex(schema["pattern"].as<std::string>()))) {
+    if (schema["pattern"] &&
+        !std::regex_search(s, std::regex(schema["pattern"].as<std::string>()))) {
       fail("does not match pattern");
     }
     if (schema["minLength"] && s.size() < schema["minLength"].as<size_t>()) fail("too short");
     if (schema["maxLength"] && s.size() > schema["maxLength"].as<size_t>()) fail("too long");
   }
   if (value.IsNumber()) {
-    if (schema["minimum"] && value.GetDouble() < schema["minimum"].as<double>()) fail("below minimum");
-    if (schema["maximum"] && value.GetDouble() > schema["maximum"].as<double>()) fail("above maximum");
+    if (schema["minimum"] && value.GetDouble() < schema["minimum"].as<double>())
+      fail("below minimum");
+    if (schema["maximum"] && value.GetDouble() > schema["maximum"].as<double>())
+      fail("above maximum");
   }
   if (value.IsArray()) {
-    if (schema["maxItems"] && value.Size() > schema["maxItems"].as<size_t>()) fail("too many items");
+    if (schema["maxItems"] && value.Size() > schema["maxItems"].as<size_t>())
+      fail("too many items");
     for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
       if (!schema["items"]) break;
       auto sub = SchemaErrors(schema["items"], value[i], fmt::format("{}[{}]", path, i));
@@ -254,16 +262,21 @@ std::string RenderFieldReference(const YAML::Node& root) {
         rules.push_back("one of " + joined);
       }
       // Maps and lists of scalars: show the constraints of their values.
-      const YAML::Node constraints = type.starts_with("map[")     ? node["additionalProperties"]
-                                     : type == "[]string" ? node["items"]
+      const YAML::Node constraints = type.starts_with("map[") ? node["additionalProperties"]
+                                     : type == "[]string"     ? node["items"]
                                                               : node;
-      if (constraints["pattern"]) rules.push_back(fmt::format("pattern `{}`", constraints["pattern"].as<std::string>()));
-      if (constraints["minLength"]) rules.push_back("min length " + constraints["minLength"].as<std::string>());
-      if (constraints["maxLength"]) rules.push_back("max length " + constraints["maxLength"].as<std::string>());
+      if (constraints["pattern"])
+        rules.push_back(fmt::format("pattern `{}`", constraints["pattern"].as<std::string>()));
+      if (constraints["minLength"])
+        rules.push_back("min length " + constraints["minLength"].as<std::string>());
+      if (constraints["maxLength"])
+        rules.push_back("max length " + constraints["maxLength"].as<std::string>());
       if (node["minimum"]) rules.push_back("≥ " + node["minimum"].as<std::string>());
       if (node["maximum"]) rules.push_back("≤ " + node["maximum"].as<std::string>());
-      if (node["maxItems"]) rules.push_back("at most " + node["maxItems"].as<std::string>() + " items");
-      if (node["maxProperties"]) rules.push_back("at most " + node["maxProperties"].as<std::string>() + " entries");
+      if (node["maxItems"])
+        rules.push_back("at most " + node["maxItems"].as<std::string>() + " items");
+      if (node["maxProperties"])
+        rules.push_back("at most " + node["maxProperties"].as<std::string>() + " entries");
       if (node["x-kubernetes-validations"]) {
         for (const auto& v : node["x-kubernetes-validations"]) {
           rules.push_back("CEL: " + v["message"].as<std::string>());

@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
-
-#include <regex>
 #include <functional>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -49,7 +48,8 @@ TEST_CASE("Every field of the CRD schema has a description", "[crd]") {
 TEST_CASE("Printer columns show cluster, READY, LEADER, TUNNEL and AGE", "[crd]") {
   const YAML::Node columns = testing::LoadCrd()["spec"]["versions"][0]["additionalPrinterColumns"];
   std::map<std::string, std::string> by_name;
-  for (const auto& c : columns) by_name[c["name"].as<std::string>()] = c["jsonPath"].as<std::string>();
+  for (const auto& c : columns)
+    by_name[c["name"].as<std::string>()] = c["jsonPath"].as<std::string>();
   CHECK(by_name["Cluster"] == ".spec.clusterName");
   CHECK(by_name["Ready"] == R"(.status.conditions[?(@.type=="Ready")].status)");
   CHECK(by_name["Leader"] == ".status.leader");
@@ -173,16 +173,16 @@ TEST_CASE("CEL rules refer only to fields their object declares", "[crd]") {
 TEST_CASE("A status built by the operator is valid for the CRD schema", "[crd][status]") {
   api::AgentConfigStatus status;
   status.observed_generation = 4;
-  api::SetCondition(&status.conditions,
-                    {"Ready", "True", "AgentsReady", "3/3 agents ready", "", 4},
+  api::SetCondition(&status.conditions, {"Ready", "True", "AgentsReady", "3/3 agents ready", "", 4},
                     "2024-05-01T10:00:00Z");
-  api::SetCondition(&status.conditions,
-                    {"Degraded", "False", "AsExpected", "", "", 4}, "2024-05-01T10:00:00Z");
+  api::SetCondition(&status.conditions, {"Degraded", "False", "AsExpected", "", "", 4},
+                    "2024-05-01T10:00:00Z");
   status.daemon_set = {3, 3, 3};
   status.leader = "srexpert-agent-x7k2p";
   status.tunnel = "Connected";
-  status.managed_resources = {{"v1", "ConfigMap", "srexpert-agent-config", "srexpert-system"},
-                              {"rbac.authorization.k8s.io/v1", "ClusterRole", "srexpert-agent", ""}};
+  status.managed_resources = {
+      {"v1", "ConfigMap", "srexpert-agent-config", "srexpert-system"},
+      {"rbac.authorization.k8s.io/v1", "ClusterRole", "srexpert-agent", ""}};
   json::Document d;
   json::Value v = api::StatusToJson(status, d.GetAllocator());
   const YAML::Node root = testing::RootSchema(testing::LoadCrd());
@@ -191,7 +191,8 @@ TEST_CASE("A status built by the operator is valid for the CRD schema", "[crd][s
 }
 
 TEST_CASE("docs/agentconfig.md carries the field reference generated from the CRD", "[crd][docs]") {
-  const std::string reference = testing::RenderFieldReference(testing::RootSchema(testing::LoadCrd()));
+  const std::string reference =
+      testing::RenderFieldReference(testing::RootSchema(testing::LoadCrd()));
   CHECK(reference.find("`spec.leaderElection.renewDeadline`") != std::string::npos);
   const std::string problem = testing::CheckGeneratedSection(
       std::string(SRX_SOURCE_DIR) + "/docs/agentconfig.md",

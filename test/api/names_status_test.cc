@@ -50,7 +50,8 @@ TEST_CASE("lastTransitionTime changes only when a condition's status flips", "[s
   CHECK(conditions[0].last_transition_time == "T1");
   CHECK(conditions[0].message == "1/3");
   // Nothing different: no change reported, so no status write.
-  CHECK_FALSE(api::SetCondition(&conditions, {"Ready", "False", "Progressing", "1/3", "", 1}, "T3"));
+  CHECK_FALSE(
+      api::SetCondition(&conditions, {"Ready", "False", "Progressing", "1/3", "", 1}, "T3"));
   CHECK(conditions[0].last_transition_time == "T1");
   // Flip.
   CHECK(api::SetCondition(&conditions, {"Ready", "True", "AgentsReady", "3/3", "", 2}, "T4"));
@@ -63,14 +64,16 @@ TEST_CASE("lastTransitionTime changes only when a condition's status flips", "[s
 
 TEST_CASE("Condition messages are truncated to what the CRD accepts", "[status]") {
   std::vector<api::Condition> conditions;
-  api::SetCondition(&conditions, {"Degraded", "True", "InvalidSpec", std::string(40000, 'x'), "", 1}, "T");
+  api::SetCondition(&conditions,
+                    {"Degraded", "True", "InvalidSpec", std::string(40000, 'x'), "", 1}, "T");
   CHECK(conditions[0].message.size() == api::kMaxConditionMessage);
 }
 
 TEST_CASE("Status survives a JSON round trip", "[status]") {
   api::AgentConfigStatus s;
   s.observed_generation = 9;
-  api::SetCondition(&s.conditions, {"Ready", "True", "AgentsReady", "ok", "", 9}, "2024-01-01T00:00:00Z");
+  api::SetCondition(&s.conditions, {"Ready", "True", "AgentsReady", "ok", "", 9},
+                    "2024-01-01T00:00:00Z");
   s.daemon_set = {4, 3, 2};
   s.leader = "p1";
   s.tunnel = "Connected";

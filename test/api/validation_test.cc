@@ -59,7 +59,9 @@ TEST_CASE("A CA bundle must consist of parseable PEM certificates", "[validation
   CHECK(api::IsPemCertificateBundle(ca + "\n" + ca));
   CHECK_FALSE(api::IsPemCertificateBundle(""));
   CHECK_FALSE(api::IsPemCertificateBundle("garbage\n" + ca));
-  CHECK_FALSE(api::IsPemCertificateBundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
-  CHECK_FALSE(api::IsPemCertificateBundle("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
+  CHECK_FALSE(api::IsPemCertificateBundle(
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+  CHECK_FALSE(api::IsPemCertificateBundle(
+      "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
   CHECK_FALSE(api::IsPemCertificateBundle(ca.substr(0, ca.size() / 2)));
 }

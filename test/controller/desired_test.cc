@@ -1,8 +1,8 @@
 #include "controller/desired.h"
 
-#include <catch2/catch.hpp>
 #include <rapidjson/pointer.h>
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <set>
 
@@ -22,8 +22,7 @@ api::AgentConfig Config(const json::Document& doc) {
 }
 
 controller::BuildInputs Inputs(std::string token = std::string(testing::kTestToken)) {
-  return {"5d1e0b6a-0000-4000-8000-00000000ns01", std::move(token),
-          "ghcr.io/srexpert/agent:0.1.0"};
+  return {"5d1e0b6a-0000-4000-8000-00000000ns01", std::move(token), "ghcr.io/srexpert/agent:0.1.0"};
 }
 
 const json::Value* At(const json::Value& root, const std::string& pointer) {
@@ -55,8 +54,8 @@ json::Document ConfigFileOf(const json::Value& config_map) {
 }
 
 std::string Checksum(const json::Value& ds) {
-  return json::GetString(
-      *At(ds, "/spec/template/metadata/annotations"), {"agent.srexpert.io/config-checksum"});
+  return json::GetString(*At(ds, "/spec/template/metadata/annotations"),
+                         {"agent.srexpert.io/config-checksum"});
 }
 
 }  // namespace
@@ -119,8 +118,8 @@ TEST_CASE("Every child is labelled and owned for garbage collection", "[desired]
 }
 
 TEST_CASE("Apply bodies hold only the fields the operator owns", "[desired]") {
-  const std::set<std::string> top = {"apiVersion", "kind", "metadata", "spec", "data",
-                                     "type", "rules", "subjects", "roleRef"};
+  const std::set<std::string> top = {"apiVersion", "kind",  "metadata", "spec",   "data",
+                                     "type",       "rules", "subjects", "roleRef"};
   const std::set<std::string> meta = {"name", "namespace", "labels", "annotations",
                                       "ownerReferences"};
   auto config = Config(testing::FullAgentConfig());
@@ -179,35 +178,39 @@ TEST_CASE("Agent pods get their token, configuration, identity and probes", "[de
   const json::Value& c = pod["containers"][0];
   CHECK(json::GetString(pod, {"serviceAccountName"}) == "srexpert-agent");
   CHECK(json::GetBool(pod, {"automountServiceAccountToken"}));
-  CHECK(json::Dump(*At(pod, "/volumes/0/secret")) ==
-        R"({"secretName":"srexpert-agent-secret","defaultMode":288,"items":[{"key":"token","path":"token"}]})");
+  CHECK(
+      json::Dump(*At(pod, "/volumes/0/secret")) ==
+      R"({"secretName":"srexpert-agent-secret","defaultMode":288,"items":[{"key":"token","path":"token"}]})");
   CHECK(json::GetString(*At(pod, "/volumes/1"), {"configMap", "name"}) == "srexpert-agent-config");
   CHECK(json::GetString(*At(c, "/volumeMounts/0"), {"mountPath"}) == "/etc/srexpert/token");
   CHECK(json::GetString(*At(c, "/volumeMounts/1"), {"mountPath"}) == "/etc/srexpert/config");
   std::map<std::string, std::string> env;
   for (const auto& e : c["env"].GetArray()) {
-    env[json::GetString(e, {"name"})] = e.HasMember("valueFrom")
-                                            ? json::GetString(e, {"valueFrom", "fieldRef", "fieldPath"})
-                                            : json::GetString(e, {"value"});
+    env[json::GetString(e, {"name"})] =
+        e.HasMember("valueFrom") ? json::GetString(e, {"valueFrom", "fieldRef", "fieldPath"})
+                                 : json::GetString(e, {"value"});
   }
-  CHECK(env == std::map<std::string, std::string>{{"POD_NAME", "metadata.name"},
-                                                  {"POD_NAMESPACE", "metadata.namespace"},
-                                                  {"NODE_NAME", "spec.nodeName"},
-                                                  {"SRX_CONFIG_FILE", "/etc/srexpert/config/config.json"}});
+  CHECK(env == std::map<std::string, std::string>{
+                   {"POD_NAME", "metadata.name"},
+                   {"POD_NAMESPACE", "metadata.namespace"},
+                   {"NODE_NAME", "spec.nodeName"},
+                   {"SRX_CONFIG_FILE", "/etc/srexpert/config/config.json"}});
   CHECK(json::GetString(c, {"livenessProbe", "httpGet", "path"}) == "/healthz");
   CHECK(json::GetString(c, {"readinessProbe", "httpGet", "path"}) == "/readyz");
   CHECK(json::GetString(c, {"livenessProbe", "httpGet", "port"}) == "health");
   CHECK(json::GetInt(*At(c, "/ports/0"), {"containerPort"}) == 8081);
   CHECK(json::GetString(*At(c, "/ports/0"), {"name"}) == "health");
   CHECK(json::GetString(c, {"image"}) == "ghcr.io/srexpert/agent:0.1.0");
-  CHECK(json::Dump(*At(ds, "/spec/selector/matchLabels")) ==
-        R"({"app.kubernetes.io/instance":"srexpert-agent","app.kubernetes.io/name":"srexpert-agent"})");
+  CHECK(
+      json::Dump(*At(ds, "/spec/selector/matchLabels")) ==
+      R"({"app.kubernetes.io/instance":"srexpert-agent","app.kubernetes.io/name":"srexpert-agent"})");
   // The selector must select the pods.
   for (const auto& m : At(ds, "/spec/selector/matchLabels")->GetObject()) {
     CHECK(json::GetString(*At(ds, "/spec/template/metadata/labels"), {m.name.GetString()}) ==
           m.value.GetString());
   }
-  auto config_file = ConfigFileOf(controller::DesiredConfigMap(Config(testing::MinimalAgentConfig()), Inputs()));
+  auto config_file =
+      ConfigFileOf(controller::DesiredConfigMap(Config(testing::MinimalAgentConfig()), Inputs()));
   CHECK(json::GetString(config_file, {"tokenFile"}) == "/etc/srexpert/token/token");
   CHECK(json::GetInt(config_file, {"healthPort"}) == 8081);
   CHECK(json::GetString(config_file, {"leaderElection", "leaseName"}) == "srexpert-agent-leader");
@@ -219,49 +222,72 @@ TEST_CASE("Agent pods get their token, configuration, identity and probes", "[de
 // Where each spec field must show up. Targets: a child kind, or
 // "config.json" (the agent configuration inside the ConfigMap).
 struct Route {
-  const char* field;    // CRD path, as in docs/agentconfig.md
+  const char* field;  // CRD path, as in docs/agentconfig.md
   const char* target;
-  const char* pointer;  // JSON pointer in the target
-  const char* expected; // JSON
+  const char* pointer;   // JSON pointer in the target
+  const char* expected;  // JSON
 };
 
 TEST_CASE("Every spec field reaches the right child", "[desired]") {
   json::Document scratch;
   const std::string ca_json = json::Dump(json::String(testing::kTestCaPem, scratch.GetAllocator()));
   const std::vector<Route> routes = {
-      {"spec.backend.url", "config.json", "/backend/url", R"("ws://hub.dev.example.com:8080/agent")"},
+      {"spec.backend.url", "config.json", "/backend/url",
+       R"("ws://hub.dev.example.com:8080/agent")"},
       {"spec.backend.insecure", "config.json", "/backend/insecure", "true"},
       {"spec.backend.caBundle", "ConfigMap", "/data/ca.crt", ca_json.c_str()},
-      {"spec.backend.caBundle", "config.json", "/backend/caFile", R"("/etc/srexpert/config/ca.crt")"},
-      {"spec.backend.proxy", "config.json", "/backend/proxy", R"({"url":"http://proxy.corp.example:3128","noProxy":["10.0.0.0/8",".svc"]})"},
-      {"spec.backend.proxy.url", "config.json", "/backend/proxy/url", R"("http://proxy.corp.example:3128")"},
-      {"spec.backend.proxy.noProxy", "config.json", "/backend/proxy/noProxy", R"(["10.0.0.0/8",".svc"])"},
+      {"spec.backend.caBundle", "config.json", "/backend/caFile",
+       R"("/etc/srexpert/config/ca.crt")"},
+      {"spec.backend.proxy", "config.json", "/backend/proxy",
+       R"({"url":"http://proxy.corp.example:3128","noProxy":["10.0.0.0/8",".svc"]})"},
+      {"spec.backend.proxy.url", "config.json", "/backend/proxy/url",
+       R"("http://proxy.corp.example:3128")"},
+      {"spec.backend.proxy.noProxy", "config.json", "/backend/proxy/noProxy",
+       R"(["10.0.0.0/8",".svc"])"},
       {"spec.token", "Secret", "/data/token", nullptr},
       {"spec.token.secretRef", "Secret", "/data/token", nullptr},
       {"spec.token.secretRef.name", "Secret", "/data/token", nullptr},
       {"spec.token.secretRef.key", "Secret", "/data/token", nullptr},
       {"spec.token.value", "Secret", "/data/token", nullptr},
       {"spec.clusterName", "config.json", "/clusterName", R"("edge-1")"},
-      {"spec.agent.image", "DaemonSet", "/spec/template/spec/containers/0/image", R"("registry.example.com/srexpert/agent:1.2.3")"},
-      {"spec.agent.imagePullPolicy", "DaemonSet", "/spec/template/spec/containers/0/imagePullPolicy", R"("Always")"},
-      {"spec.agent.imagePullSecrets", "DaemonSet", "/spec/template/spec/imagePullSecrets", R"([{"name":"regcred"}])"},
-      {"spec.agent.imagePullSecrets[].name", "DaemonSet", "/spec/template/spec/imagePullSecrets/0/name", R"("regcred")"},
-      {"spec.agent.resources", "DaemonSet", "/spec/template/spec/containers/0/resources", R"({"requests":{"cpu":"100m","memory":"128Mi"},"limits":{"cpu":"1","memory":"512Mi"}})"},
-      {"spec.agent.resources.requests", "DaemonSet", "/spec/template/spec/containers/0/resources/requests", R"({"cpu":"100m","memory":"128Mi"})"},
-      {"spec.agent.resources.limits", "DaemonSet", "/spec/template/spec/containers/0/resources/limits", R"({"cpu":"1","memory":"512Mi"})"},
-      {"spec.agent.nodeSelector", "DaemonSet", "/spec/template/spec/nodeSelector", R"({"node-role.example.com/edge":"true"})"},
-      {"spec.agent.tolerations", "DaemonSet", "/spec/template/spec/tolerations", R"([{"key":"dedicated","operator":"Equal","value":"edge","effect":"NoExecute","tolerationSeconds":300}])"},
-      {"spec.agent.tolerations[].key", "DaemonSet", "/spec/template/spec/tolerations/0/key", R"("dedicated")"},
-      {"spec.agent.tolerations[].operator", "DaemonSet", "/spec/template/spec/tolerations/0/operator", R"("Equal")"},
-      {"spec.agent.tolerations[].value", "DaemonSet", "/spec/template/spec/tolerations/0/value", R"("edge")"},
-      {"spec.agent.tolerations[].effect", "DaemonSet", "/spec/template/spec/tolerations/0/effect", R"("NoExecute")"},
-      {"spec.agent.tolerations[].tolerationSeconds", "DaemonSet", "/spec/template/spec/tolerations/0/tolerationSeconds", "300"},
-      {"spec.agent.priorityClassName", "DaemonSet", "/spec/template/spec/priorityClassName", R"("system-node-critical")"},
+      {"spec.agent.image", "DaemonSet", "/spec/template/spec/containers/0/image",
+       R"("registry.example.com/srexpert/agent:1.2.3")"},
+      {"spec.agent.imagePullPolicy", "DaemonSet",
+       "/spec/template/spec/containers/0/imagePullPolicy", R"("Always")"},
+      {"spec.agent.imagePullSecrets", "DaemonSet", "/spec/template/spec/imagePullSecrets",
+       R"([{"name":"regcred"}])"},
+      {"spec.agent.imagePullSecrets[].name", "DaemonSet",
+       "/spec/template/spec/imagePullSecrets/0/name", R"("regcred")"},
+      {"spec.agent.resources", "DaemonSet", "/spec/template/spec/containers/0/resources",
+       R"({"requests":{"cpu":"100m","memory":"128Mi"},"limits":{"cpu":"1","memory":"512Mi"}})"},
+      {"spec.agent.resources.requests", "DaemonSet",
+       "/spec/template/spec/containers/0/resources/requests", R"({"cpu":"100m","memory":"128Mi"})"},
+      {"spec.agent.resources.limits", "DaemonSet",
+       "/spec/template/spec/containers/0/resources/limits", R"({"cpu":"1","memory":"512Mi"})"},
+      {"spec.agent.nodeSelector", "DaemonSet", "/spec/template/spec/nodeSelector",
+       R"({"node-role.example.com/edge":"true"})"},
+      {"spec.agent.tolerations", "DaemonSet", "/spec/template/spec/tolerations",
+       R"([{"key":"dedicated","operator":"Equal","value":"edge","effect":"NoExecute","tolerationSeconds":300}])"},
+      {"spec.agent.tolerations[].key", "DaemonSet", "/spec/template/spec/tolerations/0/key",
+       R"("dedicated")"},
+      {"spec.agent.tolerations[].operator", "DaemonSet",
+       "/spec/template/spec/tolerations/0/operator", R"("Equal")"},
+      {"spec.agent.tolerations[].value", "DaemonSet", "/spec/template/spec/tolerations/0/value",
+       R"("edge")"},
+      {"spec.agent.tolerations[].effect", "DaemonSet", "/spec/template/spec/tolerations/0/effect",
+       R"("NoExecute")"},
+      {"spec.agent.tolerations[].tolerationSeconds", "DaemonSet",
+       "/spec/template/spec/tolerations/0/tolerationSeconds", "300"},
+      {"spec.agent.priorityClassName", "DaemonSet", "/spec/template/spec/priorityClassName",
+       R"("system-node-critical")"},
       {"spec.agent.podLabels", "DaemonSet", "/spec/template/metadata/labels/team", R"("sre")"},
-      {"spec.agent.podAnnotations", "DaemonSet", "/spec/template/metadata/annotations/example.com~1scrape", R"("false")"},
+      {"spec.agent.podAnnotations", "DaemonSet",
+       "/spec/template/metadata/annotations/example.com~1scrape", R"("false")"},
       {"spec.agent.logLevel", "config.json", "/logLevel", R"("debug")"},
-      {"spec.leaderElection.leaseDuration", "config.json", "/leaderElection/leaseDurationMs", "30000"},
-      {"spec.leaderElection.renewDeadline", "config.json", "/leaderElection/renewDeadlineMs", "20000"},
+      {"spec.leaderElection.leaseDuration", "config.json", "/leaderElection/leaseDurationMs",
+       "30000"},
+      {"spec.leaderElection.renewDeadline", "config.json", "/leaderElection/renewDeadlineMs",
+       "20000"},
       {"spec.leaderElection.retryPeriod", "config.json", "/leaderElection/retryPeriodMs", "4000"},
       {"spec.tunnel.pingInterval", "config.json", "/tunnel/pingIntervalMs", "15000"},
       {"spec.tunnel.pongTimeout", "config.json", "/tunnel/pongTimeoutMs", "5000"},
@@ -271,7 +297,8 @@ TEST_CASE("Every spec field reaches the right child", "[desired]") {
       {"spec.tunnel.maxMessageBytes", "config.json", "/tunnel/maxMessageBytes", "1048576"},
       {"spec.collection.events", "config.json", "/collection/events", "false"},
       {"spec.collection.metrics", "config.json", "/collection/metrics", "false"},
-      {"spec.collection.excludedNamespaces", "config.json", "/collection/excludedNamespaces", R"(["kube-public"])"},
+      {"spec.collection.excludedNamespaces", "config.json", "/collection/excludedNamespaces",
+       R"(["kube-public"])"},
       {"spec.scans.enabled", "config.json", "/scans/enabled", "false"},
       {"spec.scans.interval", "config.json", "/scans/intervalMs", "21600000"},
       {"spec.actions.scale", "config.json", "/actions/scale", "true"},
@@ -321,7 +348,8 @@ TEST_CASE("spec.agent.image falls back to the operator's --agent-image", "[desir
 TEST_CASE("Default scheduling puts one agent on every Linux node", "[desired]") {
   auto ds = controller::DesiredDaemonSet(Config(testing::MinimalAgentConfig()), Inputs());
   CHECK(json::Dump(*At(ds, "/spec/template/spec/tolerations")) == R"([{"operator":"Exists"}])");
-  CHECK(json::Dump(*At(ds, "/spec/template/spec/nodeSelector")) == R"({"kubernetes.io/os":"linux"})");
+  CHECK(json::Dump(*At(ds, "/spec/template/spec/nodeSelector")) ==
+        R"({"kubernetes.io/os":"linux"})");
   CHECK(At(ds, "/spec/template/spec/priorityClassName") == nullptr);
   CHECK(At(ds, "/spec/template/spec/imagePullSecrets") == nullptr);
   CHECK(json::Dump(*At(ds, "/spec/template/spec/containers/0/resources")) ==
@@ -345,14 +373,17 @@ TEST_CASE("The token appears only in the Secret", "[desired][token]") {
   }
 }
 
-TEST_CASE("The config checksum changes exactly when configuration or token change", "[desired][checksum]") {
+TEST_CASE("The config checksum changes exactly when configuration or token change",
+          "[desired][checksum]") {
   auto base_doc = testing::FullAgentConfig();
   const auto base = Checksum(controller::DesiredDaemonSet(Config(base_doc), Inputs()));
   CHECK(base.size() == 64);
-  CHECK(Checksum(controller::DesiredDaemonSet(Config(testing::FullAgentConfig()), Inputs())) == base);
+  CHECK(Checksum(controller::DesiredDaemonSet(Config(testing::FullAgentConfig()), Inputs())) ==
+        base);
 
   SECTION("a new token rolls the pods") {
-    CHECK(Checksum(controller::DesiredDaemonSet(Config(base_doc), Inputs("rotated-token"))) != base);
+    CHECK(Checksum(controller::DesiredDaemonSet(Config(base_doc), Inputs("rotated-token"))) !=
+          base);
   }
   const std::vector<const char*> config_changes = {
       R"({"spec":{"backend":{"url":"ws://other.example.com/agent"}}})",
@@ -411,6 +442,7 @@ TEST_CASE("RBAC bindings grant the roles to the agent's ServiceAccount", "[desir
         R"({"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"srexpert-agent"})");
   auto rb = controller::DesiredLeaderElectionRoleBinding(config, Inputs());
   CHECK(json::Dump(rb["subjects"]) == json::Dump(crb["subjects"]));
-  CHECK(json::Dump(rb["roleRef"]) ==
-        R"({"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"srexpert-agent-leader-election"})");
+  CHECK(
+      json::Dump(rb["roleRef"]) ==
+      R"({"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"srexpert-agent-leader-election"})");
 }

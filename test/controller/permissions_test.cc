@@ -1,9 +1,8 @@
 #include "controller/permissions.h"
 
-#include <catch2/catch.hpp>
-
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <set>
 
 #include "controller/desired.h"
@@ -29,12 +28,14 @@ std::set<std::string> Grants(const json::Value& role) {
   for (const auto& rule : role["rules"].GetArray()) {
     std::string names;
     if (rule.HasMember("resourceNames")) {
-      for (const auto& n : rule["resourceNames"].GetArray()) names += std::string(n.GetString()) + ",";
+      for (const auto& n : rule["resourceNames"].GetArray())
+        names += std::string(n.GetString()) + ",";
     }
     for (const auto& g : rule["apiGroups"].GetArray()) {
       for (const auto& r : rule["resources"].GetArray()) {
         for (const auto& v : rule["verbs"].GetArray()) {
-          out.insert(fmt::format("{}|{}|{}|{}", g.GetString(), r.GetString(), v.GetString(), names));
+          out.insert(
+              fmt::format("{}|{}|{}|{}", g.GetString(), r.GetString(), v.GetString(), names));
         }
       }
     }
@@ -91,7 +92,8 @@ TEST_CASE("No configuration grants Secrets, wildcards or privilege escalation", 
   }
 }
 
-TEST_CASE("Without actions the ClusterRole is read-only over what collection needs", "[permissions]") {
+TEST_CASE("Without actions the ClusterRole is read-only over what collection needs",
+          "[permissions]") {
   auto grants = ClusterGrants(Config(testing::MinimalAgentConfig()));
   std::set<std::string> resources;
   for (const auto& g : grants) {
@@ -101,15 +103,31 @@ TEST_CASE("Without actions the ClusterRole is read-only over what collection nee
     CHECK((verb == "get" || verb == "list" || verb == "watch"));
     resources.insert(g.substr(0, second));
   }
-  CHECK(resources == std::set<std::string>{
-      "|nodes", "|namespaces", "|pods", "|services", "|serviceaccounts",
-      "|persistentvolumeclaims", "|persistentvolumes", "|configmaps", "|events",
-      "apps|deployments", "apps|replicasets", "apps|statefulsets", "apps|daemonsets",
-      "batch|jobs", "batch|cronjobs", "networking.k8s.io|ingresses",
-      "networking.k8s.io|networkpolicies", "autoscaling|horizontalpodautoscalers",
-      "rbac.authorization.k8s.io|roles", "rbac.authorization.k8s.io|rolebindings",
-      "rbac.authorization.k8s.io|clusterroles", "rbac.authorization.k8s.io|clusterrolebindings",
-      "events.k8s.io|events", "metrics.k8s.io|nodes", "metrics.k8s.io|pods"});
+  CHECK(resources == std::set<std::string>{"|nodes",
+                                           "|namespaces",
+                                           "|pods",
+                                           "|services",
+                                           "|serviceaccounts",
+                                           "|persistentvolumeclaims",
+                                           "|persistentvolumes",
+                                           "|configmaps",
+                                           "|events",
+                                           "apps|deployments",
+                                           "apps|replicasets",
+                                           "apps|statefulsets",
+                                           "apps|daemonsets",
+                                           "batch|jobs",
+                                           "batch|cronjobs",
+                                           "networking.k8s.io|ingresses",
+                                           "networking.k8s.io|networkpolicies",
+                                           "autoscaling|horizontalpodautoscalers",
+                                           "rbac.authorization.k8s.io|roles",
+                                           "rbac.authorization.k8s.io|rolebindings",
+                                           "rbac.authorization.k8s.io|clusterroles",
+                                           "rbac.authorization.k8s.io|clusterrolebindings",
+                                           "events.k8s.io|events",
+                                           "metrics.k8s.io|nodes",
+                                           "metrics.k8s.io|pods"});
   // The kube-system Namespace (cluster identity) is readable.
   CHECK(grants.count("|namespaces|get|") == 1);
 }
@@ -118,10 +136,10 @@ TEST_CASE("Lease access is limited to the agents' own Lease in their namespace",
   auto config = Config(testing::MinimalAgentConfig());
   auto role = controller::DesiredLeaderElectionRole(config, kInputs);
   CHECK(json::GetString(role, {"metadata", "namespace"}) == "srexpert-system");
-  CHECK(Grants(role) == std::set<std::string>{
-                            "coordination.k8s.io|leases|create|",
-                            "coordination.k8s.io|leases|get|srexpert-agent-leader,",
-                            "coordination.k8s.io|leases|update|srexpert-agent-leader,"});
+  CHECK(Grants(role) ==
+        std::set<std::string>{"coordination.k8s.io|leases|create|",
+                              "coordination.k8s.io|leases|get|srexpert-agent-leader,",
+                              "coordination.k8s.io|leases|update|srexpert-agent-leader,"});
   for (const auto& g : ClusterGrants(config)) CHECK(g.find("leases") == std::string::npos);
 }
 
@@ -133,26 +151,27 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
   };
   const std::vector<Case> cases = {
       {"scale",
-       {"apps|deployments/scale|get|", "apps|deployments/scale|patch|", "apps|deployments/scale|update|",
-        "apps|statefulsets/scale|get|", "apps|statefulsets/scale|patch|",
-        "apps|statefulsets/scale|update|"}},
+       {"apps|deployments/scale|get|", "apps|deployments/scale|patch|",
+        "apps|deployments/scale|update|", "apps|statefulsets/scale|get|",
+        "apps|statefulsets/scale|patch|", "apps|statefulsets/scale|update|"}},
       {"restart",
        {"apps|deployments|patch|", "apps|statefulsets|patch|", "apps|daemonsets|patch|"}},
   };
   for (const auto& c : cases) {
     INFO(c.action);
-    auto config = Config(testing::Patched(testing::MinimalAgentConfig(),
-                                          fmt::format(R"({{"spec":{{"actions":{{"{}":true}}}}}})", c.action)));
+    auto config = Config(
+        testing::Patched(testing::MinimalAgentConfig(),
+                         fmt::format(R"({{"spec":{{"actions":{{"{}":true}}}}}})", c.action)));
     auto grants = ClusterGrants(config);
     CHECK(Minus(base, grants).empty());
     CHECK(Minus(grants, base) == c.added);
   }
   // applyManifests writes (never deletes) the workload kinds; helm may also
   // delete them. Both stay within the same kinds.
-  auto apply = ClusterGrants(Config(testing::Patched(testing::MinimalAgentConfig(),
-                                                     R"({"spec":{"actions":{"applyManifests":true}}})")));
-  auto helm = ClusterGrants(Config(testing::Patched(testing::MinimalAgentConfig(),
-                                                    R"({"spec":{"actions":{"helm":true}}})")));
+  auto apply = ClusterGrants(Config(testing::Patched(
+      testing::MinimalAgentConfig(), R"({"spec":{"actions":{"applyManifests":true}}})")));
+  auto helm = ClusterGrants(Config(
+      testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"actions":{"helm":true}}})")));
   std::set<std::string> apply_kinds, helm_kinds;
   for (const auto& g : Minus(apply, base)) {
     INFO(g);
@@ -166,10 +185,11 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
   }
   CHECK(helm_deletes);
   CHECK(apply_kinds == helm_kinds);
-  CHECK(apply_kinds == std::set<std::string>{
-      "|configmaps", "|services", "apps|deployments", "apps|statefulsets", "apps|daemonsets",
-      "batch|jobs", "batch|cronjobs", "networking.k8s.io|ingresses",
-      "networking.k8s.io|networkpolicies", "autoscaling|horizontalpodautoscalers"});
+  CHECK(apply_kinds == std::set<std::string>{"|configmaps", "|services", "apps|deployments",
+                                             "apps|statefulsets", "apps|daemonsets", "batch|jobs",
+                                             "batch|cronjobs", "networking.k8s.io|ingresses",
+                                             "networking.k8s.io|networkpolicies",
+                                             "autoscaling|horizontalpodautoscalers"});
   CHECK(Minus(base, apply).empty());
   CHECK(Minus(base, helm).empty());
 }
