@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <set>
 
+#include "test/apiserver/apply.h"
 #include "test/apiserver/json_patch.h"
 #include "test/apiserver/object_meta.h"
 #include "test/apiserver/selectors.h"
+#include "test/apiserver/yaml_json.h"
 
 namespace srexpert::testing {
 namespace {
@@ -71,6 +73,23 @@ std::optional<std::string> Base64UrlDecode(const std::string& in) {
     }
   }
   return out;
+}
+
+std::unique_ptr<ssa::Schema> SchemaFor(const ResourceType& t) {
+  return t.custom ? ssa::CrdSchema(t.schema) : ssa::BuiltinSchema(t.kind);
+}
+
+ssa::Scope ScopeFor(const ResourceType& t, const std::string& subresource) {
+  if (subresource == "status") return ssa::Scope::kStatusOnly;
+  return t.has_status ? ssa::Scope::kMain : ssa::Scope::kAll;
+}
+
+json::Document WithoutManagedFields(const json::Value& obj) {
+  json::Document d = json::Clone(obj);
+  if (auto* meta = json::FindMutable(d, {"metadata"}); meta && meta->IsObject()) {
+    json::Remove(*meta, "managedFields");
+  }
+  return d;
 }
 
 std::string ItemKey(const json::Value& obj) { return Namespace(obj) + "/" + Name(obj); }
@@ -413,6 +432,8 @@ Outcome RestStorage::Create(const ResourceType& type, const std::string& version
     o.body = Render(type, version, obj);
     return o;
   }
+  ssa::RecordUpdate(nullptr, obj, options.field_manager, type.ApiVersion(version),
+                    Rfc3339(clock_.WallNow()), "", ScopeFor(type, ""), *SchemaFor(type));
   std::string name = Name(obj);
   auto stored = txn.Put(type.StorageKey(), type.namespaced ? ns : "", name, std::move(obj));
   OnCommitted(txn, type, stored, false);
@@ -422,8 +443,7 @@ Outcome RestStorage::Create(const ResourceType& type, const std::string& version
 
 std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     Store::Txn& txn, const ResourceType& type, const ObjectPtr& old, json::Document next,
-    const std::string& subresource, const std::string& /*manager*/, bool dry_run,
-    bool /*is_apply*/) {
+    const std::string& subresource, const std::string& manager, bool dry_run, bool is_apply) {
   auto& a = next.GetAllocator();
   std::string name = Name(*old);
   std::string ns = Namespace(*old);
@@ -435,6 +455,7 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     // A status write changes status only (plus the resourceVersion).
     json::Document merged = json::Clone(*old);
     CopyTopLevel(merged, next, "status");
+    if (is_apply) CopyMember(merged, next, {"metadata"}, "managedFields");
     next = std::move(merged);
   } else {
     if (type.has_status) CopyTopLevel(next, *old, "status");
@@ -478,7 +499,17 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     }
   }
   json::SetString(next["metadata"], "resourceVersion", old_rv, a);
-  if (json::Equal(next, *old)) return Committed{old, false};  // no-op: no write, same RV
+  if (!is_apply) {
+    ssa::RecordUpdate(old.get(), next, manager, json::GetString(next, {"apiVersion"}),
+                      Rfc3339(clock_.WallNow()), subresource, ScopeFor(type, subresource),
+                      *SchemaFor(type));
+  }
+  // A write that changes nothing but managedFields timestamps is a no-op:
+  // no new resourceVersion, no watch event (as on a real server).
+  if (json::Equal(WithoutManagedFields(next), WithoutManagedFields(*old)) &&
+      ssa::SameOwnership(ssa::ReadManagedFields(next), ssa::ReadManagedFields(*old))) {
+    return Committed{old, false};
+  }
   if (dry_run) return Committed{std::make_shared<const json::Document>(std::move(next)), false};
   if (BeingDeleted(next) && Finalizers(next).empty()) {
     // Removing the last finalizer of an object being deleted deletes it.
@@ -548,10 +579,17 @@ Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
   bool merge = media == "application/merge-patch+json";
   bool strategic = media == "application/strategic-merge-patch+json";
   bool json_patch = media == "application/json-patch+json";
+  if (media == "application/apply-patch+yaml") {
+    return ApplyPatch(type, version, ns, name, subresource, body, options);
+  }
   // Custom resources have no patch strategy metadata, so the real server
   // refuses strategic merge patches for them.
   if (!(merge || json_patch || (strategic && !type.custom))) {
-    return Outcome::Error(UnsupportedMediaType(content_type));
+    return Outcome::Error(UnsupportedMediaType(
+        type.custom ? "application/json-patch+json, application/merge-patch+json, "
+                      "application/apply-patch+yaml"
+                    : "application/json-patch+json, application/merge-patch+json, "
+                      "application/apply-patch+yaml, application/strategic-merge-patch+json"));
   }
   std::string perr;
   auto patch = json::Parse(body, &perr);
@@ -575,6 +613,77 @@ Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
   if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
   Outcome o;
   o.body = Render(type, version, *std::get<Committed>(result).object);
+  return o;
+}
+
+Outcome RestStorage::ApplyPatch(const ResourceType& type, const std::string& version,
+                                const std::string& ns, const std::string& name,
+                                const std::string& subresource, const std::string& body,
+                                const WriteOptions& options) {
+  if (options.field_manager.empty()) {
+    return Outcome::Error(BadRequest("PATCH, application/apply-patch+yaml requests must specify a fieldManager"));
+  }
+  std::string err;
+  auto applied = YamlToJson(body, &err);
+  if (!applied) return Outcome::Error(BadRequest("error decoding YAML: " + err));
+  if (!applied->IsObject()) return Outcome::Error(BadRequest("apply patch must be an object"));
+  if (auto e = CheckTypeMeta(type, version, *applied, applied->GetAllocator())) return Outcome::Error(*e);
+  std::string body_name = json::GetString(*applied, {"metadata", "name"});
+  if (body_name != name) {
+    return Outcome::Error(BadRequest(fmt::format(
+        "the name of the object ({}) does not match the name on the URL ({})", body_name, name)));
+  }
+  if (type.namespaced) {
+    std::string body_ns = json::GetString(*applied, {"metadata", "namespace"});
+    if (!body_ns.empty() && body_ns != ns) {
+      return Outcome::Error(BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the request"));
+    }
+  }
+  auto schema = SchemaFor(type);
+  ssa::ApplyRequest req;
+  req.manager = options.field_manager;
+  req.force = options.force;
+  req.api_version = type.ApiVersion(version);
+  req.time = Rfc3339(clock_.WallNow());
+  req.subresource = subresource;
+  req.scope = ScopeFor(type, subresource);
+
+  auto txn = store_.Begin();
+  auto old = txn.Get(type.StorageKey(), ns, name);
+  if (!old) {
+    // Apply creates the object when it does not exist.
+    if (!subresource.empty()) return Outcome::Error(NotFound(type.Gr(), name));
+    auto prepared = PrepareCreate(txn, type, version, ns, json::Clone(*applied));
+    if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
+    auto& obj = std::get<json::Document>(prepared);
+    ssa::WriteManagedFields(obj, {{req.manager, "Apply", req.api_version, req.time, "",
+                                   ssa::CollectFields(*applied, *schema, req.scope)}});
+    Outcome o;
+    o.code = 201;
+    if (options.dry_run) {
+      o.body = Render(type, version, obj);
+      return o;
+    }
+    auto stored = txn.Put(type.StorageKey(), type.namespaced ? ns : "", name, std::move(obj));
+    OnCommitted(txn, type, stored, false);
+    o.body = Render(type, version, *stored);
+    return o;
+  }
+  json::Document live = Render(type, version, *old);
+  auto result = ssa::Apply(&live, *applied, req, *schema);
+  if (!result.conflicts.empty()) {
+    ApiError e(409, "Conflict", ssa::ConflictMessage(result.conflicts));
+    for (const auto& c : result.conflicts) {
+      e.causes.push_back({"FieldManagerConflict", "conflict with " + c.manager, ssa::PathString(c.path)});
+    }
+    return Outcome::Error(e);
+  }
+  auto committed = CommitUpdate(txn, type, old, std::move(result.object), subresource,
+                                options.field_manager, options.dry_run, true);
+  if (auto* e = std::get_if<ApiError>(&committed)) return Outcome::Error(*e);
+  Outcome o;
+  o.body = Render(type, version, *std::get<Committed>(committed).object);
   return o;
 }
 

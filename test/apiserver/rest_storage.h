@@ -116,6 +116,9 @@ class RestStorage {
   std::variant<json::Document, ApiError> PrepareCreate(Store::Txn& txn, const ResourceType& type,
                                                        const std::string& version,
                                                        const std::string& ns, json::Document body);
+  Outcome ApplyPatch(const ResourceType& type, const std::string& version, const std::string& ns,
+                     const std::string& name, const std::string& subresource,
+                     const std::string& body, const WriteOptions& options);
   std::optional<ApiError> CheckTypeMeta(const ResourceType& type, const std::string& version,
                                         json::Value& body, json::Allocator& a) const;
   void OnCommitted(Store::Txn& txn, const ResourceType& type, const ObjectPtr& obj, bool deleted);

@@ -106,13 +106,10 @@ ApiError InternalError(const std::string& detail) {
   return e;
 }
 
-ApiError UnsupportedMediaType(const std::string& content_type) {
+ApiError UnsupportedMediaType(const std::string& accepted) {
   return {415, "UnsupportedMediaType",
-          fmt::format("the body of the request was in an unknown format - accepted media types "
-                      "include: application/json-patch+json, application/merge-patch+json, "
-                      "application/apply-patch+yaml, application/strategic-merge-patch+json "
-                      "(got {})",
-                      content_type)};
+          "the body of the request was in an unknown format - accepted media types include: " +
+              accepted};
 }
 
 ApiError NotAcceptable() {

@@ -63,7 +63,8 @@ ApiError Unauthorized();
 ApiError Expired(const std::string& message);  // 410 Gone, reason "Expired"
 ApiError TooManyRequests(int retry_after_seconds);
 ApiError InternalError(const std::string& detail);
-ApiError UnsupportedMediaType(const std::string& content_type);
+// `accepted` lists the media types the endpoint takes.
+ApiError UnsupportedMediaType(const std::string& accepted);
 ApiError NotAcceptable();
 ApiError PathNotFound();  // 404 for a URL that names no resource
 
