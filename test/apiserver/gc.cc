@@ -180,8 +180,11 @@ bool GarbageCollector::RunOnce() {
   // another namespace than the dependent. A cluster-scoped dependent naming a
   // namespaced owner is unresolvable and never collected (real GC semantics).
   for (const auto& dep : all) {
-    auto refs = OwnerRefs(*dep.obj);
-    if (refs.empty() || !current(dep)) continue;
+    // Earlier steps of this pass may have changed or removed it.
+    auto now = current(dep);
+    if (!now) continue;
+    auto refs = OwnerRefs(*now);
+    if (refs.empty()) continue;
     bool any_present = false;
     bool unresolvable = false;
     for (const auto& r : refs) {

@@ -513,9 +513,8 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
   if (dry_run) return Committed{std::make_shared<const json::Document>(std::move(next)), false};
   if (BeingDeleted(next) && Finalizers(next).empty()) {
     // Removing the last finalizer of an object being deleted deletes it.
-    auto final_state = txn.Put(type.StorageKey(), ns, name, std::move(next));
-    auto gone = txn.Delete(type.StorageKey(), ns, name);
-    OnCommitted(txn, type, final_state, true);
+    auto gone = txn.Delete(type.StorageKey(), ns, name, &next);
+    OnCommitted(txn, type, gone, true);
     return Committed{gone, true};
   }
   auto stored = txn.Put(type.StorageKey(), ns, name, std::move(next));

@@ -85,7 +85,7 @@ ObjectPtr Store::Txn::Put(const std::string& key, const std::string& ns, const s
 }
 
 ObjectPtr Store::Txn::Delete(const std::string& key, const std::string& ns,
-                             const std::string& name) {
+                             const std::string& name, const json::Value* final_state_in) {
   auto it = store_->objects_.find(key);
   if (it == store_->objects_.end()) return nullptr;
   auto obj = it->second.find(ItemKey(ns, name));
@@ -93,7 +93,7 @@ ObjectPtr Store::Txn::Delete(const std::string& key, const std::string& ns,
   uint64_t rv = ++store_->rv_;
   // Like the watch cache, the DELETED event's object carries the deletion's
   // revision, so a watcher resuming from it does not see the delete again.
-  json::Document last = json::Clone(*obj->second);
+  json::Document last = json::Clone(final_state_in ? *final_state_in : *obj->second);
   json::SetString(json::EnsureObject(last, {"metadata"}, last.GetAllocator()), "resourceVersion",
                   std::to_string(rv), last.GetAllocator());
   auto final_state = std::make_shared<const json::Document>(std::move(last));

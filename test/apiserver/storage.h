@@ -77,8 +77,12 @@ class Store {
     ObjectPtr Put(const std::string& key, const std::string& ns, const std::string& name,
                   json::Document obj);
     // Removes the object and emits DELETED carrying the deletion's
-    // resourceVersion. Returns the final state (null if absent).
-    ObjectPtr Delete(const std::string& key, const std::string& ns, const std::string& name);
+    // resourceVersion. `final_state`, when given, is the object's last state
+    // (an update that removed the last finalizer deletes in the same step,
+    // so watchers see one DELETED with that state). Returns the final state
+    // (null if absent).
+    ObjectPtr Delete(const std::string& key, const std::string& ns, const std::string& name,
+                     const json::Value* final_state = nullptr);
     uint64_t CurrentRv() const { return store_->rv_; }
 
    private:
