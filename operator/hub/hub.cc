@@ -1,0 +1,805 @@
+#include "hub/hub.h"
+
+#include <utility>  // before Boost 1.74 awaitable.hpp, which lacks it
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "hub/token_store.h"
+#include "net/http_server.h"
+#include "net/tls.h"
+#include "net/ws_io.h"
+
+namespace srexpert::hub {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using protocol::Message;
+
+namespace {
+
+std::string RandomId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // RAND_bytes only fails without entropy; fall back to time + address.
+    auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+    return fmt::format("s{:x}{:x}", t, reinterpret_cast<uintptr_t>(&t));
+  }
+  std::string out;
+  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+std::string Rfc3339(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return "";
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string BearerToken(const std::string& header) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() <= kPrefix.size()) return {};
+  if (!std::equal(kPrefix.begin(), kPrefix.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return {};
+  }
+  std::string token = header.substr(kPrefix.size());
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  return token;
+}
+
+bool OffersSubprotocol(std::string_view header) {
+  size_t i = 0;
+  while (i <= header.size()) {
+    size_t end = header.find(',', i);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view item = header.substr(i, end - i);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == protocol::kSubprotocol) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+struct Pending {
+  std::function<void(RequestResult)> done;
+  std::shared_ptr<asio::steady_timer> timer;
+};
+
+}  // namespace
+
+struct Session {
+  Session(asio::any_io_executor ex) : queue(ex), hello_timer(ex) {}
+  std::string id;
+  std::string cluster;
+  std::string remote;
+  net::WsWriteQueue queue;
+  asio::steady_timer hello_timer;
+  bool welcomed = false;
+  bool ended = false;
+  std::map<std::string, Pending> pending;
+};
+
+struct Hub::Impl : std::enable_shared_from_this<Impl> {
+  HubOptions options;
+  std::unique_ptr<TokenStore> tokens;
+  std::shared_ptr<asio::ssl::context> tls;
+  asio::io_context io;
+  std::optional<tcp::acceptor> acceptor;
+  std::thread thread;
+  std::unique_ptr<net::HttpServer> api;
+  std::function<void(const std::string&, const Message&)> on_message;
+  uint16_t tunnel_port = 0;
+  bool started = false;
+  std::atomic<bool> stopped{false};
+
+  mutable std::mutex mu;  // guards `clusters` (read by API threads)
+  std::map<std::string, ClusterStatus> clusters;
+
+  // Tunnel thread only.
+  std::map<std::string, std::shared_ptr<Session>> live;  // cluster → current session
+  std::set<std::shared_ptr<Session>> sessions;
+  std::map<std::string, int> open_sessions;
+  uint64_t next_request = 0;
+
+  // ---- connection handling -------------------------------------------------
+
+  awaitable<void> Accept() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (!acceptor->is_open()) co_return;
+        log::Warn("hub accept failed", {{"error", ec.message()}});
+        continue;
+      }
+      asio::co_spawn(io, Connection(shared_from_this(), std::move(socket)), asio::detached);
+    }
+  }
+
+  static awaitable<void> Connection(std::shared_ptr<Impl> self, tcp::socket socket) {
+    std::string remote;
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    if (self->tls) {
+      websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(std::move(socket), *self->tls);
+      beast::get_lowest_layer(ws).expires_after(self->options.handshake_timeout);
+      co_await ws.next_layer().async_handshake(asio::ssl::stream_base::server,
+                                               asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        log::Info("agent TLS handshake failed", {{"remote", remote}, {"error", ec.message()}});
+        co_return;
+      }
+      co_await self->Serve(ws, remote);
+    } else {
+      websocket::stream<beast::tcp_stream> ws(std::move(socket));
+      co_await self->Serve(ws, remote);
+    }
+  }
+
+  template <typename Ws>
+  awaitable<bool> Reply(Ws& ws, http::status status, unsigned version, std::string body,
+                        bool bearer_challenge = false) {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::server, "srexpert-hub");
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    if (bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
+    res.body() = std::move(body);
+    res.keep_alive(false);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(ws.next_layer(), res, asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  template <typename Ws>
+  awaitable<void> Serve(Ws& ws, std::string remote) {
+    boost::system::error_code ec;
+    beast::flat_buffer buffer;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(4096);
+    beast::get_lowest_layer(ws).expires_after(options.handshake_timeout);
+    co_await http::async_read(ws.next_layer(), buffer, parser,
+                              asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    auto req = parser.release();
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+
+    if (!websocket::is_upgrade(req)) {
+      if (path == "/healthz") {
+        co_await Reply(ws, http::status::ok, req.version(), "ok\n");
+      } else if (path == protocol::kTunnelPath) {
+        co_await Reply(ws, http::status::bad_request, req.version(),
+                       "WebSocket upgrade required\n");
+      } else {
+        co_await Reply(ws, http::status::not_found, req.version(), "not found\n");
+      }
+      co_return;
+    }
+    if (path != protocol::kTunnelPath) {
+      co_await Reply(ws, http::status::not_found, req.version(), "not found\n");
+      co_return;
+    }
+    if (!OffersSubprotocol(req[http::field::sec_websocket_protocol])) {
+      co_await Reply(ws, http::status::bad_request, req.version(),
+                     fmt::format("subprotocol {} required\n", protocol::kSubprotocol));
+      co_return;
+    }
+    std::string token = BearerToken(std::string(req[http::field::authorization]));
+    std::optional<TokenMatch> match = tokens->Lookup(token);
+    if (!match) {
+      log::Warn("agent token rejected", {{"remote", remote}, {"reason", token.empty()
+                                                                           ? "no bearer token"
+                                                                           : "unknown token"}});
+      co_await Reply(ws, http::status::unauthorized, req.version(), "unauthorized\n", true);
+      co_return;
+    }
+    if (match->disabled) {
+      log::Warn("agent of a disabled cluster refused", {{"remote", remote}, {"cluster", match->cluster}});
+      co_await Reply(ws, http::status::forbidden, req.version(), "cluster disabled\n");
+      co_return;
+    }
+
+    beast::get_lowest_layer(ws).expires_never();
+    websocket::stream_base::timeout timeouts{options.handshake_timeout, options.idle_timeout, true};
+    ws.set_option(timeouts);
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    ws.set_option(pmd);
+    ws.read_message_max(0);  // our own limit, see net::ReadMessage
+    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "srexpert-hub");
+      res.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
+    }));
+    co_await ws.async_accept(req, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      log::Info("websocket accept failed", {{"remote", remote}, {"error", ec.message()}});
+      co_return;
+    }
+
+    auto ex = co_await asio::this_coro::executor;
+    auto session = std::make_shared<Session>(ex);
+    session->id = RandomId();
+    session->cluster = match->cluster;
+    session->remote = remote;
+    sessions.insert(session);
+    log::Info("agent connected", {{"cluster", session->cluster}, {"session", session->id},
+                                  {"remote", remote}});
+
+    std::weak_ptr<Impl> weak = shared_from_this();
+    ws.control_callback([weak, cluster = session->cluster](websocket::frame_type, beast::string_view) {
+      if (auto self = weak.lock()) self->Touch(cluster);
+    });
+
+    // The writer owns all outgoing traffic; wait for it before `ws` dies.
+    auto writer_done = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    auto writer_finished = std::make_shared<bool>(false);
+    asio::co_spawn(ex, session->queue.RunWriter(ws),
+                   [writer_done, writer_finished](std::exception_ptr, boost::system::error_code) {
+                     *writer_finished = true;
+                     writer_done->cancel();
+                   });
+
+    // No hello within the handshake timeout: close 4408.
+    session->hello_timer.expires_after(options.handshake_timeout);
+    session->hello_timer.async_wait([session](boost::system::error_code wait_ec) {
+      if (!wait_ec && !session->welcomed) {
+        session->queue.Close(protocol::kCloseHandshakeTimeout, "no hello within the handshake timeout");
+      }
+    });
+
+    std::string end_reason = "closed";
+    for (;;) {
+      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
+      if (r.ec) {
+        end_reason = r.ec == websocket::error::closed
+                         ? fmt::format("closed by agent ({})", ws.reason().code)
+                         : r.ec.message();
+        break;
+      }
+      if (session->queue.closing()) continue;  // draining until the close completes
+      if (r.too_big) {
+        log::Warn("agent message too big", {{"cluster", session->cluster},
+                                            {"limit", options.max_message_bytes}});
+        session->queue.Close(protocol::kCloseTooBig,
+                             fmt::format("message exceeds {} bytes", options.max_message_bytes));
+        continue;
+      }
+      if (r.binary) {
+        session->queue.Close(protocol::kCloseProtocolViolation, "binary messages are not allowed");
+        continue;
+      }
+      Touch(session->cluster);
+      HandleText(session, r.text);
+    }
+
+    session->hello_timer.cancel();
+    session->ended = true;
+    session->queue.Abort();
+    boost::system::error_code close_ec;
+    beast::get_lowest_layer(ws).socket().close(close_ec);
+    while (!*writer_finished) {
+      boost::system::error_code wait_ec;
+      co_await writer_done->async_wait(asio::redirect_error(use_awaitable, wait_ec));
+    }
+    EndSession(session, end_reason);
+  }
+
+  void Send(const std::shared_ptr<Session>& session, const Message& m) {
+    std::string error;
+    auto text = protocol::Encode(m, &error);
+    if (!text) {
+      log::Error("hub produced an invalid message", {{"error", error}});
+      return;
+    }
+    session->queue.Push(std::move(*text));
+  }
+
+  void Violation(const std::shared_ptr<Session>& session, std::string message) {
+    log::Warn("agent protocol violation", {{"cluster", session->cluster},
+                                           {"session", session->id}, {"error", message}});
+    Send(session, protocol::MakeError("invalid", message));
+    session->queue.Close(protocol::kCloseProtocolViolation, message);
+  }
+
+  void HandleText(const std::shared_ptr<Session>& session, const std::string& text) {
+    protocol::DecodeResult d = protocol::Decode(text, options.max_message_bytes);
+    if (!d.ok()) {
+      if (d.error.kind == protocol::DecodeErrorKind::kUnknownType && session->welcomed) {
+        Send(session, protocol::MakeError("unsupported", d.error.message, d.error.type));
+        return;
+      }
+      return Violation(session, d.error.message);
+    }
+    const Message& m = *d.message;
+    {
+      std::lock_guard lock(mu);
+      ++clusters[session->cluster].messages_in;
+    }
+    if (!session->welcomed) {
+      if (!std::holds_alternative<protocol::Hello>(m)) {
+        return Violation(session, fmt::format("expected hello, got {}", protocol::TypeName(m)));
+      }
+      return Welcome(session, std::get<protocol::Hello>(m));
+    }
+    if (auto* s = std::get_if<protocol::StreamMessage>(&m)) {
+      HandleStream(session, *s);
+    } else if (auto* resp = std::get_if<protocol::Response>(&m)) {
+      auto it = session->pending.find(resp->id);
+      if (it == session->pending.end()) {
+        log::Debug("response for no outstanding request", {{"cluster", session->cluster},
+                                                            {"id", resp->id}});
+      } else {
+        Pending p = std::move(it->second);
+        session->pending.erase(it);
+        p.timer->cancel();
+        p.done(RequestResult{RequestResult::Status::kOk, *resp, {}});
+      }
+    } else if (auto* err = std::get_if<protocol::Error>(&m)) {
+      log::Warn("agent reported an error", {{"cluster", session->cluster}, {"code", err->code},
+                                            {"message", err->message}});
+    } else {
+      return Violation(session,
+                       fmt::format("{} is not allowed from an agent now", protocol::TypeName(m)));
+    }
+    if (on_message) on_message(session->cluster, m);
+  }
+
+  void Welcome(const std::shared_ptr<Session>& session, const protocol::Hello& hello) {
+    int version = 0;
+    for (int v : hello.protocol_versions) {
+      if (v == protocol::kVersion) version = std::max(version, v);
+    }
+    if (version == 0) {
+      std::string msg = fmt::format("no common protocol version; the hub speaks [{}]",
+                                    protocol::kVersion);
+      Send(session, protocol::MakeError("unsupported_version", msg));
+      session->queue.Close(protocol::kCloseUnsupportedVersion, msg);
+      return;
+    }
+    session->welcomed = true;
+    session->hello_timer.cancel();
+    // Supersede the older session of this cluster, if any.
+    auto& current = live[session->cluster];
+    bool superseding = current && current != session;
+    if (superseding) {
+      log::Info("session superseded", {{"cluster", session->cluster}, {"old", current->id},
+                                       {"new", session->id}});
+      current->queue.Close(protocol::kCloseSuperseded,
+                           "superseded by a newer session of this cluster");
+    }
+    current = session;
+    int open = ++open_sessions[session->cluster];
+
+    protocol::Welcome w;
+    w.session_id = session->id;
+    w.version = version;
+    w.limits.max_message_bytes = options.max_message_bytes;
+    w.limits.max_in_flight_requests = options.max_in_flight_requests;
+    {
+      std::lock_guard lock(mu);
+      ClusterStatus& c = clusters[session->cluster];
+      c.name = session->cluster;
+      c.connected = true;
+      c.session_id = session->id;
+      c.remote = session->remote;
+      c.hello = hello;
+      c.connected_since = std::chrono::system_clock::now();
+      c.last_seen = c.connected_since;
+      ++c.sessions_total;
+      if (superseding) ++c.superseded_total;
+      c.max_concurrent_sessions = std::max(c.max_concurrent_sessions, open);
+      w.last_ack = c.last_ack;
+    }
+    Send(session, w);
+    log::Info("agent session open", {{"cluster", session->cluster}, {"session", session->id},
+                                     {"agentVersion", hello.agent_version},
+                                     {"pod", hello.pod}, {"node", hello.node},
+                                     {"lastAck", w.last_ack}});
+  }
+
+  void HandleStream(const std::shared_ptr<Session>& session, const protocol::StreamMessage& s) {
+    int64_t last;
+    {
+      std::lock_guard lock(mu);
+      last = clusters[session->cluster].last_ack;
+    }
+    bool snapshot = s.kind == protocol::StreamMessage::Kind::kSnapshot;
+    if (s.seq <= last) {
+      Send(session, protocol::Ack{last});  // duplicate after a resume: ack again
+      return;
+    }
+    if (!snapshot && s.seq != last + 1) {
+      Send(session, protocol::MakeError("sequence_gap",
+                                        fmt::format("expected seq {}, got {}", last + 1, s.seq),
+                                        std::to_string(s.seq)));
+      return;
+    }
+    {
+      std::lock_guard lock(mu);
+      clusters[session->cluster].last_ack = s.seq;
+    }
+    Send(session, protocol::Ack{s.seq});
+  }
+
+  void Touch(const std::string& cluster) {
+    std::lock_guard lock(mu);
+    auto it = clusters.find(cluster);
+    if (it != clusters.end()) it->second.last_seen = std::chrono::system_clock::now();
+  }
+
+  void EndSession(const std::shared_ptr<Session>& session, const std::string& reason) {
+    sessions.erase(session);
+    for (auto& [id, p] : session->pending) {
+      p.timer->cancel();
+      p.done(RequestResult{RequestResult::Status::kDisconnected, {}, "agent disconnected: " + reason});
+    }
+    session->pending.clear();
+    if (session->welcomed) {
+      --open_sessions[session->cluster];
+      auto it = live.find(session->cluster);
+      if (it != live.end() && it->second == session) {
+        live.erase(it);
+        std::lock_guard lock(mu);
+        clusters[session->cluster].connected = false;
+      }
+    }
+    log::Info("agent disconnected", {{"cluster", session->cluster}, {"session", session->id},
+                                     {"reason", reason}});
+  }
+
+  // ---- requests -------------------------------------------------------------
+
+  void StartRequest(const std::string& cluster, const std::string& kind, const std::string& payload,
+                    std::chrono::milliseconds timeout, std::function<void(RequestResult)> done) {
+    auto it = live.find(cluster);
+    if (stopped || it == live.end() || it->second->queue.closing()) {
+      return done({RequestResult::Status::kNotConnected, {}, "cluster not connected: " + cluster});
+    }
+    auto session = it->second;
+    if (static_cast<int>(session->pending.size()) >= options.max_in_flight_requests) {
+      return done({RequestResult::Status::kBusy, {},
+                   fmt::format("{} requests already in flight", session->pending.size())});
+    }
+    protocol::Request req;
+    req.id = fmt::format("h-{}", ++next_request);
+    req.kind = kind;
+    req.timeout_ms = timeout.count();
+    req.payload = payload.empty() ? "{}" : payload;
+    std::string error;
+    auto text = protocol::Encode(req, &error);
+    if (!text) return done({RequestResult::Status::kInvalid, {}, error});
+    if (static_cast<int64_t>(text->size()) > options.max_message_bytes) {
+      return done({RequestResult::Status::kInvalid, {}, "request exceeds the message size limit"});
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    timer->expires_after(timeout);
+    std::weak_ptr<Session> weak = session;
+    std::string id = req.id;
+    timer->async_wait([weak, id](boost::system::error_code ec) {
+      if (ec) return;
+      auto s = weak.lock();
+      if (!s) return;
+      auto p = s->pending.find(id);
+      if (p == s->pending.end()) return;
+      auto cb = std::move(p->second.done);
+      s->pending.erase(p);
+      cb({RequestResult::Status::kTimeout, {}, "no response within the timeout"});
+    });
+    session->pending.emplace(id, Pending{std::move(done), timer});
+    session->queue.Push(std::move(*text));
+  }
+
+  // ---- REST API ---------------------------------------------------------------
+
+  void InstallApi() {
+    std::weak_ptr<Impl> weak = shared_from_this();
+    api->Handle("GET", "/healthz", [](const net::HttpRequest&) {
+      return net::HttpResponse::Text(200, "ok\n");
+    });
+    api->Handle("GET", "/api/v1/clusters", [weak](const net::HttpRequest&) {
+      auto self = weak.lock();
+      if (!self) return net::HttpResponse::Text(503, "stopping\n");
+      std::vector<ClusterStatus> list;
+      {
+        std::lock_guard lock(self->mu);
+        for (const auto& [name, c] : self->clusters) list.push_back(c);
+      }
+      return net::HttpResponse::Json(200, ClustersJson(list));
+    });
+    api->HandleAsync("POST", "/api/v1/clusters/*", [weak](const net::HttpRequest& req,
+                                                         net::Respond respond) {
+      auto self = weak.lock();
+      if (!self) return respond(net::HttpResponse::Text(503, "stopping\n"));
+      constexpr std::string_view kPrefix = "/api/v1/clusters/";
+      std::string rest = req.path.substr(kPrefix.size());
+      size_t slash = rest.find('/');
+      if (slash == std::string::npos || rest.substr(slash) != "/requests" || slash == 0) {
+        return respond(net::HttpResponse::Text(404, "not found\n"));
+      }
+      std::string cluster = rest.substr(0, slash);
+      std::string parse_error;
+      auto doc = json::Parse(req.body, &parse_error);
+      if (!doc || !doc->IsObject()) {
+        return respond(net::HttpResponse::Json(
+            400, fmt::format(R"({{"error":"{}"}})", net::JsonEscape(doc ? "body must be a JSON object" : parse_error))));
+      }
+      std::string kind = json::GetString(*doc, {"kind"});
+      int64_t timeout_ms = json::GetInt(*doc, {"timeoutMs"}, 30000);
+      const json::Value* payload = json::Find(*doc, {"payload"});
+      if (kind.empty() || timeout_ms <= 0 || timeout_ms > 86'400'000 ||
+          (payload && !payload->IsObject())) {
+        return respond(net::HttpResponse::Json(
+            400, R"j({"error":"need kind (string), optional payload (object), optional timeoutMs (1..86400000)"})j"));
+      }
+      self->SendRequestAsync(cluster, kind, payload ? json::Dump(*payload) : "{}",
+                             std::chrono::milliseconds(timeout_ms),
+                             [respond](RequestResult r) { respond(ResultToHttp(r)); });
+    });
+  }
+
+  static net::HttpResponse ResultToHttp(const RequestResult& r) {
+    using S = RequestResult::Status;
+    auto err = [](int status, const std::string& msg) {
+      return net::HttpResponse::Json(status, fmt::format(R"({{"error":"{}"}})", net::JsonEscape(msg)));
+    };
+    switch (r.status) {
+      case S::kOk:
+        if (r.response.ok) {
+          return net::HttpResponse::Json(200, fmt::format(R"({{"ok":true,"payload":{}}})", r.response.payload));
+        }
+        return net::HttpResponse::Json(
+            200, fmt::format(R"({{"ok":false,"error":{{"code":"{}","message":"{}"}}}})",
+                             net::JsonEscape(r.response.error.code),
+                             net::JsonEscape(r.response.error.message)));
+      case S::kNotConnected: return err(404, r.error);
+      case S::kBusy: return err(429, r.error);
+      case S::kTimeout: return err(504, r.error);
+      case S::kDisconnected: return err(502, r.error);
+      case S::kInvalid: return err(400, r.error);
+      case S::kStopped: return err(503, r.error);
+    }
+    return err(500, "unknown");
+  }
+
+  void SendRequestAsync(const std::string& cluster, const std::string& kind,
+                        const std::string& payload, std::chrono::milliseconds timeout,
+                        std::function<void(RequestResult)> done) {
+    if (stopped) return done({RequestResult::Status::kStopped, {}, "hub stopping"});
+    asio::post(io, [self = shared_from_this(), cluster, kind, payload, timeout,
+                    done = std::move(done)]() mutable {
+      self->StartRequest(cluster, kind, payload, timeout, std::move(done));
+    });
+  }
+
+  awaitable<void> Shutdown() {
+    boost::system::error_code ec;
+    if (acceptor) acceptor->close(ec);
+    for (const auto& s : sessions) {
+      for (auto& [id, p] : s->pending) {
+        p.timer->cancel();
+        p.done({RequestResult::Status::kStopped, {}, "hub stopping"});
+      }
+      s->pending.clear();
+      s->queue.Close(protocol::kCloseGoingAway, "hub shutting down");
+    }
+    asio::steady_timer t(io);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!sessions.empty() && std::chrono::steady_clock::now() < deadline) {
+      t.expires_after(std::chrono::milliseconds(20));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    io.stop();
+  }
+};
+
+Hub::Hub(HubOptions options) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+Hub::~Hub() { Stop(); }
+
+void Hub::OnMessage(std::function<void(const std::string&, const Message&)> cb) {
+  impl_->on_message = std::move(cb);
+}
+
+bool Hub::Start(std::string* error) {
+  Impl& d = *impl_;
+  const HubOptions& o = d.options;
+  if (d.started) {
+    if (error) *error = "hub already started";
+    return false;
+  }
+  if (o.tokens_file.empty()) {
+    if (error) *error = "a tokens file is required";
+    return false;
+  }
+  d.tokens = std::make_unique<TokenStore>(o.tokens_file);
+  if (!d.tokens->Load(error)) return false;
+  bool has_tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
+  if (has_tls) {
+    d.tls = net::MakeTlsServerContext(o.tls_cert_file, o.tls_key_file, error);
+    if (!d.tls) return false;
+  } else if (!o.allow_plain_ws) {
+    if (error) *error = "TLS certificate and key are required (plain ws needs allow_plain_ws)";
+    return false;
+  }
+  if (o.max_message_bytes < 1024 || o.max_in_flight_requests < 1) {
+    if (error) *error = "max_message_bytes must be >= 1024 and max_in_flight_requests >= 1";
+    return false;
+  }
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(o.bind_address, ec);
+  if (ec) {
+    if (error) *error = "invalid bind address " + o.bind_address;
+    return false;
+  }
+  tcp::endpoint endpoint(address, o.port);
+  d.acceptor.emplace(d.io);
+  d.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) d.acceptor->bind(endpoint, ec);
+  if (!ec) d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    if (error) *error = fmt::format("cannot listen on {}:{}: {}", o.bind_address, o.port, ec.message());
+    return false;
+  }
+  d.tunnel_port = d.acceptor->local_endpoint(ec).port();
+
+  if (o.api_enabled) {
+    net::HttpServerOptions api_options;
+    api_options.bind_address = o.api_bind_address;
+    api_options.port = o.api_port;
+    api_options.threads = 2;
+    if (o.api_tls) {
+      api_options.tls_cert_file = o.tls_cert_file;
+      api_options.tls_key_file = o.tls_key_file;
+    }
+    d.api = std::make_unique<net::HttpServer>(api_options);
+    d.InstallApi();
+    if (!d.api->Start(error)) return false;
+  }
+  d.started = true;
+  asio::co_spawn(d.io, d.Accept(), asio::detached);
+  d.thread = std::thread([&d] {
+    for (;;) {
+      try {
+        d.io.run();
+        return;
+      } catch (const std::exception& e) {
+        log::Error("hub thread caught an exception", {{"error", e.what()}});
+      }
+    }
+  });
+  log::Info("hub listening", {{"tunnelPort", d.tunnel_port}, {"tls", has_tls},
+                              {"apiPort", d.api ? d.api->port() : 0}});
+  return true;
+}
+
+uint16_t Hub::tunnel_port() const { return impl_->tunnel_port; }
+uint16_t Hub::api_port() const { return impl_->api ? impl_->api->port() : 0; }
+
+void Hub::Stop() {
+  Impl& d = *impl_;
+  if (!d.started || d.stopped.exchange(true)) return;
+  if (d.api) d.api->Stop();
+  asio::co_spawn(d.io, d.Shutdown(), asio::detached);
+  d.thread.join();
+}
+
+std::vector<ClusterStatus> Hub::Clusters() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<ClusterStatus> out;
+  for (const auto& [name, c] : impl_->clusters) out.push_back(c);
+  return out;
+}
+
+void Hub::SendRequest(const std::string& cluster, const std::string& kind,
+                      const std::string& payload_json, std::chrono::milliseconds timeout,
+                      std::function<void(RequestResult)> done) {
+  if (!impl_->started) return done({RequestResult::Status::kStopped, {}, "hub not started"});
+  impl_->SendRequestAsync(cluster, kind, payload_json, timeout, std::move(done));
+}
+
+std::string ClustersJson(const std::vector<ClusterStatus>& clusters) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  w.Key("clusters");
+  w.StartArray();
+  for (const ClusterStatus& c : clusters) {
+    w.StartObject();
+    str("name", c.name);
+    w.Key("connected");
+    w.Bool(c.connected);
+    str("sessionId", c.session_id);
+    str("remote", c.remote);
+    str("clusterUid", c.hello.cluster.uid);
+    str("clusterName", c.hello.cluster.name);
+    str("agentVersion", c.hello.agent_version);
+    str("kubernetesVersion", c.hello.cluster.kubernetes_version);
+    str("node", c.hello.node);
+    str("pod", c.hello.pod);
+    str("connectedSince", Rfc3339(c.connected_since));
+    str("lastSeen", Rfc3339(c.last_seen));
+    w.Key("lastAck");
+    w.Int64(c.last_ack);
+    w.Key("sessionsTotal");
+    w.Uint64(c.sessions_total);
+    w.Key("supersededTotal");
+    w.Uint64(c.superseded_total);
+    w.Key("maxConcurrentSessions");
+    w.Int(c.max_concurrent_sessions);
+    w.Key("messagesIn");
+    w.Uint64(c.messages_in);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+int RunHub(const HubOptions& options) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  // Block before any thread starts so every thread inherits the mask and
+  // only sigwait below sees the signals.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Hub hub(options);
+  std::string error;
+  if (!hub.Start(&error)) {
+    log::Error("hub failed to start", {{"error", error}});
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("hub stopping", {{"signal", sig}});
+  hub.Stop();
+  return 0;
+}
+
+}  // namespace srexpert::hub

@@ -1,0 +1,114 @@
+#include "agent/backoff.h"
+
+#include <catch2/catch.hpp>
+
+using namespace srexpert;
+using namespace srexpert::agent;
+using std::chrono::milliseconds;
+
+namespace {
+BackoffPolicy Policy() {
+  BackoffPolicy p;
+  p.initial = milliseconds(1000);
+  p.max = milliseconds(30000);
+  p.multiplier = 2.0;
+  p.stable_after = milliseconds(60000);
+  return p;
+}
+}  // namespace
+
+TEST_CASE("the jitter window grows geometrically up to the cap", "[agent][backoff]") {
+  RandomSource random(1);
+  BackoffSchedule b(Policy(), random);
+  const int64_t expected_caps[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
+  for (int64_t cap : expected_caps) {
+    CHECK(b.Cap().count() == cap);
+    b.Next();
+  }
+}
+
+TEST_CASE("every delay lies in [0, cap) — full jitter", "[agent][backoff]") {
+  RandomSource random(42);
+  BackoffSchedule b(Policy(), random);
+  for (int i = 0; i < 200; ++i) {
+    auto cap = b.Cap();
+    auto d = b.Next();
+    CHECK(d.count() >= 0);
+    CHECK(d < cap);
+  }
+}
+
+TEST_CASE("full jitter spreads delays over the whole window", "[agent][backoff]") {
+  // At the cap, delays of a seeded source must cover both the lower and the
+  // upper part of the window and average about half of it.
+  RandomSource random(7);
+  BackoffSchedule b(Policy(), random);
+  for (int i = 0; i < 10; ++i) b.Next();
+  REQUIRE(b.Cap().count() == 30000);
+  double sum = 0;
+  int low = 0, high = 0;
+  const int n = 2000;
+  for (int i = 0; i < n; ++i) {
+    auto d = b.Next().count();
+    sum += static_cast<double>(d);
+    if (d < 7500) ++low;
+    if (d > 22500) ++high;
+  }
+  double mean = sum / n;
+  CHECK(mean > 13500);
+  CHECK(mean < 16500);
+  CHECK(low > n / 8);
+  CHECK(high > n / 8);
+}
+
+TEST_CASE("the same seed gives the same schedule", "[agent][backoff]") {
+  RandomSource r1(99), r2(99);
+  BackoffSchedule a(Policy(), r1), b(Policy(), r2);
+  for (int i = 0; i < 20; ++i) CHECK(a.Next() == b.Next());
+}
+
+TEST_CASE("refusals wait exactly the maximum delay", "[agent][backoff]") {
+  RandomSource random(3);
+  BackoffSchedule b(Policy(), random);
+  CHECK(b.NextMax() == milliseconds(30000));
+  CHECK(b.NextMax() == milliseconds(30000));
+  CHECK(b.attempts() == 2);
+}
+
+TEST_CASE("a stable connection resets the schedule, a short one does not", "[agent][backoff]") {
+  RandomSource random(5);
+  BackoffSchedule b(Policy(), random);
+  for (int i = 0; i < 4; ++i) b.Next();
+  CHECK(b.Cap().count() == 16000);
+  b.ConnectionEnded(std::chrono::seconds(10));
+  CHECK(b.Cap().count() == 16000);
+  b.ConnectionEnded(std::chrono::seconds(60));
+  CHECK(b.Cap().count() == 1000);
+  CHECK(b.attempts() == 0);
+}
+
+TEST_CASE("nonsense policies are made safe", "[agent][backoff]") {
+  RandomSource random(5);
+  BackoffPolicy p;
+  p.initial = milliseconds(0);
+  p.max = milliseconds(-5);
+  p.multiplier = 0.5;
+  BackoffSchedule b(p, random);
+  CHECK(b.policy().initial.count() == 1);
+  CHECK(b.policy().max.count() == 1);
+  CHECK(b.policy().multiplier == 1.0);
+  for (int i = 0; i < 5000; ++i) b.Next();  // no overflow after many attempts
+  CHECK(b.Cap().count() == 1);
+}
+
+TEST_CASE("a long outage never overflows the cap", "[agent][backoff]") {
+  RandomSource random(5);
+  BackoffPolicy p = Policy();
+  p.multiplier = 10.0;
+  BackoffSchedule b(p, random);
+  for (int i = 0; i < 5000; ++i) {
+    auto d = b.Next();
+    REQUIRE(d.count() >= 0);
+    REQUIRE(d.count() < 30000);
+  }
+}

@@ -1,0 +1,467 @@
+// The hub against a raw WebSocket agent written with Beast directly, so every
+// protocol rule can be broken on purpose.
+#include "hub/hub.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <future>
+
+#include "common/json.h"
+#include "protocol/messages.h"
+#include "test/net/test_support.h"
+
+using namespace srexpert;
+using namespace srexpert::hub;
+using srexpert::testing::HttpCall;
+using srexpert::testing::TempDir;
+using srexpert::testing::TestPki;
+using srexpert::testing::WaitUntil;
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A hub on ephemeral ports with tokens prod → "tok-prod", dev → "tok-dev",
+// disabled → "tok-off".
+struct HubFixture {
+  TempDir dir;
+  TestPki pki{dir.path()};
+  std::unique_ptr<Hub> hub;
+
+  explicit HubFixture(std::function<void(HubOptions&)> tweak = {}) {
+    srexpert::testing::WriteFile(dir.File("tokens.json"), R"({"clusters":[
+      {"name":"prod","token":"tok-prod"},{"name":"dev","token":"tok-dev"},
+      {"name":"off","token":"tok-off","disabled":true}]})");
+    HubOptions o;
+    o.bind_address = "127.0.0.1";
+    o.port = 0;
+    o.api_port = 0;
+    o.tls_cert_file = pki.server_cert;
+    o.tls_key_file = pki.server_key;
+    o.tokens_file = dir.File("tokens.json");
+    if (tweak) tweak(o);
+    hub = std::make_unique<Hub>(o);
+    std::string error;
+    INFO(error);
+    REQUIRE(hub->Start(&error));
+  }
+};
+
+protocol::Hello MakeHello(std::vector<int> versions = {1}) {
+  protocol::Hello h;
+  h.agent_version = "0.1.0-test";
+  h.protocol_versions = std::move(versions);
+  h.cluster = {"uid-123", "prod-eu", "v1.30.2"};
+  h.node = "node-a";
+  h.pod = "agent-0";
+  return h;
+}
+
+// A blocking WebSocket agent; reads time out after 10 s.
+class RawAgent {
+ public:
+  explicit RawAgent(const std::string& ca) : ctx_(asio::ssl::context::tls_client), ws_(io_, ctx_) {
+    ctx_.load_verify_file(ca);
+    ctx_.set_verify_mode(asio::ssl::verify_peer);
+  }
+
+  // Returns the HTTP status of the upgrade (101 on success).
+  int Connect(uint16_t port, const std::string& token, bool subprotocol = true,
+              const std::string& path = std::string(protocol::kTunnelPath)) {
+    tcp::resolver resolver(io_);
+    auto& sock = beast::get_lowest_layer(ws_);
+    asio::connect(sock, resolver.resolve("127.0.0.1", std::to_string(port)));
+    timeval tv{10, 0};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), "localhost");
+    ws_.next_layer().handshake(asio::ssl::stream_base::client);
+    ws_.set_option(websocket::stream_base::decorator([token, subprotocol](websocket::request_type& r) {
+      if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
+      if (subprotocol) r.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
+    }));
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    ws_.set_option(pmd);
+    ws_.read_message_max(64 * 1024 * 1024);
+    // The async handshake fills `res` even when the upgrade is declined; the
+    // synchronous one in Boost 1.74 does not.
+    websocket::response_type res;
+    ws_.async_handshake(res, "localhost", path, [](boost::system::error_code) {});
+    io_.restart();
+    io_.run();
+    subprotocol_ = std::string(res[http::field::sec_websocket_protocol]);
+    return static_cast<int>(res.result_int());
+  }
+
+  void Send(const std::string& text) {
+    ws_.text(true);
+    ws_.write(asio::buffer(text));
+  }
+  void Send(const protocol::Message& m) { Send(*protocol::Encode(m)); }
+
+  // The next message; nullopt when the connection closed (see close_code()).
+  std::optional<protocol::Message> Read() {
+    beast::flat_buffer buf;
+    boost::system::error_code ec;
+    ws_.read(buf, ec);
+    if (ec) {
+      close_code_ = ws_.reason().code;
+      return std::nullopt;
+    }
+    auto d = protocol::Decode(beast::buffers_to_string(buf.data()), 64 * 1024 * 1024);
+    REQUIRE(d.ok());
+    return d.message;
+  }
+
+  template <typename T>
+  T ReadAs() {
+    auto m = Read();
+    REQUIRE(m);
+    INFO("got " << protocol::TypeName(*m));
+    REQUIRE(std::holds_alternative<T>(*m));
+    return std::get<T>(*m);
+  }
+
+  // Reads until the connection closes; returns the close code.
+  int ReadUntilClosed() {
+    for (int i = 0; i < 100; ++i) {
+      if (!Read()) return close_code_;
+    }
+    return -1;
+  }
+
+  protocol::Welcome Handshake(protocol::Hello hello = MakeHello()) {
+    Send(hello);
+    return ReadAs<protocol::Welcome>();
+  }
+
+  const std::string& subprotocol() const { return subprotocol_; }
+  int close_code() const { return close_code_; }
+
+ private:
+  asio::io_context io_;
+  asio::ssl::context ctx_;
+  websocket::stream<beast::ssl_stream<tcp::socket>> ws_;
+  std::string subprotocol_;
+  int close_code_ = 0;
+};
+
+std::optional<ClusterStatus> FindCluster(Hub& hub, const std::string& name) {
+  for (auto& c : hub.Clusters()) {
+    if (c.name == name) return c;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("the hub refuses to start without TLS unless plain ws is allowed", "[hub]") {
+  TempDir dir;
+  srexpert::testing::WriteFile(dir.File("tokens.json"), R"({"clusters":[]})");
+  HubOptions o;
+  o.port = 0;
+  o.api_port = 0;
+  o.tokens_file = dir.File("tokens.json");
+  std::string error;
+  {
+    Hub hub(o);
+    CHECK_FALSE(hub.Start(&error));
+    CHECK(error == "TLS certificate and key are required (plain ws needs allow_plain_ws)");
+  }
+  o.allow_plain_ws = true;
+  Hub hub(o);
+  CHECK(hub.Start(&error));
+  o.tokens_file = dir.File("missing.json");
+  Hub no_tokens(o);
+  CHECK_FALSE(no_tokens.Start(&error));
+  CHECK(error.find("cannot read token file") == 0);
+}
+
+TEST_CASE("hello gets a welcome with session, version, last ack and limits", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.max_in_flight_requests = 5; });
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(agent.subprotocol() == "srexpert.v1");
+  auto w = agent.Handshake();
+  CHECK(w.session_id.size() == 32);
+  CHECK(w.version == 1);
+  CHECK(w.last_ack == 0);
+  CHECK(w.limits.max_message_bytes == protocol::kDefaultMaxMessageBytes);
+  CHECK(w.limits.max_in_flight_requests == 5);
+
+  auto c = FindCluster(*f.hub, "prod");
+  REQUIRE(c);
+  CHECK(c->connected);
+  CHECK(c->session_id == w.session_id);
+  CHECK(c->hello.pod == "agent-0");
+  CHECK(c->hello.cluster.uid == "uid-123");
+  CHECK(c->sessions_total == 1);
+  CHECK(c->max_concurrent_sessions == 1);
+}
+
+TEST_CASE("the upgrade is refused for bad tokens, paths and subprotocols", "[hub]") {
+  HubFixture f;
+  CHECK(RawAgent(f.pki.ca_cert).Connect(f.hub->tunnel_port(), "tok-wrong") == 401);
+  CHECK(RawAgent(f.pki.ca_cert).Connect(f.hub->tunnel_port(), "") == 401);
+  CHECK(RawAgent(f.pki.ca_cert).Connect(f.hub->tunnel_port(), "tok-off") == 403);
+  CHECK(RawAgent(f.pki.ca_cert).Connect(f.hub->tunnel_port(), "tok-prod", true, "/other") == 404);
+  CHECK(RawAgent(f.pki.ca_cert).Connect(f.hub->tunnel_port(), "tok-prod", false) == 400);
+  CHECK_FALSE(FindCluster(*f.hub, "prod"));
+}
+
+TEST_CASE("a message before hello is a protocol violation", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kDelta, 1, "{}", true});
+  auto err = agent.ReadAs<protocol::Error>();
+  CHECK(err.code == "invalid");
+  CHECK(err.message == "expected hello, got delta");
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseProtocolViolation);
+}
+
+TEST_CASE("malformed JSON closes with 4400 after an error message", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  agent.Send(std::string("{\"v\":1,\"type\":\"delta\",\"seq\":"));
+  auto err = agent.ReadAs<protocol::Error>();
+  CHECK(err.code == "invalid");
+  CHECK(err.message.find("invalid JSON") == 0);
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseProtocolViolation);
+}
+
+TEST_CASE("an unknown message type gets 'unsupported' and the session stays", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  agent.Send(std::string(R"({"v":1,"type":"teleport"})"));
+  auto err = agent.ReadAs<protocol::Error>();
+  CHECK(err.code == "unsupported");
+  CHECK(err.ref == "teleport");
+  agent.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kSnapshot, 1, "{}", true});
+  CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
+}
+
+TEST_CASE("a message over the limit closes with 4413", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = 4096; });
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  std::string big = R"({"v":1,"type":"delta","seq":1,"payload":{"x":")" + std::string(100000, 'a') + "\"}}";
+  agent.Send(big);
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseTooBig);
+}
+
+TEST_CASE("no hello within the handshake timeout closes with 4408", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.handshake_timeout = std::chrono::milliseconds(300); });
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseHandshakeTimeout);
+}
+
+TEST_CASE("no common version: error then close 4426", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Send(MakeHello({2, 3}));
+  auto err = agent.ReadAs<protocol::Error>();
+  CHECK(err.code == "unsupported_version");
+  CHECK(err.message == "no common protocol version; the hub speaks [1]");
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseUnsupportedVersion);
+}
+
+TEST_CASE("sequenced messages are acked cumulatively; gaps and duplicates handled", "[hub]") {
+  HubFixture f;
+  using K = protocol::StreamMessage::Kind;
+  std::string welcome_session;
+  {
+    RawAgent agent(f.pki.ca_cert);
+    REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+    agent.Handshake();
+    agent.Send(protocol::StreamMessage{K::kSnapshot, 1, R"({"objects":[]})", true});
+    CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
+    agent.Send(protocol::StreamMessage{K::kDelta, 2, "{}", true});
+    CHECK(agent.ReadAs<protocol::Ack>().seq == 2);
+    agent.Send(protocol::StreamMessage{K::kDelta, 2, "{}", true});  // duplicate
+    CHECK(agent.ReadAs<protocol::Ack>().seq == 2);
+    agent.Send(protocol::StreamMessage{K::kDelta, 5, "{}", true});  // gap
+    auto gap = agent.ReadAs<protocol::Error>();
+    CHECK(gap.code == "sequence_gap");
+    CHECK(gap.message == "expected seq 3, got 5");
+    agent.Send(protocol::StreamMessage{K::kSnapshot, 7, "{}", true});  // snapshot heals
+    CHECK(agent.ReadAs<protocol::Ack>().seq == 7);
+  }
+  // The next session learns where the hub stands.
+  REQUIRE(WaitUntil([&] { return !FindCluster(*f.hub, "prod")->connected; }));
+  RawAgent again(f.pki.ca_cert);
+  REQUIRE(again.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(again.Handshake().last_ack == 7);
+  again.Send(protocol::StreamMessage{K::kDelta, 8, "{}", true});
+  CHECK(again.ReadAs<protocol::Ack>().seq == 8);
+}
+
+TEST_CASE("a second session of the same cluster supersedes the first with 4409", "[hub]") {
+  HubFixture f;
+  RawAgent first(f.pki.ca_cert);
+  REQUIRE(first.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  auto w1 = first.Handshake();
+  RawAgent second(f.pki.ca_cert);
+  REQUIRE(second.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  auto w2 = second.Handshake();
+  CHECK(w1.session_id != w2.session_id);
+  CHECK(first.ReadUntilClosed() == protocol::kCloseSuperseded);
+
+  auto c = FindCluster(*f.hub, "prod");
+  REQUIRE(c);
+  CHECK(c->connected);
+  CHECK(c->session_id == w2.session_id);
+  CHECK(c->superseded_total == 1);
+  CHECK(c->sessions_total == 2);
+  CHECK(c->max_concurrent_sessions == 2);
+  // Another cluster is independent.
+  RawAgent dev(f.pki.ca_cert);
+  REQUIRE(dev.Connect(f.hub->tunnel_port(), "tok-dev") == 101);
+  dev.Handshake();
+  CHECK(FindCluster(*f.hub, "dev")->max_concurrent_sessions == 1);
+}
+
+TEST_CASE("GET /api/v1/clusters lists sessions; /healthz answers", "[hub][api]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  auto w = agent.Handshake();
+  CHECK(HttpCall(f.hub->api_port(), "GET", "/healthz").status == 200);
+  auto r = HttpCall(f.hub->api_port(), "GET", "/api/v1/clusters");
+  REQUIRE(r.status == 200);
+  auto doc = json::Parse(r.body);
+  REQUIRE(doc);
+  const auto& list = (*doc)["clusters"];
+  REQUIRE(list.Size() == 1);
+  CHECK(json::GetString(list[0], {"name"}) == "prod");
+  CHECK(json::GetBool(list[0], {"connected"}));
+  CHECK(json::GetString(list[0], {"sessionId"}) == w.session_id);
+  CHECK(json::GetString(list[0], {"agentVersion"}) == "0.1.0-test");
+  CHECK(json::GetString(list[0], {"kubernetesVersion"}) == "v1.30.2");
+  CHECK(json::GetString(list[0], {"node"}) == "node-a");
+  CHECK(json::GetString(list[0], {"pod"}) == "agent-0");
+  CHECK(json::GetString(list[0], {"connectedSince"}).size() == 20);
+  CHECK(json::GetString(list[0], {"lastSeen"}).size() == 20);
+}
+
+TEST_CASE("requests reach the agent and the response comes back over REST", "[hub][api]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  std::thread responder([&] {
+    auto req = agent.ReadAs<protocol::Request>();
+    CHECK(req.kind == "echo");
+    CHECK(req.payload == R"({"x":1})");
+    CHECK(req.timeout_ms == 5000);
+    agent.Send(protocol::Response{req.id, true, R"({"echo":{"x":1}})", {}});
+    auto req2 = agent.ReadAs<protocol::Request>();
+    agent.Send(protocol::ErrorResponse(req2.id, "unsupported", "unknown request kind"));
+  });
+  auto r = HttpCall(f.hub->api_port(), "POST", "/api/v1/clusters/prod/requests",
+                    R"({"kind":"echo","payload":{"x":1},"timeoutMs":5000})");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"ok":true,"payload":{"echo":{"x":1}}})");
+  auto r2 = HttpCall(f.hub->api_port(), "POST", "/api/v1/clusters/prod/requests",
+                     R"({"kind":"nope"})");
+  CHECK(r2.status == 200);
+  CHECK(r2.body == R"({"ok":false,"error":{"code":"unsupported","message":"unknown request kind"}})");
+  responder.join();
+
+  CHECK(HttpCall(f.hub->api_port(), "POST", "/api/v1/clusters/ghost/requests", R"({"kind":"x"})")
+            .status == 404);
+  CHECK(HttpCall(f.hub->api_port(), "POST", "/api/v1/clusters/prod/requests", R"({"payload":1})")
+            .status == 400);
+  CHECK(HttpCall(f.hub->api_port(), "POST", "/api/v1/clusters/prod/requests", "not json").status ==
+        400);
+}
+
+TEST_CASE("an unanswered request times out; in-flight requests are bounded", "[hub][api]") {
+  HubFixture f([](HubOptions& o) { o.max_in_flight_requests = 1; });
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  std::promise<RequestResult> first;
+  f.hub->SendRequest("prod", "slow", "{}", std::chrono::milliseconds(500),
+                     [&](RequestResult r) { first.set_value(r); });
+  std::promise<RequestResult> second;
+  auto wait_request = agent.ReadAs<protocol::Request>();
+  CHECK(wait_request.kind == "slow");
+  f.hub->SendRequest("prod", "slow", "{}", std::chrono::milliseconds(500),
+                     [&](RequestResult r) { second.set_value(r); });
+  CHECK(second.get_future().get().status == RequestResult::Status::kBusy);
+  auto r = first.get_future().get();
+  CHECK(r.status == RequestResult::Status::kTimeout);
+  // A late response is ignored.
+  agent.Send(protocol::Response{wait_request.id, true, "{}", {}});
+  agent.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kSnapshot, 1, "{}", true});
+  CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
+}
+
+TEST_CASE("pending requests fail when the agent disconnects", "[hub]") {
+  HubFixture f;
+  std::promise<RequestResult> result;
+  {
+    RawAgent agent(f.pki.ca_cert);
+    REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+    agent.Handshake();
+    f.hub->SendRequest("prod", "slow", "{}", std::chrono::seconds(30),
+                       [&](RequestResult r) { result.set_value(r); });
+    agent.ReadAs<protocol::Request>();
+  }
+  auto r = result.get_future().get();
+  CHECK(r.status == RequestResult::Status::kDisconnected);
+}
+
+TEST_CASE("stopping the hub closes sessions with 1001", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  std::thread stopper([&] { f.hub->Stop(); });
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseGoingAway);
+  stopper.join();
+}
+
+TEST_CASE("hostile frames never crash the hub", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = 8192; });
+  const std::vector<std::string> inputs = {
+      "", "null", "[]", "{}", R"({"v":1})", R"({"v":1,"type":"hello"})",
+      std::string(8192, '['), std::string("{\"v\":1,\"type\":\"hello\",\0}", 25),
+      R"({"v":1,"type":"welcome","sessionId":"x","version":1,"lastAck":0,"limits":{"maxMessageBytes":4096,"maxInFlightRequests":1}})",
+  };
+  for (const auto& in : inputs) {
+    RawAgent agent(f.pki.ca_cert);
+    REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+    agent.Send(in);
+    int code = agent.ReadUntilClosed();
+    CHECK(code == protocol::kCloseProtocolViolation);
+  }
+  RawAgent fine(f.pki.ca_cert);
+  REQUIRE(fine.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(fine.Handshake().version == 1);
+}
