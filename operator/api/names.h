@@ -48,10 +48,10 @@ inline constexpr std::string_view kLabelPartOf = "app.kubernetes.io/part-of";
 inline constexpr std::string_view kLabelComponent = "app.kubernetes.io/component";
 
 // Pod-template annotation whose change rolls the agent pods:
-// sha256 over the ConfigMap data and the token (controller/desired_config.h).
+// sha256 over the ConfigMap data (controller/desired.h, ConfigChecksum).
 inline constexpr std::string_view kConfigChecksumAnnotation = "agent.srexpert.io/config-checksum";
 // Written by the leader agent on its Lease (docs/agentconfig.md, "Status"):
-// the tunnel state (Connecting, Connected, Disconnected, Unauthorized).
+// the tunnel state (docs/leader-election.md lists the values).
 // The leader itself is the Lease's spec.holderIdentity (its pod name).
 inline constexpr std::string_view kLeaseTunnelStateAnnotation = "agent.srexpert.io/tunnel-state";
 

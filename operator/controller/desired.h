@@ -63,8 +63,11 @@ std::vector<json::Document> DesiredChildren(const api::AgentConfig& config, cons
 json::Document AgentConfigFile(const api::AgentConfig& config);
 
 // Lowercase hex sha256 over the ConfigMap's data (keys in sorted order, each
-// key and value length-prefixed) and the token. Changes iff either changes.
-std::string ConfigChecksum(const json::Value& config_map, std::string_view token);
+// key and value length-prefixed); the DaemonSet's pod template carries it, so
+// a configuration change rolls the agents. The token is deliberately not part
+// of it: agents re-read the mounted token file on every connect and the
+// kubelet refreshes Secret volumes, so a rotation needs no restart.
+std::string ConfigChecksum(const json::Value& config_map);
 
 // True when obj.metadata.ownerReferences has an entry with this uid.
 bool HasOwnerUid(const json::Value& obj, std::string_view uid);

@@ -1,5 +1,5 @@
 // The token Secret, the agent ConfigMap and the checksum that ties the agent
-// pods to both.
+// pods to the configuration.
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,37 +7,13 @@
 #include <map>
 
 #include "api/names.h"
+#include "common/base64.h"
 #include "controller/desired.h"
 #include "controller/object_meta.h"
 
 namespace srexpert::controller {
 
 namespace {
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
-                 uint32_t(uint8_t(in[i + 2]));
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (size_t rest = in.size() - i; rest > 0) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    if (rest == 2) n |= uint32_t(uint8_t(in[i + 1])) << 8;
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 int64_t Ms(api::Duration d) { return d.count(); }
 
@@ -122,7 +98,7 @@ json::Document DesiredSecret(const api::AgentConfig& config, const BuildInputs& 
   // data, not stringData: the apiserver folds stringData into data, so an
   // apply body with stringData would never match what it reads back.
   json::Value data(rapidjson::kObjectType);
-  json::SetString(data, kTokenKey, Base64(in.token), a);
+  json::SetString(data, kTokenKey, base64::Encode(in.token), a);
   json::Set(doc, "data", std::move(data), a);
   return doc;
 }
@@ -142,7 +118,7 @@ json::Document DesiredConfigMap(const api::AgentConfig& config, const BuildInput
   return doc;
 }
 
-std::string ConfigChecksum(const json::Value& config_map, std::string_view token) {
+std::string ConfigChecksum(const json::Value& config_map) {
   // Length-prefixed fields: no two different inputs share a byte stream.
   std::map<std::string, std::string> data;
   if (const json::Value* d = json::Find(config_map, {"data"}); d != nullptr && d->IsObject()) {
@@ -154,12 +130,9 @@ std::string ConfigChecksum(const json::Value& config_map, std::string_view token
   }
   std::string stream;
   for (const auto& [k, v] : data) stream += fmt::format("{}:{}{}:{}", k.size(), k, v.size(), v);
-  stream += fmt::format("token{}:", token.size());
-  stream += token;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(stream.data(), stream.size(), digest, &len, EVP_sha256(), nullptr);
-  OPENSSL_cleanse(stream.data(), stream.size());  // it holds the token
   std::string hex;
   for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;

@@ -214,7 +214,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   for (const auto& [k, v] : api::CommonLabels(config.meta.name)) labels[k] = v;
   auto annotations = agent.pod_annotations;
   annotations[std::string(api::kConfigChecksumAnnotation)] =
-      ConfigChecksum(DesiredConfigMap(config, in), in.token);
+      ConfigChecksum(DesiredConfigMap(config, in));
   json::Value template_meta = Obj();
   json::Set(template_meta, "labels", internal::StringMap(labels, a), a);
   json::Set(template_meta, "annotations", internal::StringMap(annotations, a), a);
