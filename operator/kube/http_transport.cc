@@ -209,15 +209,19 @@ class CppRestTransport final : public HttpTransport {
                        MakeConfig(config, tls, kStreamSocketTimeout)),
         request_timeout_(config.request_timeout) {}
 
-  Result<HttpResponse> Send(const HttpRequest& request) override {
+  Result<HttpResponse> Send(const HttpRequest& request, const Cancellation* cancel) override {
     try {
-      http::http_response response = client_.request(MakeMessage(request)).get();
+      auto token = cancel ? cancel->state()->source.get_token() : pplx::cancellation_token::none();
+      http::http_response response = client_.request(MakeMessage(request), token).get();
       HttpResponse out;
       out.status = response.status_code();
       out.retry_after = RetryAfter(response.headers());
       out.body = response.extract_utf8string(true).get();
       return out;
     } catch (const std::exception& e) {
+      if (cancel && cancel->cancelled()) {
+        return Error(Reason::kCancelled, request.method + " " + request.path + ": cancelled");
+      }
       return TransportError(request.method, request.path, e.what());
     }
   }

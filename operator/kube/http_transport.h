@@ -48,8 +48,10 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
 
   // Sends and reads the whole response (any status). Errors are transport
-  // failures only; HTTP error codes come back as responses.
-  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+  // failures only (kCancelled when `cancel` fired); HTTP error codes come
+  // back as responses.
+  virtual Result<HttpResponse> Send(const HttpRequest& request,
+                                    const Cancellation* cancel = nullptr) = 0;
 
   // Sends and returns once the response headers arrived with a 2xx status;
   // a non-2xx response is read and decoded into an Error. The stream is

@@ -74,13 +74,18 @@ Result<std::string> RestClient::Authorization(bool* from_file) {
 Result<Document> RestClient::Do(const Call& call) {
   BackoffSchedule backoff(options_.retry.backoff, random_);
   bool refreshed_token = false;
+  auto cancelled = [&] {
+    return Error(Reason::kCancelled, fmt::format("{} {}: cancelled", call.method, call.path));
+  };
   for (int attempt = 1;; ++attempt) {
+    if (call.cancel && call.cancel->cancelled()) return cancelled();
     limiter_->Acquire();
     bool from_file = false;
     auto token = Authorization(&from_file);
     if (!token) return token.error();
     auto response = transport_->Send(
-        {call.method, call.path, call.body, call.content_type, std::move(*token)});
+        {call.method, call.path, call.body, call.content_type, std::move(*token)}, call.cancel);
+    if (!response && response.error().reason() == Reason::kCancelled) return response.error();
     metrics_.Record(call.verb, response ? response->status : 0);
 
     Error error;
@@ -119,8 +124,25 @@ Result<Document> RestClient::Do(const Call& call) {
                {"attempt", attempt},
                {"delay_ms", static_cast<int64_t>(delay.count())},
                {"error", error.ToString()}});
-    clock_.SleepFor(delay);
+    if (!Pause(delay, call.cancel)) return cancelled();
   }
+}
+
+bool RestClient::Pause(std::chrono::milliseconds delay, const Cancellation* cancel) {
+  if (!cancel) {
+    clock_.SleepFor(delay);
+    return true;
+  }
+  // Steps on the injected clock (instant with a FakeClock) so that tests
+  // keep control of time while a real sleep still notices cancellation.
+  constexpr std::chrono::milliseconds kStep{50};
+  while (delay.count() > 0) {
+    if (cancel->cancelled()) return false;
+    auto step = std::min(delay, kStep);
+    clock_.SleepFor(step);
+    delay -= step;
+  }
+  return !cancel->cancelled();
 }
 
 Result<ResourceInfo> RestClient::Resolve(std::string_view api_version, std::string_view kind) {
@@ -164,7 +186,8 @@ Result<Document> RestClient::List(const ObjectRef& ref, const ListOptions& optio
       .Add("continue", options.continue_token)
       .Add("resourceVersion", options.resource_version);
   if (options.limit > 0) q.Add("limit", static_cast<long long>(options.limit));
-  return Do({"list", "GET", *path + q.str(), "", "", Replay::kSafe});
+  return Do({"list", "GET", *path + q.str(), "", "", Replay::kSafe,
+             options.cancel ? &*options.cancel : nullptr});
 }
 
 Result<Document> RestClient::ListAll(const ObjectRef& ref, ListOptions options) {

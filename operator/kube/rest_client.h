@@ -58,6 +58,9 @@ struct ListOptions {
   int64_t limit = 0;               // page size; 0 = everything in one response
   std::string continue_token;      // from a previous page's metadata.continue
   std::string resource_version;    // "" = most recent (quorum read)
+  // When set, cancelling it ends the call (and its retries) with kCancelled;
+  // informers pass their stop signal so shutdown does not wait for a list.
+  std::optional<Cancellation> cancel;
 };
 
 struct WriteOptions {
@@ -172,10 +175,14 @@ class RestClient {
     std::string body;
     std::string content_type;
     Replay replay = Replay::kSafe;
+    const Cancellation* cancel = nullptr;
   };
 
   RestClient(RestConfig config, ClientOptions options, std::unique_ptr<HttpTransport> transport);
   Result<Document> Do(const Call& call);
+  // Sleeps on the client's clock in short steps, returning early when
+  // `cancel` fires; false when cancelled.
+  bool Pause(std::chrono::milliseconds delay, const Cancellation* cancel);
   Result<std::string> Authorization(bool* from_file);
   // Resolves ref and computes the object path (or collection when name empty).
   Result<std::string> PathFor(const ObjectRef& ref, std::string_view subresource,

@@ -193,3 +193,19 @@ TEST_CASE("Informer Stop returns promptly while a watch is open", "[kube][inform
   inf.Stop();  // would block for the watch's hour if cancellation did not work
   CHECK(inf.HasSynced());
 }
+
+TEST_CASE("Informer Stop returns promptly while its list is being retried", "[kube][informer]") {
+  ApiFixture f;
+  ClientOptions patient;
+  patient.retry.max_attempts = 1000;  // without cancellation Stop would wait for hours
+  patient.retry.backoff = {std::chrono::seconds(5), std::chrono::seconds(30), 2.0, false};
+  auto client = f.NewClient(patient);
+  f.server().AddFault({Fault::Kind::kStatus, "list", "", 500, 0, 0ms, -1});
+  InformerOptions o;
+  o.resource = {"v1", "ConfigMap", "", ""};
+  Informer inf(client, o);
+  inf.Start();
+  REQUIRE(Eventually([&] { return client->metrics().Count("list", 500) >= 1; }));
+  inf.Stop();
+  CHECK_FALSE(inf.HasSynced());
+}

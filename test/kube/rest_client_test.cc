@@ -441,3 +441,66 @@ TEST_CASE("TLS: a wrong CA fails verification, insecure skips it, bad PEM is a c
   CHECK(c3.error().reason() == Reason::kConfig);
   CHECK_THAT(c3.error().message(), Catch::Contains("certificate authority"));
 }
+
+TEST_CASE("Server-side apply creates, merges, removes dropped fields, conflicts and forces",
+          "[kube][rest][ssa]") {
+  ApiFixture f;
+  f.CreateNamespace("ssa");
+  PatchOptions op;
+  op.field_manager = "srexpert-operator";
+  auto first = f.client().Apply(f.ConfigMap("ssa", "s", R"({"a":"1","b":"2"})"), op);
+  REQUIRE(first.ok());  // create-or-merge: the object did not exist
+  CHECK(json::GetString(*first, {"data", "a"}) == "1");
+  const auto* mf = json::Find(*first, {"metadata", "managedFields"});
+  REQUIRE(mf);
+  REQUIRE(mf->IsArray());
+  bool recorded = false;
+  for (const auto& entry : mf->GetArray()) {
+    recorded |= json::GetString(entry, {"manager"}) == "srexpert-operator" &&
+                json::GetString(entry, {"operation"}) == "Apply";
+  }
+  CHECK(recorded);
+
+  // Re-applying without "b" removes it: this manager no longer wants it.
+  auto second = f.client().Apply(f.ConfigMap("ssa", "s", R"({"a":"1"})"), op);
+  REQUIRE(second.ok());
+  CHECK_FALSE(json::Find(*second, {"data", "b"}));
+
+  // Another manager setting the same field to a different value conflicts.
+  PatchOptions other;
+  other.field_manager = "someone-else";
+  auto conflict = f.client().Apply(f.ConfigMap("ssa", "s", R"({"a":"9"})"), other);
+  REQUIRE_FALSE(conflict.ok());
+  CHECK(conflict.error().IsConflict());
+  CHECK_FALSE(conflict.error().retryable());
+  CHECK_THAT(conflict.error().message(), Catch::Contains("srexpert-operator"));
+
+  other.force = true;
+  auto forced = f.client().Apply(f.ConfigMap("ssa", "s", R"({"a":"9"})"), other);
+  REQUIRE(forced.ok());
+  CHECK(json::GetString(*forced, {"data", "a"}) == "9");
+
+  PatchOptions nameless;
+  auto refused = f.client().Apply(f.ConfigMap("ssa", "s"), nameless);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().reason() == Reason::kBadRequest);
+}
+
+TEST_CASE("Apply to the status subresource leaves spec alone", "[kube][rest][ssa]") {
+  ApiFixture f;
+  f.CreateNamespace("ssa-status");
+  auto dep = Json(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"ssa-status"},
+    "spec":{"replicas":2,"selector":{"matchLabels":{"app":"d"}},
+      "template":{"metadata":{"labels":{"app":"d"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}})");
+  PatchOptions op;
+  op.field_manager = "srexpert-operator";
+  REQUIRE(f.client().Apply(dep, op).ok());
+  PatchOptions status_op = op;
+  status_op.subresource = "status";
+  auto status = Json(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"ssa-status"},
+    "spec":{"replicas":7},"status":{"observedGeneration":1}})");
+  auto r = f.client().Apply(status, status_op);
+  REQUIRE(r.ok());
+  CHECK(json::GetInt(*r, {"status", "observedGeneration"}) == 1);
+  CHECK(json::GetInt(*r, {"spec", "replicas"}) == 2);
+}
