@@ -504,3 +504,33 @@ TEST_CASE("Apply to the status subresource leaves spec alone", "[kube][rest][ssa
   CHECK(json::GetInt(*r, {"status", "observedGeneration"}) == 1);
   CHECK(json::GetInt(*r, {"spec", "replicas"}) == 2);
 }
+
+TEST_CASE("Connection failures are retried for safe verbs and surface as Transport",
+          "[kube][rest][retry]") {
+  ApiFixture f;
+  auto cfg = LoadKubeconfig(f.server().KubeconfigFile());
+  REQUIRE(cfg.ok());
+  FakeClock clock;
+  ClientOptions options;
+  options.clock = &clock;
+  options.retry.max_attempts = 3;
+  auto client = RestClient::New(*cfg, options);
+  REQUIRE(client.ok());
+  REQUIRE((*client)->Resolve("v1", "ConfigMap").ok());  // discovery cached
+  f.server().Stop();  // nothing listens on that port any more
+  auto t0 = clock.Now();
+  auto r = (*client)->GetPath("/api/v1");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().reason() == Reason::kTransport);
+  CHECK(r.error().retryable());
+  CHECK((*client)->metrics().Count("get", 0) == 3);
+  CHECK(clock.Now() > t0);  // backed off between attempts
+
+  auto created = (*client)->Create(f.ConfigMap("x", "y"));
+  REQUIRE_FALSE(created.ok());
+  CHECK(created.error().reason() == Reason::kTransport);
+  CHECK((*client)->metrics().Count("create", 0) == 1);  // a create is never replayed
+  auto listed = (*client)->List({"v1", "ConfigMap", "x", ""});
+  REQUIRE_FALSE(listed.ok());
+  CHECK((*client)->metrics().Count("list", 0) == 3);
+}
