@@ -562,10 +562,19 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
       if (r.ec) {
-        FillCloseInfo(ws, r.ec, info,
-                      session->dead ? fmt::format("dead peer: no pong within {} ms",
-                                                  options.pong_timeout.count())
-                                    : "");
+        const auto& ours = session->queue.requested_close();
+        if (ours && !session->dead) {
+          // We closed (oversize or invalid message, Stop()); Beast ends the
+          // pending read with "closed" or "operation aborted".
+          info->close_code = ours->first;
+          info->reason = fmt::format("closed by agent: {} {} ({})", ours->first,
+                                     protocol::CloseCodeName(ours->first), ours->second);
+        } else {
+          FillCloseInfo(ws, r.ec, info,
+                        session->dead ? fmt::format("dead peer: no pong within {} ms",
+                                                    options.pong_timeout.count())
+                                      : "");
+        }
         break;
       }
       ++session->alive_events;

@@ -290,9 +290,15 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
       if (r.ec) {
-        end_reason = r.ec == websocket::error::closed
-                         ? fmt::format("closed by agent ({})", ws.reason().code)
-                         : r.ec.message();
+        if (const auto& ours = session->queue.requested_close()) {
+          end_reason = fmt::format("closed by hub: {} {}", ours->first,
+                                   protocol::CloseCodeName(ours->first));
+        } else if (r.ec == websocket::error::closed) {
+          end_reason = fmt::format("closed by agent: {} {}", ws.reason().code,
+                                   protocol::CloseCodeName(ws.reason().code));
+        } else {
+          end_reason = r.ec.message();
+        }
         break;
       }
       if (session->queue.closing()) continue;  // draining until the close completes

@@ -80,6 +80,8 @@ class WsWriteQueue {
     wake_.cancel();
   }
   bool closing() const { return close_.has_value() || aborted_; }
+  // The close frame this side requested, if any (code and reason).
+  const std::optional<std::pair<uint16_t, std::string>>& requested_close() const { return close_; }
   size_t size() const { return messages_.size(); }
 
   // Called after each message is written (bytes) — for stats.
