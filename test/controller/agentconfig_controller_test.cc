@@ -1,0 +1,356 @@
+// The AgentConfig controller against the loopback API test server: what a
+// user sees after kubectl apply, hand edits, spec changes and deletions.
+#include "controller/agentconfig_controller.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "api/names.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "test/kube/api_fixture.h"
+
+using namespace srexpert;
+using namespace std::chrono_literals;
+using kube::testing::ApiFixture;
+using kube::testing::Eventually;
+using kube::testing::Json;
+
+namespace {
+
+constexpr const char* kNs = "srexpert-system";
+constexpr const char* kToken = "tok-0123456789abcdef";
+const kube::ObjectRef kAgentConfig{"agent.srexpert.io/v1alpha1", "AgentConfig", kNs,
+                                   "srexpert-agent"};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> g_log_lines;
+std::mutex g_log_mu;
+void CaptureLog(std::string_view line) {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  g_log_lines.emplace_back(line);
+}
+
+struct OperatorFixture {
+  ApiFixture api;
+  std::unique_ptr<controller::AgentConfigController> ctrl;
+
+  OperatorFixture() {
+    auto crd = api.client().Patch(
+        {"apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "agentconfigs.agent.srexpert.io"},
+        kube::PatchType::kApply, ReadFile(SRX_SOURCE_DIR "/crds/agentconfigs.agent.srexpert.io.yaml"),
+        {.field_manager = "test"});
+    REQUIRE(crd.ok());
+    api.CreateNamespace(kNs);
+    ctrl = std::make_unique<controller::AgentConfigController>(
+        api.NewClient(), controller::ControllerOptions{kNs, "example.com/agent:test", 2, 1s});
+  }
+  ~OperatorFixture() { ctrl->Stop(); }
+
+  void Apply(const std::string& spec_json) {
+    auto r = api.client().Patch(kAgentConfig, kube::PatchType::kApply,
+                                R"({"apiVersion":"agent.srexpert.io/v1alpha1","kind":"AgentConfig",)"
+                                R"("metadata":{"name":"srexpert-agent","namespace":"srexpert-system"},)"
+                                R"("spec":)" + spec_json + "}",
+                                {.field_manager = "kubectl"});
+    REQUIRE(r.ok());
+  }
+  void ApplyDefault() {
+    Apply(std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+          R"("token":{"value":")" + kToken + R"("},"clusterName":"prod-eu-1"})");
+  }
+  kube::Result<json::Document> Get(const char* api_version, const char* kind, std::string ns,
+                                   std::string name) {
+    return api.client().Get({api_version, kind, ns, name});
+  }
+  bool Exists(const char* api_version, const char* kind, std::string ns, std::string name) {
+    return Get(api_version, kind, ns, name).ok();
+  }
+  std::string Condition(const std::string& type, const char* field = "status") {
+    auto ac = api.client().Get(kAgentConfig);
+    if (!ac.ok()) return "";
+    const auto* conds = json::Find(*ac, {"status", "conditions"});
+    if (!conds || !conds->IsArray()) return "";
+    for (const auto& c : conds->GetArray()) {
+      if (json::GetString(c, {"type"}) == type) return json::GetString(c, {field});
+    }
+    return "";
+  }
+  bool AllChildrenExist() {
+    return Exists("v1", "ServiceAccount", kNs, "srexpert-agent") &&
+           Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent") &&
+           Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent") &&
+           Exists("rbac.authorization.k8s.io/v1", "Role", kNs, "srexpert-agent-leader-election") &&
+           Exists("rbac.authorization.k8s.io/v1", "RoleBinding", kNs, "srexpert-agent-leader-election") &&
+           Exists("v1", "Secret", kNs, "srexpert-agent-secret") &&
+           Exists("v1", "ConfigMap", kNs, "srexpert-agent-config") &&
+           Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent");
+  }
+  // Waits until the controller has nothing left to do.
+  void Settle() {
+    REQUIRE(Eventually([&] { return ctrl->Ready(); }));
+    uint64_t last = ~0ull;
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(100ms);
+      uint64_t now = ctrl->stats().reconciles;
+      if (now == last && ctrl->QueueDepth() == 0) return;
+      last = now;
+    }
+  }
+  int64_t DaemonSetGeneration() {
+    auto ds = Get("apps/v1", "DaemonSet", kNs, "srexpert-agent");
+    return ds.ok() ? json::GetInt(*ds, {"metadata", "generation"}) : -1;
+  }
+  uint64_t Writes() {
+    auto& s = api.server();
+    return s.RequestCount("create") + s.RequestCount("update") + s.RequestCount("patch") +
+           s.RequestCount("delete");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an applied AgentConfig gets every child, owned as the brief says", "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+
+  auto ns = f.Get("v1", "Namespace", "", kNs);
+  REQUIRE(ns.ok());
+  std::string ns_uid = json::GetString(*ns, {"metadata", "uid"});
+  auto ac = f.api.client().Get(kAgentConfig);
+  REQUIRE(ac.ok());
+  std::string ac_uid = json::GetString(*ac, {"metadata", "uid"});
+
+  auto cr = f.Get("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
+  CHECK(json::GetString((*cr)["metadata"]["ownerReferences"][0], {"kind"}) == "Namespace");
+  CHECK(json::GetString((*cr)["metadata"]["ownerReferences"][0], {"uid"}) == ns_uid);
+  auto ds = f.Get("apps/v1", "DaemonSet", kNs, "srexpert-agent");
+  const auto& owner = (*ds)["metadata"]["ownerReferences"][0];
+  CHECK(json::GetString(owner, {"uid"}) == ac_uid);
+  CHECK(json::GetBool(owner, {"controller"}));
+  CHECK(json::GetString(*ds, {"spec", "template", "spec", "containers"}).empty());
+  CHECK(json::GetString((*ds)["spec"]["template"]["spec"]["containers"][0], {"image"}) ==
+        "example.com/agent:test");
+
+  // Finalizer, observedGeneration and conditions.
+  REQUIRE(Eventually([&] { return f.Condition("Ready", "reason") == "NoAgentsScheduled"; }));
+  ac = f.api.client().Get(kAgentConfig);
+  CHECK(json::Dump((*ac)["metadata"]["finalizers"]) == R"(["agent.srexpert.io/cluster-resources"])");
+  CHECK(json::GetInt(*ac, {"status", "observedGeneration"}) ==
+        json::GetInt(*ac, {"metadata", "generation"}));
+  CHECK(f.Condition("Degraded") == "False");
+
+  // The DaemonSet controller reports three ready agents: Ready flips.
+  auto ds_now = f.Get("apps/v1", "DaemonSet", kNs, "srexpert-agent");
+  auto& a = ds_now->GetAllocator();
+  auto status = Json(R"({"desiredNumberScheduled":3,"numberReady":3,"updatedNumberScheduled":3,)"
+                     R"("currentNumberScheduled":3,"numberMisscheduled":0})");
+  json::Value status_value;
+  status_value.CopyFrom(status, a);
+  json::Set(*ds_now, "status", std::move(status_value), a);
+  REQUIRE(f.api.client().UpdateStatus(*ds_now).ok());
+  REQUIRE(Eventually([&] { return f.Condition("Ready") == "True"; }));
+  CHECK(f.Condition("Ready", "reason") == "AgentsReady");
+  CHECK(f.Condition("Progressing") == "False");
+}
+
+TEST_CASE("a reconcile that finds everything in sync writes nothing", "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  f.Settle();
+  f.api.server().ResetRequestCounts();
+  for (int i = 0; i < 5; ++i) REQUIRE(f.ctrl->Reconcile("srexpert-system/srexpert-agent").ok());
+  f.Settle();
+  CHECK(f.Writes() == 0);
+}
+
+TEST_CASE("hand edits and deletions of children are undone", "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  f.Settle();
+
+  SECTION("a deleted ConfigMap comes back") {
+    REQUIRE(f.api.client().Delete({"v1", "ConfigMap", kNs, "srexpert-agent-config"}).ok());
+    CHECK(Eventually([&] { return f.Exists("v1", "ConfigMap", kNs, "srexpert-agent-config"); }));
+  }
+  SECTION("a deleted DaemonSet comes back") {
+    REQUIRE(f.api.client().Delete({"apps/v1", "DaemonSet", kNs, "srexpert-agent"}).ok());
+    CHECK(Eventually([&] { return f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent"); }));
+  }
+  SECTION("widened ClusterRole rules are narrowed again") {
+    auto r = f.api.client().Patch({"rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent"},
+                                  kube::PatchType::kMerge,
+                                  R"({"rules":[{"apiGroups":[""],"resources":["secrets"],"verbs":["*"]}]})");
+    REQUIRE(r.ok());
+    CHECK(Eventually([&] {
+      auto cr = f.Get("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
+      return cr.ok() && json::Dump((*cr)["rules"]).find("secrets") == std::string::npos;
+    }));
+  }
+  SECTION("a tampered token Secret is restored") {
+    auto r = f.api.client().Patch({"v1", "Secret", kNs, "srexpert-agent-secret"},
+                                  kube::PatchType::kMerge, R"({"data":{"token":"ZXZpbA=="}})");
+    REQUIRE(r.ok());
+    CHECK(Eventually([&] {
+      auto s = f.Get("v1", "Secret", kNs, "srexpert-agent-secret");
+      return s.ok() && json::GetString(*s, {"data", "token"}) != "ZXZpbA==";
+    }));
+  }
+}
+
+TEST_CASE("a spec change rolls the DaemonSet exactly once; a token change rolls nothing",
+          "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  f.Settle();
+  int64_t gen = f.DaemonSetGeneration();
+
+  f.Apply(std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+          R"("token":{"value":"tok-rotated-987654"},"clusterName":"prod-eu-1"})");
+  REQUIRE(Eventually([&] {
+    auto s = f.Get("v1", "Secret", kNs, "srexpert-agent-secret");
+    return s.ok() && json::GetString(*s, {"data", "token"}) == "dG9rLXJvdGF0ZWQtOTg3NjU0";
+  }));
+  f.Settle();
+  CHECK(f.DaemonSetGeneration() == gen);
+
+  f.Apply(std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+          R"("token":{"value":"tok-rotated-987654"},"clusterName":"prod-eu-2"})");
+  REQUIRE(Eventually([&] { return f.DaemonSetGeneration() > gen; }));
+  f.Settle();
+  CHECK(f.DaemonSetGeneration() == gen + 1);
+  auto cm = f.Get("v1", "ConfigMap", kNs, "srexpert-agent-config");
+  CHECK(json::GetString(*cm, {"data", "config.json"}).find("prod-eu-2") != std::string::npos);
+}
+
+TEST_CASE("a token from a referenced Secret is resolved, and its absence reported",
+          "[controller]") {
+  OperatorFixture f;
+  f.Apply(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)"
+          R"("token":{"secretRef":{"name":"registration","key":"token"}},"clusterName":"c1"})");
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.Condition("Degraded", "reason") == "TokenUnavailable"; }));
+  CHECK_FALSE(f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent"));
+
+  REQUIRE(f.api.client().Create(Json(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"registration","namespace":"srexpert-system"},"data":{"token":"dG9rLWZyb20tc2VjcmV0LTEyMzQ="}})")).ok());
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  auto s = f.Get("v1", "Secret", kNs, "srexpert-agent-secret");
+  CHECK(json::GetString(*s, {"data", "token"}) == "dG9rLWZyb20tc2VjcmV0LTEyMzQ=");
+  CHECK(Eventually([&] { return f.Condition("Degraded") == "False"; }));
+}
+
+TEST_CASE("an invalid spec is reported as Degraded and creates nothing", "[controller]") {
+  OperatorFixture f;
+  // The schema's CEL rule would reject this on a real apiserver; the
+  // operator must still cope with it (older apiservers, schema drift).
+  f.Apply(std::string(R"({"backend":{"url":"wss://hub.example.com/x"},"token":{"value":")") + kToken +
+          R"("},"clusterName":"c1","leaderElection":{"leaseDuration":"10s","renewDeadline":"10s"}})");
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.Condition("Degraded", "reason") == "InvalidSpec"; }));
+  CHECK(f.Condition("Degraded", "message").find("spec.leaderElection.renewDeadline") != std::string::npos);
+  CHECK(f.Condition("Ready") == "False");
+  CHECK_FALSE(f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent"));
+}
+
+TEST_CASE("a foreign object with one of our names is never touched", "[controller]") {
+  OperatorFixture f;
+  REQUIRE(f.api.client().Create(Json(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"srexpert-agent"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]})")).ok());
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.Condition("Degraded", "reason") == "NameConflict"; }));
+  CHECK(f.Condition("Degraded", "message").find("ClusterRole srexpert-agent") != std::string::npos);
+  auto cr = f.Get("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
+  CHECK(json::Dump((*cr)["rules"]) == R"([{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}])");
+  CHECK(json::Find(*cr, {"metadata", "ownerReferences"}) == nullptr);
+  // Everything else is still managed.
+  CHECK(Eventually([&] { return f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent"); }));
+}
+
+TEST_CASE("deleting the AgentConfig removes every child, cluster-scoped ones included",
+          "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  REQUIRE(f.api.client().Delete(kAgentConfig).ok());
+  CHECK(Eventually([&] { return !f.api.client().Get(kAgentConfig).ok(); }));
+  CHECK(Eventually([&] {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent") &&
+           !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent") &&
+           !f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent") &&
+           !f.Exists("v1", "Secret", kNs, "srexpert-agent-secret");
+  }));
+}
+
+TEST_CASE("deleting the namespace leaves nothing of ours cluster-wide", "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  REQUIRE(f.api.client().Delete({"v1", "Namespace", "", kNs}).ok());
+  CHECK(Eventually([&] { return !f.Exists("v1", "Namespace", "", kNs); }));
+  CHECK(Eventually([&] {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent") &&
+           !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent");
+  }));
+  auto managed = f.api.client().List({"rbac.authorization.k8s.io/v1", "ClusterRole", "", ""},
+                                     {.label_selector = "app.kubernetes.io/managed-by=srexpert-operator"});
+  REQUIRE(managed.ok());
+  CHECK((*managed)["items"].Size() == 0);
+}
+
+TEST_CASE("the leader and tunnel state published on the Lease reach the status",
+          "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  auto now = std::chrono::system_clock::now();
+  auto lease = Json(R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"srexpert-agent-leader","namespace":"srexpert-system","annotations":{"agent.srexpert.io/tunnel-state":"Connected"}},"spec":{"holderIdentity":"srexpert-agent-x7k2p","leaseDurationSeconds":15}})");
+  json::SetString(lease["spec"], "renewTime", FormatRfc3339Micro(now), lease.GetAllocator());
+  REQUIRE(f.api.client().Create(lease).ok());
+  CHECK(Eventually([&] {
+    auto ac = f.api.client().Get(kAgentConfig);
+    return ac.ok() && json::GetString(*ac, {"status", "leader"}) == "srexpert-agent-x7k2p" &&
+           json::GetString(*ac, {"status", "tunnel"}) == "Connected";
+  }));
+}
+
+TEST_CASE("the token never reaches the ConfigMap, the status or the logs", "[controller]") {
+  g_log_lines.clear();
+  log::SetSink(&CaptureLog);
+  {
+    OperatorFixture f;
+    f.ApplyDefault();
+    f.ctrl->Start();
+    REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+    f.Settle();
+    auto cm = f.Get("v1", "ConfigMap", kNs, "srexpert-agent-config");
+    CHECK(json::Dump(*cm).find(kToken) == std::string::npos);
+    auto ds = f.Get("apps/v1", "DaemonSet", kNs, "srexpert-agent");
+    CHECK(json::Dump(*ds).find(kToken) == std::string::npos);
+    auto ac = f.api.client().Get(kAgentConfig);
+    CHECK(json::Dump((*ac)["status"]).find(kToken) == std::string::npos);
+  }
+  log::SetSink(nullptr);
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  CHECK_FALSE(g_log_lines.empty());
+  for (const auto& line : g_log_lines) CHECK(line.find(kToken) == std::string::npos);
+}
