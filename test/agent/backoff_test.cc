@@ -27,7 +27,7 @@ TEST_CASE("the jitter window grows geometrically up to the cap", "[agent][backof
   }
 }
 
-TEST_CASE("every delay lies in [0, cap) — full jitter", "[agent][backoff]") {
+TEST_CASE("every delay lies between zero and the cap (full jitter)", "[agent][backoff]") {
   RandomSource random(42);
   BackoffSchedule b(Policy(), random);
   for (int i = 0; i < 200; ++i) {

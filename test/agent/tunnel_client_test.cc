@@ -296,7 +296,7 @@ TEST_CASE("Send refuses oversize and invalid messages and reports not connected"
         SendStatus::kInvalid);
 }
 
-TEST_CASE("backend requests are answered; unknown kinds get 'unsupported'", "[agent][tunnel]") {
+TEST_CASE("backend requests are answered and unknown kinds get 'unsupported'", "[agent][tunnel]") {
   Env env;
   auto h = env.StartHub();
   RandomSource random(1);

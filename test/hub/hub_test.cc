@@ -290,7 +290,7 @@ TEST_CASE("no common version: error then close 4426", "[hub]") {
   CHECK(agent.ReadUntilClosed() == protocol::kCloseUnsupportedVersion);
 }
 
-TEST_CASE("sequenced messages are acked cumulatively; gaps and duplicates handled", "[hub]") {
+TEST_CASE("sequenced messages are acked cumulatively, gaps and duplicates handled", "[hub]") {
   HubFixture f;
   using K = protocol::StreamMessage::Kind;
   std::string welcome_session;
@@ -345,7 +345,7 @@ TEST_CASE("a second session of the same cluster supersedes the first with 4409",
   CHECK(FindCluster(*f.hub, "dev")->max_concurrent_sessions == 1);
 }
 
-TEST_CASE("GET /api/v1/clusters lists sessions; /healthz answers", "[hub][api]") {
+TEST_CASE("GET /api/v1/clusters lists sessions and /healthz answers", "[hub][api]") {
   HubFixture f;
   RawAgent agent(f.pki.ca_cert);
   REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
@@ -400,7 +400,7 @@ TEST_CASE("requests reach the agent and the response comes back over REST", "[hu
         400);
 }
 
-TEST_CASE("an unanswered request times out; in-flight requests are bounded", "[hub][api]") {
+TEST_CASE("an unanswered request times out and in-flight requests are bounded", "[hub][api]") {
   HubFixture f([](HubOptions& o) { o.max_in_flight_requests = 1; });
   RawAgent agent(f.pki.ca_cert);
   REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
