@@ -27,7 +27,7 @@ TEST_CASE("Other AgentConfigs follow the same pattern", "[names]") {
   CHECK(n.lease == "edge-leader");
 }
 
-TEST_CASE("Labels identify the instance; the selector is a subset", "[names]") {
+TEST_CASE("Labels identify the instance and the selector is a subset", "[names]") {
   auto labels = api::CommonLabels("edge");
   CHECK(labels.at("app.kubernetes.io/name") == "srexpert-agent");
   CHECK(labels.at("app.kubernetes.io/instance") == "edge");

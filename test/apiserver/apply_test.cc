@@ -136,7 +136,7 @@ TEST_CASE("an update takes ownership of the fields it changes", "[apiserver][ssa
   CHECK(r.conflicts[0].manager == "\"editor\" using v1");
 }
 
-TEST_CASE("CRD schemas decide list merge types; lists default to atomic", "[apiserver][ssa]") {
+TEST_CASE("CRD schemas decide list merge types and lists default to atomic", "[apiserver][ssa]") {
   auto schema_doc = std::make_shared<json::Document>(J(R"({"type":"object","properties":{
     "spec":{"type":"object","properties":{
       "items":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["id"],

@@ -15,7 +15,7 @@ TEST_CASE("FakeClock moves only when advanced", "[clock]") {
   CHECK(clock.WallNow() - w0 == 1500ms);
 }
 
-TEST_CASE("RandomSource is reproducible for a seed and stays in [0,1)", "[clock]") {
+TEST_CASE("RandomSource is reproducible for a seed and stays between 0 inclusive and 1 exclusive", "[clock]") {
   RandomSource a(42), b(42);
   for (int i = 0; i < 100; ++i) {
     double x = a.Uniform01();

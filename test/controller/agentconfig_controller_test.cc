@@ -213,7 +213,7 @@ TEST_CASE("hand edits and deletions of children are undone", "[controller]") {
   }
 }
 
-TEST_CASE("a spec change rolls the DaemonSet exactly once; a token change rolls nothing",
+TEST_CASE("a spec change rolls the DaemonSet exactly once, a token change rolls nothing",
           "[controller]") {
   OperatorFixture f;
   f.ApplyDefault();

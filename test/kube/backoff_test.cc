@@ -20,7 +20,7 @@ TEST_CASE("Backoff without jitter doubles up to the cap and resets", "[kube][bac
   CHECK(b.Next() == 100ms);
 }
 
-TEST_CASE("Backoff with full jitter stays within [0, ceiling] and varies", "[kube][backoff]") {
+TEST_CASE("Backoff with full jitter stays between zero and the ceiling and varies", "[kube][backoff]") {
   RandomSource random(7);
   BackoffSchedule b({100ms, 1000ms, 2.0, true}, random);
   bool varied = false;

@@ -56,7 +56,7 @@ TEST_CASE("a candidate acquires a free lease and records itself", "[leaderelecti
   CHECK(lease.record.lease_transitions == 0);
 }
 
-TEST_CASE("a live lease is not taken; an expired one is, by local observation time",
+TEST_CASE("a live lease is not taken, an expired one is, by local observation time",
           "[leaderelection]") {
   MemoryLease lease;
   MemoryLeaseLock lock_a(lease), lock_b(lease);

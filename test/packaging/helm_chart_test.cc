@@ -231,7 +231,7 @@ TEST_CASE("The chart's AgentConfig defaults equal the CRD's defaults", "[packagi
   CHECK(json::Equal(rendered, minimal));
 }
 
-TEST_CASE("An inline token goes into a Secret the AgentConfig references; existingSecret "
+TEST_CASE("An inline token goes into a Secret the AgentConfig references, and existingSecret "
           "renders no Secret",
           "[packaging][helm]") {
   auto inline_docs = RenderDefault();
