@@ -7,6 +7,7 @@
 
 #include "test/apiserver/discovery.h"
 #include "test/apiserver/openapi.h"
+#include "test/apiserver/table.h"
 #include "test/apiserver/watch.h"
 #include "test/apiserver/yaml_json.h"
 
@@ -26,9 +27,20 @@ HttpResponse ErrorResponse(const ApiError& e) {
   return r;
 }
 
+// A Warning header value (RFC 7234 code 299, as the real server sends).
+std::string WarningHeader(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return "299 - \"" + escaped + "\"";
+}
+
 HttpResponse FromOutcome(const Outcome& o) {
-  if (o.error) return ErrorResponse(*o.error);
-  return JsonResponse(o.code, o.body);
+  HttpResponse r = o.error ? ErrorResponse(*o.error) : JsonResponse(o.code, o.body);
+  for (const auto& w : o.warnings) r.headers.emplace_back("Warning", WarningHeader(w));
+  return r;
 }
 
 std::vector<std::string> Split(const std::string& path) {
@@ -229,6 +241,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
   wo.field_manager = is_apply ? req.Query("fieldManager") : FieldManager(req);
   wo.force = Truthy(req.Query("force"));
   wo.dry_run = req.Query("dryRun") == "All";
+  wo.field_validation = req.Query("fieldValidation");
   if (req.HasQuery("dryRun") && !wo.dry_run) {
     return ErrorResponse(BadRequest(fmt::format("Unsupported value: \"{}\": supported values: \"All\"", req.Query("dryRun"))));
   }
@@ -240,8 +253,23 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
   lo.resource_version = req.Query("resourceVersion");
   lo.resource_version_match = req.Query("resourceVersionMatch");
 
-  if (verb == "get") return FromOutcome(storage_.Get(*type, version, ns, name));
-  if (verb == "list") return FromOutcome(storage_.List(*type, version, ns, lo));
+  // Server-side printing (kubectl get): reads answer with a Table when the
+  // Accept header prefers one.
+  std::optional<TableRequest> table;
+  if (verb == "get" || verb == "list" || verb == "watch") {
+    std::optional<ApiError> accept_error;
+    table = TableFromAccept(req.Header("accept"), req.Query("includeObject"), &accept_error);
+    if (accept_error) return ErrorResponse(*accept_error);
+  }
+  if (verb == "get" || verb == "list") {
+    Outcome o = verb == "get" ? storage_.Get(*type, version, ns, name)
+                              : storage_.List(*type, version, ns, lo);
+    if (o.error || !table) return FromOutcome(o);
+    HttpResponse r = JsonResponse(o.code, ToTable(*type, version, o.body, *table, false,
+                                                  storage_.clock().WallNow()));
+    r.content_type = table->MediaType();
+    return r;
+  }
   if (verb == "watch") {
     WatchRequest w;
     w.type = type;
@@ -271,6 +299,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
     w.timeout = std::chrono::seconds(timeout.empty() ? 1800 : std::strtoll(timeout.c_str(), nullptr, 10));
     w.bookmark_interval = options_.bookmark_interval;
     if (faulted) w.fault = fault;
+    w.table = table;
     HttpResponse r;
     r.stream = [this, w](StreamWriter& out) { ServeWatch(storage_, w, out); };
     return r;

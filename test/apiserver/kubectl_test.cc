@@ -14,79 +14,15 @@
 #include <vector>
 
 #include "test/apiserver/api_server.h"
+#include "test/apiserver/kubectl_runner.h"
 #include "test/apiserver/test_client.h"
 
 using srexpert::testing::ApiServer;
 using srexpert::testing::Eventually;
+using srexpert::testing::Kubectl;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr char kKubectl[] = "/usr/bin/kubectl";
-
-struct KubectlResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-class Kubectl {
- public:
-  explicit Kubectl(const ApiServer& server) : server_(server) {
-    char tmpl[] = "/tmp/kubectl-test-XXXXXX";
-    home_ = mkdtemp(tmpl);
-  }
-  ~Kubectl() {
-    std::error_code ec;
-    fs::remove_all(home_, ec);
-  }
-
-  std::string Write(const std::string& name, const std::string& content) {
-    std::string path = home_ + "/" + name;
-    std::ofstream(path) << content;
-    return path;
-  }
-
-  // Runs kubectl to completion.
-  KubectlResult Run(const std::vector<std::string>& args) {
-    std::string out = home_ + "/out.txt";
-    pid_t pid = Spawn(args, out);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out)};
-  }
-
-  // Starts kubectl in the background, output to `out_file`.
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      std::FILE* f = std::fopen(out_file.c_str(), "w");
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-      setenv("HOME", home_.c_str(), 1);
-      setenv("KUBECONFIG", server_.KubeconfigFile().c_str(), 1);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kKubectl));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(kKubectl, argv.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-
-  const std::string& home() const { return home_; }
-
- private:
-  const ApiServer& server_;
-  std::string home_;
-};
 
 ApiServer& Started(ApiServer& s) {
   s.Start();
@@ -95,7 +31,7 @@ ApiServer& Started(ApiServer& s) {
 
 struct Fixture {
   ApiServer server;
-  Kubectl kubectl{Started(server)};
+  Kubectl kubectl{Started(server).KubeconfigFile()};
 };
 
 const char kConfigMap[] = R"(apiVersion: v1

@@ -165,7 +165,8 @@ TEST_CASE_METHOD(Fixture, "a CRD becomes a served resource with discovery and a 
       "versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
         "schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object",
           "properties":{"parts":{"type":"array","x-kubernetes-list-type":"map",
-            "x-kubernetes-list-map-keys":["id"],"items":{"type":"object"}}}}}}}}]}})";
+            "x-kubernetes-list-map-keys":["id"],"items":{"type":"object","required":["id"],
+              "properties":{"id":{"type":"string"},"n":{"type":"integer"}}}}}}}}}}]}})";
   auto created = client.Post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
   REQUIRE(created.status == 201);
   auto obj = created.Json();

@@ -8,6 +8,21 @@ bool ResourceType::Serves(const std::string& v) const {
   return std::find(versions.begin(), versions.end(), v) != versions.end();
 }
 
+const json::Value* ResourceType::CrdVersion(const std::string& v) const {
+  if (!crd_versions || !crd_versions->IsArray()) return nullptr;
+  for (const auto& entry : crd_versions->GetArray()) {
+    if (json::GetString(entry, {"name"}) == v) return &entry;
+  }
+  return nullptr;
+}
+
+const json::Value* ResourceType::SchemaFor(const std::string& v) const {
+  if (const json::Value* entry = CrdVersion(v)) {
+    if (const json::Value* s = json::Find(*entry, {"schema", "openAPIV3Schema"})) return s;
+  }
+  return schema ? schema.get() : nullptr;
+}
+
 namespace {
 
 struct Builtin {
@@ -135,6 +150,7 @@ std::optional<std::string> ResourceRegistry::RegisterCrd(const json::Value& crd)
   }
   const json::Value* versions = json::Find(*spec, {"versions"});
   if (versions == nullptr || !versions->IsArray()) return "spec.versions: Required value";
+  t->crd_versions = std::make_shared<json::Document>(json::Clone(*versions));
   const json::Value* storage_version = nullptr;
   for (const auto& v : versions->GetArray()) {
     if (json::GetBool(v, {"storage"})) storage_version = &v;

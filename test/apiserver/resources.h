@@ -31,6 +31,14 @@ struct ResourceType {
   // For custom resources: the structural schema per served version
   // (openAPIV3Schema), used to find x-kubernetes-list-type for apply.
   std::shared_ptr<const json::Document> schema;
+  // For custom resources: the CRD's spec.versions array (printer columns and
+  // schema per version).
+  std::shared_ptr<const json::Document> crd_versions;
+
+  // The CRD's entry for served version `v`, or null (built-ins, unknown v).
+  const json::Value* CrdVersion(const std::string& v) const;
+  // The openAPIV3Schema of version `v` (custom resources), or null.
+  const json::Value* SchemaFor(const std::string& v) const;
 
   GroupResource Gr() const { return {group, resource}; }
   // "group/resource": the storage identity, independent of the version.

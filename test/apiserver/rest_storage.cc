@@ -8,6 +8,7 @@
 #include "test/apiserver/apply.h"
 #include "test/apiserver/json_patch.h"
 #include "test/apiserver/object_meta.h"
+#include "test/apiserver/schema.h"
 #include "test/apiserver/selectors.h"
 #include "test/apiserver/yaml_json.h"
 
@@ -306,7 +307,9 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
                                                                  const ResourceType& type,
                                                                  const std::string& version,
                                                                  const std::string& ns,
-                                                                 json::Document body) {
+                                                                 json::Document body,
+                                                                 const std::string& field_validation,
+                                                                 std::vector<std::string>* warnings) {
   auto& a = body.GetAllocator();
   if (!body.IsObject()) return BadRequest("the body of the request was not a JSON object");
   if (auto e = CheckTypeMeta(type, version, body, a)) return *e;
@@ -405,7 +408,37 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
     }
     SetCrdStatus(body, now);
   }
+  if (type.custom) {
+    if (auto e = AdmitCustomResource(type, body, field_validation, warnings)) return *e;
+  }
   return body;
+}
+
+std::optional<ApiError> RestStorage::AdmitCustomResource(const ResourceType& type,
+                                                         json::Document& obj,
+                                                         const std::string& field_validation,
+                                                         std::vector<std::string>* warnings) const {
+  std::string api_version = json::GetString(obj, {"apiVersion"});
+  std::string version = api_version.substr(api_version.find('/') + 1);
+  const json::Value* schema = type.SchemaFor(version);
+  if (schema == nullptr) return std::nullopt;
+  auto unknown = PruneAndDefault(obj, *schema, obj.GetAllocator());
+  if (!unknown.empty() && field_validation == "Strict") {
+    std::vector<std::string> parts;
+    for (const auto& u : unknown) parts.push_back(fmt::format("unknown field \"{}\"", u));
+    return BadRequest(fmt::format("{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                                  type.kind, version, type.kind, fmt::join(parts, ", ")));
+  }
+  if (warnings != nullptr && field_validation != "Ignore") {
+    for (const auto& u : unknown) warnings->push_back(fmt::format("unknown field \"{}\"", u));
+  }
+  auto causes = ValidateSchema(obj, *schema);
+  if (causes.empty()) return std::nullopt;
+  std::string name = Name(obj);
+  ApiError e = Invalid(type.group, type.kind, name, std::move(causes));
+  // NewInvalid names custom kinds with their group: `Widget.example.com "w" is invalid: ...`.
+  e.message = type.kind + "." + type.group + e.message.substr(type.kind.size());
+  return e;
 }
 
 void RestStorage::OnCommitted(Store::Txn&, const ResourceType& type, const ObjectPtr& obj,
@@ -423,11 +456,14 @@ Outcome RestStorage::Create(const ResourceType& type, const std::string& version
                             const std::string& ns, json::Document body,
                             const WriteOptions& options) {
   auto txn = store_.Begin();
-  auto prepared = PrepareCreate(txn, type, version, ns, std::move(body));
+  std::vector<std::string> warnings;
+  auto prepared = PrepareCreate(txn, type, version, ns, std::move(body), options.field_validation,
+                                &warnings);
   if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
   auto& obj = std::get<json::Document>(prepared);
   Outcome o;
   o.code = 201;
+  o.warnings = std::move(warnings);
   if (options.dry_run) {
     o.body = Render(type, version, obj);
     return o;
@@ -443,7 +479,8 @@ Outcome RestStorage::Create(const ResourceType& type, const std::string& version
 
 std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     Store::Txn& txn, const ResourceType& type, const ObjectPtr& old, json::Document next,
-    const std::string& subresource, const std::string& manager, bool dry_run, bool is_apply) {
+    const std::string& subresource, const std::string& manager, bool dry_run, bool is_apply,
+    const std::string& field_validation, std::vector<std::string>* warnings) {
   auto& a = next.GetAllocator();
   std::string name = Name(*old);
   std::string ns = Namespace(*old);
@@ -460,6 +497,10 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
   } else {
     if (type.has_status) CopyTopLevel(next, *old, "status");
     if (IsNamespaces(type)) CopyTopLevel(next, *old, "spec");  // spec.finalizers via /finalize only
+  }
+  if (type.custom) {
+    // Status writes are validated too: the whole object, with the new status.
+    if (auto e = AdmitCustomResource(type, next, field_validation, warnings)) return *e;
   }
   // System-owned metadata cannot be changed by clients.
   for (const char* key : {"uid", "creationTimestamp", "deletionTimestamp",
@@ -545,9 +586,10 @@ Outcome RestStorage::Update(const ResourceType& type, const std::string& version
   if (!old) {
     if (subresource.empty() && AllowCreateOnUpdate(type)) {
       json::Remove(body["metadata"], "resourceVersion");
-      auto prepared = PrepareCreate(txn, type, version, ns, std::move(body));
-      if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
       Outcome o;
+      auto prepared = PrepareCreate(txn, type, version, ns, std::move(body),
+                                    options.field_validation, &o.warnings);
+      if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
       o.code = 201;
       auto stored = txn.Put(type.StorageKey(), ns, name, std::move(std::get<json::Document>(prepared)));
       o.body = Render(type, version, *stored);
@@ -561,10 +603,10 @@ Outcome RestStorage::Update(const ResourceType& type, const std::string& version
                                   {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
                                     "metadata.resourceVersion"}}));
   }
-  auto result = CommitUpdate(txn, type, old, std::move(body), subresource, options.field_manager,
-                             options.dry_run, false);
-  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
   Outcome o;
+  auto result = CommitUpdate(txn, type, old, std::move(body), subresource, options.field_manager,
+                             options.dry_run, false, options.field_validation, &o.warnings);
+  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
   o.body = Render(type, version, *std::get<Committed>(result).object);
   return o;
 }
@@ -607,10 +649,10 @@ Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
   }
   if (!next.IsObject()) return Outcome::Error(BadRequest("patched object is not a JSON object"));
   if (auto e = CheckTypeMeta(type, version, next, next.GetAllocator())) return Outcome::Error(*e);
-  auto result = CommitUpdate(txn, type, old, std::move(next), subresource, options.field_manager,
-                             options.dry_run, false);
-  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
   Outcome o;
+  auto result = CommitUpdate(txn, type, old, std::move(next), subresource, options.field_manager,
+                             options.dry_run, false, options.field_validation, &o.warnings);
+  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
   o.body = Render(type, version, *std::get<Committed>(result).object);
   return o;
 }
@@ -653,12 +695,13 @@ Outcome RestStorage::ApplyPatch(const ResourceType& type, const std::string& ver
   if (!old) {
     // Apply creates the object when it does not exist.
     if (!subresource.empty()) return Outcome::Error(NotFound(type.Gr(), name));
-    auto prepared = PrepareCreate(txn, type, version, ns, json::Clone(*applied));
+    Outcome o;
+    auto prepared = PrepareCreate(txn, type, version, ns, json::Clone(*applied),
+                                  options.field_validation, &o.warnings);
     if (auto* e = std::get_if<ApiError>(&prepared)) return Outcome::Error(*e);
     auto& obj = std::get<json::Document>(prepared);
     ssa::WriteManagedFields(obj, {{req.manager, "Apply", req.api_version, req.time, "",
                                    ssa::CollectFields(*applied, *schema, req.scope)}});
-    Outcome o;
     o.code = 201;
     if (options.dry_run) {
       o.body = Render(type, version, obj);
@@ -678,10 +721,11 @@ Outcome RestStorage::ApplyPatch(const ResourceType& type, const std::string& ver
     }
     return Outcome::Error(e);
   }
-  auto committed = CommitUpdate(txn, type, old, std::move(result.object), subresource,
-                                options.field_manager, options.dry_run, true);
-  if (auto* e = std::get_if<ApiError>(&committed)) return Outcome::Error(*e);
   Outcome o;
+  auto committed = CommitUpdate(txn, type, old, std::move(result.object), subresource,
+                                options.field_manager, options.dry_run, true,
+                                options.field_validation, &o.warnings);
+  if (auto* e = std::get_if<ApiError>(&committed)) return Outcome::Error(*e);
   o.body = Render(type, version, *std::get<Committed>(committed).object);
   return o;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/json.h"
@@ -23,6 +24,8 @@ struct Outcome {
   int code = 200;
   json::Document body;
   std::optional<ApiError> error;
+  // Warning headers ("unknown field \"spec.x\"" under fieldValidation=Warn).
+  std::vector<std::string> warnings;
 
   static Outcome Error(ApiError e) {
     Outcome o;
@@ -45,6 +48,9 @@ struct WriteOptions {
   std::string field_manager;  // already defaulted from the User-Agent
   bool force = false;         // server-side apply only
   bool dry_run = false;
+  // fieldValidation: "Strict", "Warn" or "Ignore"; "" means Warn, the
+  // server's default. Applies to unknown fields of custom resources.
+  std::string field_validation;
 };
 
 struct DeleteOptions {
@@ -112,10 +118,21 @@ class RestStorage {
                                                  const ObjectPtr& old, json::Document next,
                                                  const std::string& subresource,
                                                  const std::string& manager, bool dry_run,
-                                                 bool is_apply);
+                                                 bool is_apply,
+                                                 const std::string& field_validation = "Ignore",
+                                                 std::vector<std::string>* warnings = nullptr);
   std::variant<json::Document, ApiError> PrepareCreate(Store::Txn& txn, const ResourceType& type,
                                                        const std::string& version,
-                                                       const std::string& ns, json::Document body);
+                                                       const std::string& ns, json::Document body,
+                                                       const std::string& field_validation,
+                                                       std::vector<std::string>* warnings);
+  // Custom resources: structural pruning, defaulting and OpenAPI validation
+  // against the CRD version's schema, as the real server does on every
+  // write (decoding + strategy validation). Unknown fields are an error
+  // under fieldValidation=Strict and a warning under Warn.
+  std::optional<ApiError> AdmitCustomResource(const ResourceType& type, json::Document& obj,
+                                              const std::string& field_validation,
+                                              std::vector<std::string>* warnings) const;
   Outcome ApplyPatch(const ResourceType& type, const std::string& version, const std::string& ns,
                      const std::string& name, const std::string& subresource,
                      const std::string& body, const WriteOptions& options);

@@ -37,8 +37,14 @@ void ServeWatch(RestStorage& storage, const WatchRequest& req, StreamWriter& out
   auto matches = [&](const ObjectPtr& o) {
     return o && req.labels.Matches(*o) && req.fields.Matches(*o);
   };
+  bool headers_sent = false;
   auto render = [&](const json::Value& obj) {
-    return storage.Render(type, req.version, obj);
+    json::Document rendered = storage.Render(type, req.version, obj);
+    if (!req.table) return rendered;
+    json::Document t = ToTable(type, req.version, rendered, *req.table, headers_sent,
+                               storage.clock().WallNow());
+    headers_sent = true;
+    return t;
   };
   // Selector semantics of the real watch cache: an object entering the
   // selector is ADDED, one leaving it is DELETED.
@@ -103,6 +109,19 @@ void ServeWatch(RestStorage& storage, const WatchRequest& req, StreamWriter& out
         json::SetString(obj, "apiVersion", type.ApiVersion(req.version), a);
         json::SetString(json::EnsureObject(obj, {"metadata"}, a), "resourceVersion",
                         std::to_string(*rv), a);
+        if (req.table) {
+          // Transformed like any other event object: a Table carrying only
+          // the resourceVersion.
+          json::Document t(rapidjson::kObjectType);
+          auto& ta = t.GetAllocator();
+          json::SetString(t, "kind", "Table", ta);
+          json::SetString(t, "apiVersion", req.table->group_version, ta);
+          json::SetString(json::EnsureObject(t, {"metadata"}, ta), "resourceVersion",
+                          std::to_string(*rv), ta);
+          json::Set(t, "columnDefinitions", json::Value(rapidjson::kNullType), ta);
+          json::Set(t, "rows", json::Value(rapidjson::kArrayType), ta);
+          obj.Swap(t);
+        }
         if (!out.WriteChunk(EventLine("BOOKMARK", obj))) return;
         last_bookmark = SteadyClock::now();
       }

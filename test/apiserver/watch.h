@@ -12,6 +12,7 @@
 #include "test/apiserver/http_server.h"
 #include "test/apiserver/rest_storage.h"
 #include "test/apiserver/selectors.h"
+#include "test/apiserver/table.h"
 
 namespace srexpert::testing {
 
@@ -28,6 +29,11 @@ struct WatchRequest {
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds bookmark_interval{1000};
   std::optional<Fault> fault;  // kGone or kResetWatch, applied after fault->delay
+  // Set when the client asked for Tables: every event's object is a Table
+  // with one row; only the first carries columnDefinitions (the real watch
+  // encoder sets NoHeaders after the first object). ERROR events keep
+  // their Status.
+  std::optional<TableRequest> table;
 };
 
 void ServeWatch(RestStorage& storage, const WatchRequest& request, StreamWriter& out);
