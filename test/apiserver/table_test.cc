@@ -163,7 +163,7 @@ TEST_CASE_METHOD(Fixture, "a Table for custom resources uses the CRD's printer c
   CHECK(json::Find(rows[0], {"object", "spec"}) == nullptr);
 }
 
-TEST_CASE_METHOD(Fixture, "Table columns a value does not fit are null; get returns one row", "[apiserver][table]") {
+TEST_CASE_METHOD(Fixture, "Table cells a value does not fit are null and get returns one row", "[apiserver][table]") {
   REQUIRE(client.Post(kGadgets, R"({"metadata":{"name":"g2"},"spec":{"size":"big"}})").status == 201);
   auto t = GetTable(kGadgets + "/g2").Json();
   const auto& rows = *json::Find(t, {"rows"});
