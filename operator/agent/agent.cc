@@ -1,0 +1,546 @@
+#include "agent/agent.h"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "leaderelection/kube_lease_lock.h"
+#include "leaderelection/leader_elector.h"
+
+namespace srexpert::agent {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+const char* TunnelStateName(TunnelState state) {
+  switch (state) {
+    case TunnelState::kNone: return "";
+    case TunnelState::kConnecting: return "Connecting";
+    case TunnelState::kConnected: return "Connected";
+    case TunnelState::kDisconnected: return "Disconnected";
+    case TunnelState::kRejected: return "Rejected";
+  }
+  return "";
+}
+
+namespace {
+
+constexpr TunnelState kPublishedStates[] = {TunnelState::kConnecting, TunnelState::kConnected,
+                                            TunnelState::kDisconnected, TunnelState::kRejected};
+
+// The Lease lock, watched: when the API server last answered a Lease call
+// (for standby readiness) and how many calls failed. NotFound, AlreadyExists
+// and Conflict are answers of a reachable API server, not errors: they are
+// how candidates learn that someone else was faster.
+class MonitoredLeaseLock final : public leaderelection::LeaseLock {
+ public:
+  MonitoredLeaseLock(std::unique_ptr<leaderelection::LeaseLock> inner, Clock& clock,
+                     prometheus::Counter* errors)
+      : inner_(std::move(inner)), clock_(clock), errors_counter_(errors) {}
+
+  kube::Result<leaderelection::ObservedLease> Get() override {
+    auto r = inner_->Get();
+    Note(r.ok() || r.error().IsNotFound());
+    return r;
+  }
+  kube::Result<leaderelection::ObservedLease> Create(
+      const leaderelection::LeaderElectionRecord& record) override {
+    auto r = inner_->Create(record);
+    Note(r.ok() || r.error().IsAlreadyExists());
+    return r;
+  }
+  kube::Result<leaderelection::ObservedLease> Update(
+      const leaderelection::LeaderElectionRecord& record,
+      const std::string& resource_version) override {
+    auto r = inner_->Update(record, resource_version);
+    Note(r.ok() || r.error().IsConflict());
+    return r;
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+
+  // Negative before the first answer.
+  milliseconds ContactAge() const {
+    std::lock_guard lock(mu_);
+    if (!contacted_) return milliseconds(-1);
+    return duration_cast<milliseconds>(clock_.Now() - last_contact_);
+  }
+  uint64_t errors() const {
+    std::lock_guard lock(mu_);
+    return errors_;
+  }
+
+ private:
+  void Note(bool answered) {
+    std::lock_guard lock(mu_);
+    if (answered) {
+      contacted_ = true;
+      last_contact_ = clock_.Now();
+    } else {
+      ++errors_;
+      if (errors_counter_) errors_counter_->Increment();
+    }
+  }
+
+  std::unique_ptr<leaderelection::LeaseLock> inner_;
+  Clock& clock_;
+  prometheus::Counter* errors_counter_;
+  mutable std::mutex mu_;
+  bool contacted_ = false;
+  Clock::Steady last_contact_{};
+  uint64_t errors_ = 0;
+};
+
+struct AgentMetrics {
+  prometheus::Gauge* leader = nullptr;
+  prometheus::Counter* leaderships = nullptr;
+  prometheus::Counter* lease_errors = nullptr;
+  prometheus::Gauge* lease_contact_age = nullptr;
+  std::map<TunnelState, prometheus::Gauge*> tunnel_state;
+
+  void Init(prometheus::Registry& r, const std::string& version) {
+    leader = &prometheus::BuildGauge()
+                  .Name("srexpert_agent_leader")
+                  .Help("1 while this agent holds the Lease and runs the tunnel")
+                  .Register(r)
+                  .Add({});
+    leaderships = &prometheus::BuildCounter()
+                       .Name("srexpert_agent_leaderships_total")
+                       .Help("Times this agent became leader")
+                       .Register(r)
+                       .Add({});
+    lease_errors = &prometheus::BuildCounter()
+                        .Name("srexpert_agent_lease_errors_total")
+                        .Help("Lease reads and writes that failed (conflicts excluded)")
+                        .Register(r)
+                        .Add({});
+    lease_contact_age = &prometheus::BuildGauge()
+                             .Name("srexpert_agent_lease_contact_age_seconds")
+                             .Help("Seconds since the Lease was last read or written; -1 before "
+                                   "the first time")
+                             .Register(r)
+                             .Add({});
+    lease_contact_age->Set(-1);
+    auto& states = prometheus::BuildGauge()
+                       .Name("srexpert_agent_tunnel_state")
+                       .Help("1 for the tunnel state the leader publishes on the Lease; all 0 "
+                             "on a standby")
+                       .Register(r);
+    for (TunnelState s : kPublishedStates) tunnel_state[s] = &states.Add({{"state", TunnelStateName(s)}});
+    prometheus::BuildGauge()
+        .Name("srexpert_agent_info")
+        .Help("Agent build information")
+        .Register(r)
+        .Add({{"version", version}})
+        .Set(1);
+  }
+};
+
+std::string JoinComma(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ",";
+    out += i;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  Impl(AgentOptions o, std::shared_ptr<kube::RestClient> c,
+       std::shared_ptr<prometheus::Registry> r, Clock& clk, RandomSource* rnd)
+      : options(std::move(o)),
+        client(std::move(c)),
+        registry(std::move(r)),
+        clock(clk),
+        random(rnd ? rnd : &own_random) {
+    if (registry) metrics.Init(*registry, options.version);
+  }
+
+  AgentOptions options;
+  std::shared_ptr<kube::RestClient> client;
+  std::shared_ptr<prometheus::Registry> registry;
+  Clock& clock;
+  RandomSource own_random;
+  RandomSource* random;
+  AgentMetrics metrics;
+
+  std::string lease_namespace;
+  std::unique_ptr<MonitoredLeaseLock> lock;
+  std::unique_ptr<leaderelection::LeaderElector> elector;
+  std::thread election;
+  bool started = false;
+  std::atomic<bool> stopped{false};
+
+  // Serializes the elector's started/stopped callbacks (the watchdog may
+  // fence while the loop thread is about to lead again) and owns `worker`.
+  std::mutex transition_mu;
+  std::thread worker;  // the current or last leadership's start-up
+
+  mutable std::mutex mu;
+  std::condition_variable term_cv;
+  uint64_t term = 0;  // bumped on every start and end of leadership
+  bool leading = false;
+  TunnelState state = TunnelState::kNone;
+  Clock::Wall since{};
+  std::shared_ptr<TunnelClient> tunnel;       // this leadership's, while leading
+  std::shared_ptr<TunnelClient> last_tunnel;  // for Stats() after it ended
+  uint64_t leaderships = 0;
+  std::string cluster_uid, kubernetes_version;
+
+  // ---- leadership -------------------------------------------------------------
+
+  void StartedLeading() {
+    std::lock_guard transition(transition_mu);
+    // A former start-up can only still run if it is stuck in an API call;
+    // it sees the new term and returns without starting anything.
+    if (worker.joinable()) worker.join();
+    uint64_t my_term;
+    {
+      std::lock_guard l(mu);
+      my_term = ++term;
+      leading = true;
+      ++leaderships;
+      SetStateLocked(TunnelState::kConnecting);
+    }
+    if (metrics.leaderships) metrics.leaderships->Increment();
+    log::Info("leading: starting the tunnel", {{"pod", options.pod_name}});
+    worker = std::thread([this, my_term] { LeaderStartup(my_term); });
+  }
+
+  void StoppedLeading() {
+    std::lock_guard transition(transition_mu);
+    std::shared_ptr<TunnelClient> t;
+    {
+      std::lock_guard l(mu);
+      ++term;
+      leading = false;
+      t = std::move(tunnel);
+      SetStateLocked(TunnelState::kNone);
+      term_cv.notify_all();
+    }
+    // Fencing: the session is closed before the elector goes on.
+    if (t) t->Stop();
+    log::Info("standby: tunnel stopped", {{"pod", options.pod_name}});
+  }
+
+  bool CurrentTerm(uint64_t t) const {
+    std::lock_guard l(mu);
+    return t == term && leading;
+  }
+
+  // Waits `d` or until the term ends; false when it ended.
+  bool WaitInTerm(uint64_t t, milliseconds d) {
+    std::unique_lock l(mu);
+    term_cv.wait_for(l, d, [&] { return t != term; });
+    return t == term && leading;
+  }
+
+  bool ReadClusterIdentity(std::string* uid, std::string* version, std::string* error) {
+    auto ns = client->Get({"v1", "Namespace", "", "kube-system"});
+    if (!ns.ok()) {
+      *error = "reading Namespace kube-system: " + ns.error().ToString();
+      return false;
+    }
+    *uid = json::GetString(*ns, {"metadata", "uid"});
+    if (uid->empty()) {
+      *error = "Namespace kube-system has no metadata.uid";
+      return false;
+    }
+    auto v = client->GetPath("/version");
+    if (!v.ok()) {
+      *error = "reading /version: " + v.error().ToString();
+      return false;
+    }
+    *version = json::GetString(*v, {"gitVersion"});
+    return true;
+  }
+
+  TunnelOptions TunnelOptionsFor(const std::string& uid, const std::string& k8s_version) const {
+    const AgentSettings& s = options.settings;
+    TunnelOptions o;
+    o.url = s.backend.url;
+    o.allow_insecure = s.backend.insecure;
+    o.token_file = s.token_file;
+    o.tls.use_system_cas = options.use_system_cas;
+    o.tls.ca_file = s.backend.ca_file;
+    o.proxy.use_environment = options.use_proxy_environment;
+    if (s.backend.proxy) {
+      o.proxy.proxy_url = s.backend.proxy->url;
+      o.proxy.no_proxy = JoinComma(s.backend.proxy->no_proxy);
+    }
+    o.hello.agent_version = options.version;
+    o.hello.cluster = {uid, s.cluster_name, k8s_version};
+    o.hello.node = options.node_name;
+    o.hello.pod = options.pod_name;
+    o.hello.capabilities = {kAgentInfoRequest};
+    o.user_agent = "srexpert-agent/" + options.version;
+    o.max_message_bytes = s.tunnel.max_message_bytes;
+    o.ping_interval = s.tunnel.ping_interval;
+    o.pong_timeout = s.tunnel.pong_timeout;
+    o.backoff = s.tunnel.backoff;
+    return o;
+  }
+
+  // Runs on `worker`: what a new leader does before the tunnel is up. API
+  // calls may be slow, so it never runs on the elector's thread.
+  void LeaderStartup(uint64_t my_term) {
+    const auto retry = options.settings.leader_election.retry_period;
+    while (CurrentTerm(my_term)) {
+      std::string uid, version, error;
+      if (!ReadClusterIdentity(&uid, &version, &error)) {
+        log::Warn("cannot read the cluster identity; retrying", {{"error", error}});
+        if (!WaitInTerm(my_term, retry)) return;
+        continue;
+      }
+      auto t = std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random,
+                                              registry);
+      t->OnConnected([this, my_term](const protocol::Welcome& w) { TunnelUp(my_term, w); });
+      t->OnDisconnected([this, my_term](const DisconnectInfo& d) { TunnelDown(my_term, d); });
+      t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
+        reply(InfoResponse(r));
+      });
+      std::shared_ptr<TunnelClient> replaced;
+      {
+        // Started under `mu`: StoppedLeading either finds it in `tunnel`
+        // and stops it, or has bumped the term and nothing starts.
+        std::lock_guard l(mu);
+        if (my_term != term || !leading) return;
+        std::string start_error;
+        if (t->Start(&start_error)) {
+          tunnel = t;
+          replaced = std::exchange(last_tunnel, t);
+          cluster_uid = uid;
+          kubernetes_version = version;
+          log::Info("tunnel started", {{"backend", options.settings.backend.url},
+                                       {"clusterUid", uid}, {"kubernetesVersion", version}});
+          return;
+        }
+        log::Error("cannot start the tunnel", {{"error", start_error}});
+        SetStateLocked(TunnelState::kDisconnected);
+      }
+      if (!WaitInTerm(my_term, options.settings.tunnel.backoff.max)) return;
+    }
+  }
+
+  void TunnelUp(uint64_t my_term, const protocol::Welcome& w) {
+    std::lock_guard l(mu);
+    if (my_term != term || !leading) return;
+    log::Info("tunnel connected", {{"session", w.session_id}});
+    SetStateLocked(TunnelState::kConnected);
+  }
+
+  void TunnelDown(uint64_t my_term, const DisconnectInfo& d) {
+    std::lock_guard l(mu);
+    if (my_term != term || !leading) return;
+    SetStateLocked(d.auth_rejected ? TunnelState::kRejected : TunnelState::kDisconnected);
+  }
+
+  protocol::Response InfoResponse(const protocol::Request& r) {
+    json::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    {
+      std::lock_guard l(mu);
+      json::SetString(doc, "pod", options.pod_name, a);
+      json::SetString(doc, "node", options.node_name, a);
+      json::SetString(doc, "namespace", lease_namespace, a);
+      json::SetString(doc, "agentVersion", options.version, a);
+      json::Set(doc, "leader", json::Value(leading), a);
+      json::SetString(doc, "tunnelState", TunnelStateName(state), a);
+      json::SetString(doc, "clusterUid", cluster_uid, a);
+      json::SetString(doc, "kubernetesVersion", kubernetes_version, a);
+    }
+    protocol::Response resp;
+    resp.id = r.id;
+    resp.payload = json::Dump(doc);
+    return resp;
+  }
+
+  // ---- published state ------------------------------------------------------------
+
+  void SetStateLocked(TunnelState s) {
+    if (s == state) return;
+    state = s;
+    since = clock.WallNow();
+    if (s != TunnelState::kNone) {
+      log::Info("tunnel state", {{"state", TunnelStateName(s)}});
+    }
+    PublishLocked();
+  }
+
+  // The annotations the elector writes with every renewal. Not leading, it
+  // prepares what the next acquisition writes: Connecting.
+  void PublishLocked() {
+    if (!elector) return;
+    TunnelState s = state == TunnelState::kNone ? TunnelState::kConnecting : state;
+    std::map<std::string, std::string> a{
+        {kTunnelStateAnnotation, TunnelStateName(s)},
+        {kTunnelSinceAnnotation, FormatRfc3339(since)},
+        {kAgentVersionAnnotation, options.version},
+    };
+    if (!options.node_name.empty()) a[kNodeAnnotation] = options.node_name;
+    elector->SetAnnotations(std::move(a));
+  }
+
+  milliseconds StandbyStaleAfter() const {
+    const auto& le = options.settings.leader_election;
+    return le.lease_duration + 3 * le.retry_period;
+  }
+};
+
+Agent::Agent(AgentOptions options, std::shared_ptr<kube::RestClient> client,
+             std::shared_ptr<prometheus::Registry> registry, Clock& clock, RandomSource* random)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(client), std::move(registry),
+                                   clock, random)) {}
+
+Agent::~Agent() { Stop(); }
+
+bool Agent::Start(std::string* error) {
+  Impl& d = *impl_;
+  auto fail = [&](std::string msg) {
+    if (error) *error = std::move(msg);
+    return false;
+  };
+  if (d.started) return fail("agent already started");
+  if (!d.client) return fail("no Kubernetes client");
+  if (d.options.pod_name.empty()) return fail("the pod name is required (--pod-name or POD_NAME)");
+  const auto& le = d.options.settings.leader_election;
+  d.lease_namespace = le.lease_namespace;
+  if (d.lease_namespace.empty()) d.lease_namespace = d.options.pod_namespace;
+  if (d.lease_namespace.empty()) d.lease_namespace = d.client->default_namespace();
+  if (d.lease_namespace.empty()) return fail("no namespace for the Lease");
+  if (le.lease_name.empty()) return fail("leaderElection.leaseName is required");
+
+  leaderelection::ElectionConfig ec;
+  ec.identity = d.options.pod_name;
+  ec.lease_duration = le.lease_duration;
+  ec.renew_deadline = le.renew_deadline;
+  ec.retry_period = le.retry_period;
+  ec.release_on_stop = true;
+  if (auto why = leaderelection::Validate(ec); !why.empty()) return fail("leaderElection: " + why);
+
+  d.lock = std::make_unique<MonitoredLeaseLock>(
+      std::make_unique<leaderelection::KubeLeaseLock>(d.client, d.lease_namespace, le.lease_name),
+      d.clock, d.metrics.lease_errors);
+  Impl* impl = &d;
+  d.elector = std::make_unique<leaderelection::LeaderElector>(
+      ec, *d.lock,
+      leaderelection::ElectionCallbacks{
+          [impl] { impl->StartedLeading(); },
+          [impl] { impl->StoppedLeading(); },
+          [impl](const std::string& holder) {
+            log::Info("observed leader", {{"holder", holder.empty() ? "(none)" : holder}});
+          }},
+      d.clock, d.random);
+  {
+    std::lock_guard l(d.mu);
+    d.since = d.clock.WallNow();
+    d.PublishLocked();
+  }
+  d.started = true;
+  log::Info("agent starting", {{"pod", d.options.pod_name},
+                               {"node", d.options.node_name},
+                               {"lease", d.lease_namespace + "/" + le.lease_name},
+                               {"leaseDurationMs", static_cast<int64_t>(le.lease_duration.count())},
+                               {"renewDeadlineMs", static_cast<int64_t>(le.renew_deadline.count())},
+                               {"retryPeriodMs", static_cast<int64_t>(le.retry_period.count())}});
+  d.election = std::thread([impl] { impl->elector->Run(); });
+  return true;
+}
+
+void Agent::Stop() {
+  Impl& d = *impl_;
+  if (!d.started || d.stopped.exchange(true)) return;
+  // Run() ends by stopping our work (tunnel closed) and then releasing the
+  // Lease, so a standby can lead at its next retry.
+  d.elector->Stop();
+  d.election.join();
+  std::lock_guard transition(d.transition_mu);
+  {
+    std::lock_guard l(d.mu);
+    ++d.term;
+    d.term_cv.notify_all();
+  }
+  if (d.worker.joinable()) d.worker.join();
+}
+
+bool Agent::leading() const {
+  std::lock_guard l(impl_->mu);
+  return impl_->leading;
+}
+
+bool Agent::Ready(std::string* why) const {
+  Impl& d = *impl_;
+  auto set = [&](std::string s) {
+    if (why) *why = std::move(s);
+    return false;
+  };
+  {
+    std::lock_guard l(d.mu);
+    if (d.leading) {
+      if (d.state == TunnelState::kConnected) return true;
+      return set(fmt::format("leader, tunnel {}", TunnelStateName(d.state)));
+    }
+  }
+  if (!d.lock) return set("not started");
+  auto age = d.lock->ContactAge();
+  if (age.count() < 0) return set("standby, Lease not read yet");
+  if (age > d.StandbyStaleAfter()) {
+    return set(fmt::format("standby, Lease {} not reachable for {} ms", d.lock->Describe(),
+                           age.count()));
+  }
+  return true;
+}
+
+AgentStatus Agent::Status() const {
+  Impl& d = *impl_;
+  AgentStatus s;
+  std::shared_ptr<TunnelClient> t;
+  {
+    std::lock_guard l(d.mu);
+    s.leading = d.leading;
+    s.tunnel_state = d.state;
+    s.tunnel_since = d.since;
+    s.leaderships = d.leaderships;
+    s.cluster_uid = d.cluster_uid;
+    s.kubernetes_version = d.kubernetes_version;
+    t = d.last_tunnel;
+  }
+  if (d.elector) s.observed_leader = d.elector->ObservedLeader();
+  if (d.lock) {
+    s.lease_errors = d.lock->errors();
+    s.lease_contact_age = d.lock->ContactAge();
+  }
+  if (t) s.tunnel = t->Stats();
+  return s;
+}
+
+void Agent::RefreshMetrics() {
+  Impl& d = *impl_;
+  if (!d.registry) return;
+  std::shared_ptr<TunnelClient> t;
+  TunnelState state;
+  bool leading;
+  {
+    std::lock_guard l(d.mu);
+    t = d.tunnel;
+    state = d.state;
+    leading = d.leading;
+  }
+  d.metrics.leader->Set(leading ? 1 : 0);
+  for (auto& [s, g] : d.metrics.tunnel_state) g->Set(s == state ? 1 : 0);
+  if (d.lock) {
+    auto age = d.lock->ContactAge();
+    d.metrics.lease_contact_age->Set(age.count() < 0 ? -1.0
+                                                     : static_cast<double>(age.count()) / 1000.0);
+  }
+  if (t) t->RefreshMetrics();
+}
+
+}  // namespace srexpert::agent
