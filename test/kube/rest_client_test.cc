@@ -266,10 +266,11 @@ TEST_CASE("Foreground deletion keeps the owner until its dependents are gone",
   auto child = f.ConfigMap("fg", "child");
   auto& a = child.GetAllocator();
   rapidjson::Value refs(rapidjson::kArrayType);
-  refs.PushBack(Json(R"({"apiVersion":"v1","kind":"ConfigMap","name":"owner","uid":")" +
-                     json::GetString(*owner, {"metadata", "uid"}) +
-                     R"(","blockOwnerDeletion":true})"),
-                a);
+  auto owner_ref = Json(R"({"apiVersion":"v1","kind":"ConfigMap","name":"owner","uid":")" +
+                        json::GetString(*owner, {"metadata", "uid"}) +
+                        R"(","blockOwnerDeletion":true})");
+  // Deep copy: owner_ref's strings live in its own allocator.
+  refs.PushBack(rapidjson::Value(owner_ref, a), a);
   json::Set(child["metadata"], "ownerReferences", rapidjson::Value(refs, a), a);
   REQUIRE(f.client().Create(child).ok());
 
