@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Local demo: the whole system on one machine.
+#
+#   kube-test-apiserver  a SIMULATED cluster (the loopback Kubernetes API test
+#                        server from test/apiserver — no kubelet, no pods run)
+#   srexpert-hub         the reference backend (wss + REST API)
+#   srexpert-operator    reconciling the AgentConfig applied with real kubectl
+#   3 x srexpert-agent   started from the ConfigMap and Secret the operator
+#                        wrote, as if the DaemonSet had scheduled them on
+#                        three nodes; one wins the Lease and opens the tunnel
+#
+# Usage: scripts/demo.sh [--once]   (--once: show the result and stop)
+# Ctrl-C stops everything it started.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+once=0
+[ "${1:-}" = "--once" ] && once=1
+
+if [ "${SREXPERT_DEMO_SKIP_BUILD:-0}" != 1 ]; then
+  bash scripts/install-deps.sh
+  build="${SREXPERT_BUILD_DIR:-build}"
+  # Same configuration as scripts/test.sh, so the two share one build.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target kube-test-apiserver srexpert-hub srexpert-operator srexpert-agent
+fi
+build="${SREXPERT_BUILD_DIR:-build}"
+bin_api="$build/test/apiserver/kube-test-apiserver"
+bin_hub="$build/operator/cmd/srexpert-hub"
+bin_op="$build/operator/cmd/srexpert-operator"
+bin_agent="$build/operator/cmd/srexpert-agent"
+
+state="$root/.demo"
+rm -rf "$state"
+mkdir -p "$state"/{api,hub,agent,logs}
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "demo: stopped everything it started (logs in .demo/logs)"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+  # Ask the kernel for a free port via bash's /dev/tcp? Not possible to bind;
+  # pick from a high range and check nothing listens there.
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 20000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+wait_for() {  # wait_for <seconds> <description> <command...>
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "demo: timed out waiting for $what (see .demo/logs)" >&2
+  return 1
+}
+
+echo "demo: starting the simulated cluster (kube-test-apiserver)"
+"$bin_api" --port 0 --state-dir "$state/api" >"$state/api/ready.json" 2>"$state/logs/apiserver.log" &
+pids+=($!)
+wait_for 30 "the API server" grep -q kubeconfig "$state/api/ready.json"
+kubeconfig=$(sed -n 's/.*"kubeconfig":"\([^"]*\)".*/\1/p' "$state/api/ready.json")
+k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+
+echo "demo: generating the hub's TLS certificate and a cluster token"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=srexpert-demo-hub" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+  -keyout "$state/hub/tls.key" -out "$state/hub/tls.crt" 2>/dev/null
+token="demo-$(openssl rand -hex 16)"
+printf '{"clusters":[{"name":"demo-cluster","token":"%s"}]}\n' "$token" >"$state/hub/tokens.json"
+hub_port=$(free_port)
+api_port=$(free_port)
+"$bin_hub" --port "$hub_port" --tls-cert-file "$state/hub/tls.crt" --tls-key-file "$state/hub/tls.key" \
+  --tokens-file "$state/hub/tokens.json" --api-bind-address 127.0.0.1 --api-port "$api_port" \
+  --log-format text 2>"$state/logs/hub.log" &
+pids+=($!)
+wait_for 30 "the hub" curl -fsS "http://127.0.0.1:$api_port/healthz"
+
+echo "demo: installing the CRD and sample workloads with kubectl"
+k apply --server-side -f crds/agentconfigs.agent.srexpert.io.yaml >/dev/null
+wait_for 30 "the CRD" k get crd agentconfigs.agent.srexpert.io
+for ns in srexpert-system shop payments; do
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    demo.srexpert.io/simulated: "true"\n' "$ns" | k apply -f - >/dev/null
+done
+for app in shop/frontend shop/cart payments/api; do
+  ns=${app%/*}; name=${app#*/}
+  cat <<YAML | k apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $name, namespace: $ns, labels: {app: $name}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: $name}}
+  template:
+    metadata: {labels: {app: $name}}
+    spec: {containers: [{name: $name, image: "registry.example.com/$name:1.0"}]}
+YAML
+done
+
+op_health=$(free_port)
+"$bin_op" --kubeconfig "$kubeconfig" --namespace srexpert-system --agent-image srexpert/agent:demo \
+  --health-probe-bind-address "127.0.0.1:$op_health" --metrics-bind-address "127.0.0.1:$op_health" \
+  --log-format text 2>"$state/logs/operator.log" &
+pids+=($!)
+wait_for 30 "the operator" curl -fsS "http://127.0.0.1:$op_health/readyz"
+
+echo "demo: applying the AgentConfig"
+ca_indented=$(sed 's/^/      /' "$state/hub/tls.crt")
+cat <<YAML | k apply -f - >/dev/null
+apiVersion: agent.srexpert.io/v1alpha1
+kind: AgentConfig
+metadata: {name: srexpert-agent, namespace: srexpert-system}
+spec:
+  clusterName: demo-cluster
+  backend:
+    url: wss://127.0.0.1:$hub_port/api/v1/tunnel
+    caBundle: |
+$ca_indented
+  token: {value: "$token"}
+  leaderElection: {leaseDuration: 6s, renewDeadline: 4s, retryPeriod: 1s}
+YAML
+wait_for 30 "the agent ConfigMap" k -n srexpert-system get configmap srexpert-agent-config
+
+# The operator's ConfigMap and Secret are what the DaemonSet would mount; the
+# demo writes them to files and rewrites the in-pod paths.
+k -n srexpert-system get configmap srexpert-agent-config -o 'jsonpath={.data.ca\.crt}' >"$state/agent/ca.crt"
+k -n srexpert-system get secret srexpert-agent-secret -o 'jsonpath={.data.token}' | base64 -d >"$state/agent/token"
+chmod 600 "$state/agent/token"
+k -n srexpert-system get configmap srexpert-agent-config -o 'jsonpath={.data.config\.json}' |
+  sed -e "s#/etc/srexpert/config/ca.crt#$state/agent/ca.crt#" -e "s#/etc/srexpert/token/token#$state/agent/token#" \
+  >"$state/agent/config.json"
+
+agent_ports=()
+for i in 1 2 3; do
+  p=$(free_port)
+  agent_ports+=("$p")
+  "$bin_agent" --kubeconfig "$kubeconfig" --config "$state/agent/config.json" \
+    --pod-name "srexpert-agent-node$i" --pod-namespace srexpert-system --node-name "demo-node-$i" \
+    --health-probe-bind-address "127.0.0.1:$p" --metrics-bind-address "127.0.0.1:$p" \
+    --log-format text 2>"$state/logs/agent-$i.log" &
+  pids+=($!)
+done
+wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
+
+leader=$(k -n srexpert-system get lease srexpert-agent-leader -o 'jsonpath={.spec.holderIdentity}')
+cat <<TXT
+
+=== srexpert demo is running =====================================================
+Simulated cluster (kube-test-apiserver; no kubelet — pods do not really run).
+
+Hub: clusters connected (GET http://127.0.0.1:$api_port/api/v1/clusters):
+$(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
+
+Leader agent (Lease srexpert-system/srexpert-agent-leader): $leader
+
+$(k -n srexpert-system get agentconfig)
+
+Look around:
+  kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n srexpert-system
+  kubectl --kubeconfig $kubeconfig get clusterrole srexpert-agent -o yaml
+  curl -s http://127.0.0.1:$api_port/api/v1/clusters
+  curl -s http://127.0.0.1:${agent_ports[0]}/metrics | grep srexpert_
+  tail -f .demo/logs/*.log
+Try a failover: kill -TERM the leader's process (its pod name is $leader).
+==================================================================================
+TXT
+
+if [ "$once" = 1 ]; then exit 0; fi
+echo "demo: running; Ctrl-C stops everything"
+while :; do sleep 1; done
