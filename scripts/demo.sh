@@ -30,7 +30,7 @@ bin_hub="$build/operator/cmd/srexpert-hub"
 bin_op="$build/operator/cmd/srexpert-operator"
 bin_agent="$build/operator/cmd/srexpert-agent"
 
-state="$root/.demo"
+state="${SREXPERT_DEMO_STATE:-$root/.demo}"
 rm -rf "$state"
 mkdir -p "$state"/{api,hub,agent,logs}
 pids=()
@@ -38,7 +38,7 @@ cleanup() {
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "demo: stopped everything it started (logs in .demo/logs)"
+  echo "demo: stopped everything it started (logs in $state/logs)"
 }
 trap cleanup EXIT INT TERM
 
@@ -54,7 +54,7 @@ free_port() {
 wait_for() {  # wait_for <seconds> <description> <command...>
   local secs=$1 what=$2; shift 2
   for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "demo: timed out waiting for $what (see .demo/logs)" >&2
+  echo "demo: timed out waiting for $what (see $state/logs)" >&2
   return 1
 }
 
@@ -145,6 +145,19 @@ for i in 1 2 3; do
 done
 wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
 
+wait_for 30 "the leader to report its tunnel" sh -c \
+  "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.tunnel}' | grep -qx Connected"
+
+# There is no kubelet or DaemonSet controller in the simulated cluster: the
+# demo plays that part and reports the three agent processes as the
+# DaemonSet's pods, counting those whose /readyz answers.
+ready=0
+for p in "${agent_ports[@]}"; do curl -fsS "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && ready=$((ready + 1)); done
+k -n srexpert-system patch daemonset srexpert-agent --subresource=status --type=merge \
+  -p "{\"status\":{\"desiredNumberScheduled\":3,\"currentNumberScheduled\":3,\"updatedNumberScheduled\":3,\"numberReady\":$ready,\"numberAvailable\":$ready,\"numberMisscheduled\":0}}" >/dev/null
+wait_for 30 "the AgentConfig to turn Ready" sh -c \
+  "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+
 leader=$(k -n srexpert-system get lease srexpert-agent-leader -o 'jsonpath={.spec.holderIdentity}')
 cat <<TXT
 
@@ -163,7 +176,7 @@ Look around:
   kubectl --kubeconfig $kubeconfig get clusterrole srexpert-agent -o yaml
   curl -s http://127.0.0.1:$api_port/api/v1/clusters
   curl -s http://127.0.0.1:${agent_ports[0]}/metrics | grep srexpert_
-  tail -f .demo/logs/*.log
+  tail -f $state/logs/*.log
 Try a failover: kill -TERM the leader's process (its pod name is $leader).
 ==================================================================================
 TXT
