@@ -285,6 +285,11 @@ struct Agent::Impl {
     o.ping_interval = s.tunnel.ping_interval;
     o.pong_timeout = s.tunnel.pong_timeout;
     o.backoff = s.tunnel.backoff;
+    // IsLeader() compares the last renewal with the renew deadline on the
+    // clock, so it turns false the moment a thawed leader looks at it, even
+    // before the watchdog has stopped the tunnel.
+    leaderelection::LeaderElector* e = elector.get();
+    o.may_connect = [e] { return e->IsLeader(); };
     return o;
   }
 

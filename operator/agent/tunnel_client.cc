@@ -261,6 +261,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
   // Tunnel thread only.
   bool stopping = false;
   std::function<void()> kill_attempt;  // drops the transport of the attempt in progress
+  std::shared_ptr<asio::steady_timer> stop_guard;  // bounds the close handshake in Stop()
 
   mutable std::mutex mu;
   std::shared_ptr<ClientSession> session;  // set while welcomed
@@ -303,12 +304,19 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       boost::system::error_code ec;
       co_await backoff_timer.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+    // A pending stop guard would keep io.run() — and so Stop() — busy for
+    // its full duration after a clean close.
+    if (stop_guard) stop_guard->cancel();
   }
 
   awaitable<void> Attempt(DisconnectInfo* info, Clock::Steady* connected_at) {
     {
       std::lock_guard lock(mu);
       ++stats.attempts;
+    }
+    if (options.may_connect && !options.may_connect()) {
+      info->reason = "connecting not allowed now (not the current leader)";
+      co_return;
     }
     std::string token, error;
     if (!ReadToken(options.token_file, &token, &error)) {
@@ -412,6 +420,14 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       info->reason = fmt::format("backend did not accept subprotocol {}", protocol::kSubprotocol);
       websocket::close_reason cr(protocol::kCloseProtocolViolation);
       cr.reason = "subprotocol srexpert.v1 required";
+      co_await ws.async_close(cr, asio::redirect_error(use_awaitable, ec));
+      co_return;
+    }
+
+    if (options.may_connect && !options.may_connect()) {
+      info->reason = "connecting not allowed now (not the current leader)";
+      websocket::close_reason cr(protocol::kCloseNormal);
+      cr.reason = "agent is not the leader";
       co_await ws.async_close(cr, asio::redirect_error(use_awaitable, ec));
       co_return;
     }
@@ -806,6 +822,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       s->queue.Close(protocol::kCloseNormal, "agent stopping");
       // Bounded even when the backend never answers the close.
       auto guard = std::make_shared<asio::steady_timer>(io);
+      stop_guard = guard;
       guard->expires_after(std::chrono::seconds(2));
       guard->async_wait([guard, s](boost::system::error_code ec) {
         if (!ec && !s->ended && s->kill) s->kill();

@@ -56,6 +56,12 @@ struct TunnelOptions {
   std::chrono::milliseconds ping_interval{20000};
   std::chrono::milliseconds pong_timeout{10000};
   BackoffPolicy backoff;
+  // Optional gate, consulted on the tunnel thread before every connection
+  // attempt and again right before the hello: false skips the attempt (it
+  // counts as a failed one, normal backoff). The agent passes its
+  // leadership check, so a leader that lost its Lease without noticing yet
+  // (a frozen process, just thawed) never opens a session. Must not block.
+  std::function<bool()> may_connect;
 };
 
 struct DisconnectInfo {
