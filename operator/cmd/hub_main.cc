@@ -1,0 +1,86 @@
+// srexpert-hub: the reference backend end of the tunnel (docs/protocol.md,
+// "srexpert-hub"). A thin main: flags into HubOptions, then RunHub().
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "api/agent_config.h"
+#include "common/log.h"
+#include "hub/hub.h"
+
+using namespace srexpert;
+
+namespace {
+
+// Go-style durations ("15s", "1m", "500ms"), as in the AgentConfig.
+bool ParseDurationFlag(const std::string& flag, const std::string& text,
+                       std::chrono::milliseconds* out) {
+  auto d = api::ParseDuration(text);
+  if (!d || d->count() <= 0) {
+    log::Error("invalid duration", {{"flag", flag}, {"value", text}});
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hub::HubOptions o;
+  std::string handshake_timeout = "15s", idle_timeout = "1m", log_level = "info",
+              log_format = "json";
+  bool disable_api = false;
+  CLI::App app{"srexpert-hub: reference backend for srexpert-agent tunnels"};
+  app.add_option("--bind-address", o.bind_address, "Address of the tunnel listener")
+      ->capture_default_str();
+  app.add_option("--port", o.port, "Port of the tunnel listener (wss, path /api/v1/tunnel); 0 picks one")
+      ->capture_default_str();
+  app.add_option("--tls-cert-file", o.tls_cert_file, "PEM certificate chain of the tunnel listener");
+  app.add_option("--tls-key-file", o.tls_key_file, "PEM private key of the tunnel listener");
+  app.add_flag("--insecure-plain", o.allow_plain_ws,
+               "Serve plain ws:// without TLS (development only; agents need backend.insecure)");
+  app.add_option("--tokens-file", o.tokens_file,
+                 "JSON file mapping registration tokens to cluster names; re-read when it changes")
+      ->required();
+  app.add_option("--api-bind-address", o.api_bind_address, "Address of the REST API")
+      ->capture_default_str();
+  app.add_option("--api-port", o.api_port, "Port of the REST API; 0 picks one")->capture_default_str();
+  app.add_flag("--api-tls", o.api_tls, "Serve the REST API over HTTPS with the tunnel certificate");
+  app.add_flag("--disable-api", disable_api, "Do not serve the REST API");
+  app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message accepted from an agent")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1024}, int64_t{2147483647}));
+  app.add_option("--max-in-flight-requests", o.max_in_flight_requests,
+                 "Most requests outstanding per agent")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--handshake-timeout", handshake_timeout, "Upgrade plus hello within this long")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout,
+                 "Drop an agent silent for this long (the hub pings at half of it)")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log-format", log_format, "json or text")->capture_default_str();
+  app.set_version_flag("--version", SREXPERT_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  log::Level level;
+  if (!log::ParseLevel(log_level, &level)) {
+    log::Error("invalid --log-level", {{"value", log_level}});
+    return 2;
+  }
+  log::SetLevel(level);
+  log::SetFormat(log_format);
+  if (!ParseDurationFlag("--handshake-timeout", handshake_timeout, &o.handshake_timeout) ||
+      !ParseDurationFlag("--idle-timeout", idle_timeout, &o.idle_timeout)) {
+    return 2;
+  }
+  if ((o.tls_cert_file.empty()) != (o.tls_key_file.empty())) {
+    log::Error("--tls-cert-file and --tls-key-file go together");
+    return 2;
+  }
+  o.api_enabled = !disable_api;
+  o.version = SREXPERT_VERSION;
+  return hub::RunHub(o);
+}
