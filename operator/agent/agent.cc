@@ -1,11 +1,11 @@
 #include "agent/agent.h"
 
-#include <map>
-
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+
+#include <map>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -20,11 +20,16 @@ using std::chrono::milliseconds;
 
 const char* TunnelStateName(TunnelState state) {
   switch (state) {
-    case TunnelState::kNone: return "";
-    case TunnelState::kConnecting: return "Connecting";
-    case TunnelState::kConnected: return "Connected";
-    case TunnelState::kDisconnected: return "Disconnected";
-    case TunnelState::kRejected: return "Rejected";
+    case TunnelState::kNone:
+      return "";
+    case TunnelState::kConnecting:
+      return "Connecting";
+    case TunnelState::kConnected:
+      return "Connected";
+    case TunnelState::kDisconnected:
+      return "Disconnected";
+    case TunnelState::kRejected:
+      return "Rejected";
   }
   return "";
 }
@@ -121,17 +126,20 @@ struct AgentMetrics {
                         .Add({});
     lease_contact_age = &prometheus::BuildGauge()
                              .Name("srexpert_agent_lease_contact_age_seconds")
-                             .Help("Seconds since the Lease was last read or written; -1 before "
-                                   "the first time")
+                             .Help(
+                                 "Seconds since the Lease was last read or written; -1 before "
+                                 "the first time")
                              .Register(r)
                              .Add({});
     lease_contact_age->Set(-1);
     auto& states = prometheus::BuildGauge()
                        .Name("srexpert_agent_tunnel_state")
-                       .Help("1 for the tunnel state the leader publishes on the Lease; all 0 "
-                             "on a standby")
+                       .Help(
+                           "1 for the tunnel state the leader publishes on the Lease; all 0 "
+                           "on a standby")
                        .Register(r);
-    for (TunnelState s : kPublishedStates) tunnel_state[s] = &states.Add({{"state", TunnelStateName(s)}});
+    for (TunnelState s : kPublishedStates)
+      tunnel_state[s] = &states.Add({{"state", TunnelStateName(s)}});
     prometheus::BuildGauge()
         .Name("srexpert_agent_info")
         .Help("Agent build information")
@@ -153,8 +161,8 @@ std::string JoinComma(const std::vector<std::string>& items) {
 }  // namespace
 
 struct Agent::Impl {
-  Impl(AgentOptions o, std::shared_ptr<kube::RestClient> c,
-       std::shared_ptr<prometheus::Registry> r, Clock& clk, RandomSource* rnd)
+  Impl(AgentOptions o, std::shared_ptr<kube::RestClient> c, std::shared_ptr<prometheus::Registry> r,
+       Clock& clk, RandomSource* rnd)
       : options(std::move(o)),
         client(std::move(c)),
         registry(std::move(r)),
@@ -304,8 +312,8 @@ struct Agent::Impl {
         if (!WaitInTerm(my_term, retry)) return;
         continue;
       }
-      auto t = std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random,
-                                              registry);
+      auto t =
+          std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random, registry);
       t->OnConnected([this, my_term](const protocol::Welcome& w) { TunnelUp(my_term, w); });
       t->OnDisconnected([this, my_term](const DisconnectInfo& d) { TunnelDown(my_term, d); });
       t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
@@ -324,7 +332,8 @@ struct Agent::Impl {
           cluster_uid = uid;
           kubernetes_version = version;
           log::Info("tunnel started", {{"backend", options.settings.backend.url},
-                                       {"clusterUid", uid}, {"kubernetesVersion", version}});
+                                       {"clusterUid", uid},
+                                       {"kubernetesVersion", version}});
           return;
         }
         log::Error("cannot start the tunnel", {{"error", start_error}});
@@ -437,8 +446,7 @@ bool Agent::Start(std::string* error) {
   d.elector = std::make_unique<leaderelection::LeaderElector>(
       ec, *d.lock,
       leaderelection::ElectionCallbacks{
-          [impl] { impl->StartedLeading(); },
-          [impl] { impl->StoppedLeading(); },
+          [impl] { impl->StartedLeading(); }, [impl] { impl->StoppedLeading(); },
           [impl](const std::string& holder) {
             log::Info("observed leader", {{"holder", holder.empty() ? "(none)" : holder}});
           }},
@@ -497,8 +505,8 @@ bool Agent::Ready(std::string* why) const {
   auto age = d.lock->ContactAge();
   if (age.count() < 0) return set("standby, Lease not read yet");
   if (age > d.StandbyStaleAfter()) {
-    return set(fmt::format("standby, Lease {} not reachable for {} ms", d.lock->Describe(),
-                           age.count()));
+    return set(
+        fmt::format("standby, Lease {} not reachable for {} ms", d.lock->Describe(), age.count()));
   }
   return true;
 }

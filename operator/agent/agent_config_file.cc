@@ -1,11 +1,11 @@
 #include "agent/agent_config_file.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -191,8 +191,8 @@ void ReadLeaderElection(Reader& r, const json::Value& root, AgentSettings::Leade
   const json::Value* v = r.Object(root, "", "leaderElection", true);
   if (!v) return;
   const char* p = "leaderElection";
-  r.Unknown(*v, p, {"leaseName", "leaseNamespace", "leaseDurationMs", "renewDeadlineMs",
-                    "retryPeriodMs"});
+  r.Unknown(*v, p,
+            {"leaseName", "leaseNamespace", "leaseDurationMs", "renewDeadlineMs", "retryPeriodMs"});
   r.String(*v, p, "leaseName", &le->lease_name, true);
   r.String(*v, p, "leaseNamespace", &le->lease_namespace, false);
   r.Millis(*v, p, "leaseDurationMs", &le->lease_duration);
@@ -214,8 +214,7 @@ void ReadTunnel(Reader& r, const json::Value& root, AgentSettings::Tunnel* t) {
   r.Unknown(*v, p, {"pingIntervalMs", "pongTimeoutMs", "maxMessageBytes", "backoff"});
   r.Millis(*v, p, "pingIntervalMs", &t->ping_interval);
   r.Millis(*v, p, "pongTimeoutMs", &t->pong_timeout);
-  r.Int(*v, p, "maxMessageBytes", &t->max_message_bytes, 1024,
-        std::numeric_limits<int32_t>::max());
+  r.Int(*v, p, "maxMessageBytes", &t->max_message_bytes, 1024, std::numeric_limits<int32_t>::max());
   if (const json::Value* b = r.Object(*v, p, "backoff", false)) {
     const char* bp = "tunnel.backoff";
     r.Unknown(*b, bp, {"initialMs", "maxMs", "multiplier"});
@@ -223,9 +222,9 @@ void ReadTunnel(Reader& r, const json::Value& root, AgentSettings::Tunnel* t) {
     r.Millis(*b, bp, "maxMs", &t->backoff.max);
     r.Number(*b, bp, "multiplier", &t->backoff.multiplier, 1.0, 10.0);
     if (r.ok() && t->backoff.max < t->backoff.initial) {
-      r.Fail("tunnel.backoff.maxMs", fmt::format("{} must not be less than initialMs ({})",
-                                                 t->backoff.max.count(),
-                                                 t->backoff.initial.count()));
+      r.Fail("tunnel.backoff.maxMs",
+             fmt::format("{} must not be less than initialMs ({})", t->backoff.max.count(),
+                         t->backoff.initial.count()));
     }
   }
 }
@@ -267,8 +266,9 @@ std::optional<AgentSettings> ParseAgentSettings(std::string_view text, std::stri
   std::vector<std::string> unknown;
   Reader r(&unknown);
   AgentSettings s;
-  r.Unknown(*doc, "", {"version", "clusterName", "backend", "tokenFile", "logLevel", "healthPort",
-                       "leaderElection", "tunnel", "collection", "scans", "actions"});
+  r.Unknown(*doc, "",
+            {"version", "clusterName", "backend", "tokenFile", "logLevel", "healthPort",
+             "leaderElection", "tunnel", "collection", "scans", "actions"});
   int64_t version = 0;
   r.Int(*doc, "", "version", &version, 0, std::numeric_limits<int32_t>::max(), true);
   if (r.ok() && version != kConfigFileVersion) {

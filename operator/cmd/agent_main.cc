@@ -2,16 +2,15 @@
 // tunnel to the backend, the others stand by (docs/agent.md). Flags follow
 // controller-runtime; the rest comes from config.json, written by the
 // operator (docs/agentconfig.md, "Agent contract").
+#include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <prometheus/registry.h>
 
 #include "agent/agent.h"
 #include "agent/agent_config_file.h"
@@ -44,20 +43,25 @@ int main(int argc, char** argv) {
   std::string pod_name = Env("POD_NAME"), pod_namespace = Env("POD_NAMESPACE"),
               node_name = Env("NODE_NAME");
   CLI::App app{"srexpert-agent: keeps the tunnel to SRExpert from the Lease holder"};
-  app.add_option("--kubeconfig", kubeconfig,
-                 "Path to a kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)");
-  app.add_option("--config", config_file, "config.json written by srexpert-operator ($SRX_CONFIG_FILE)")
+  app.add_option(
+      "--kubeconfig", kubeconfig,
+      "Path to a kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)");
+  app.add_option("--config", config_file,
+                 "config.json written by srexpert-operator ($SRX_CONFIG_FILE)")
       ->capture_default_str();
-  app.add_option("--health-probe-bind-address", probe_addr,
-                 "Address of /healthz and /readyz; 0 disables them (default :<healthPort of the config>)");
+  app.add_option(
+      "--health-probe-bind-address", probe_addr,
+      "Address of /healthz and /readyz; 0 disables them (default :<healthPort of the config>)");
   app.add_option("--metrics-bind-address", metrics_addr,
                  "Address of /metrics; 0 disables it; equal to the probe address shares its port")
       ->capture_default_str();
-  app.add_option("--pod-name", pod_name, "This pod's name: the Lease identity ($POD_NAME, else the host name)");
+  app.add_option("--pod-name", pod_name,
+                 "This pod's name: the Lease identity ($POD_NAME, else the host name)");
   app.add_option("--pod-namespace", pod_namespace,
                  "Namespace of the Lease when the config names none ($POD_NAMESPACE)");
   app.add_option("--node-name", node_name, "Node this pod runs on ($NODE_NAME)");
-  app.add_option("--log-level", log_level, "debug, info, warn or error (overrides the config's logLevel)");
+  app.add_option("--log-level", log_level,
+                 "debug, info, warn or error (overrides the config's logLevel)");
   app.add_option("--log-format", log_format, "json or text")->capture_default_str();
   app.set_version_flag("--version", SREXPERT_VERSION);
   CLI11_PARSE(app, argc, argv);
@@ -119,10 +123,10 @@ int main(int argc, char** argv) {
     log::Error("cannot serve probes/metrics", {{"error", error}});
     return 2;
   }
-  log::Info("serving probes and metrics", {{"healthPort", probes.health_port()},
-                                           {"metricsPort", probes.metrics_port()}});
-  log::Info("starting srexpert-agent", {{"version", SREXPERT_VERSION}, {"config", config_file},
-                                        {"api", rest->Describe()}});
+  log::Info("serving probes and metrics",
+            {{"healthPort", probes.health_port()}, {"metricsPort", probes.metrics_port()}});
+  log::Info("starting srexpert-agent",
+            {{"version", SREXPERT_VERSION}, {"config", config_file}, {"api", rest->Describe()}});
   if (!agent.Start(&error)) {
     log::Error("cannot start the agent", {{"error", error}});
     return 2;

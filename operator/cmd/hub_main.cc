@@ -1,8 +1,7 @@
 // srexpert-hub: the reference backend end of the tunnel (docs/protocol.md,
 // "srexpert-hub"). A thin main: flags into HubOptions, then RunHub().
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "api/agent_config.h"
 #include "common/log.h"
@@ -34,9 +33,11 @@ int main(int argc, char** argv) {
   CLI::App app{"srexpert-hub: reference backend for srexpert-agent tunnels"};
   app.add_option("--bind-address", o.bind_address, "Address of the tunnel listener")
       ->capture_default_str();
-  app.add_option("--port", o.port, "Port of the tunnel listener (wss, path /api/v1/tunnel); 0 picks one")
+  app.add_option("--port", o.port,
+                 "Port of the tunnel listener (wss, path /api/v1/tunnel); 0 picks one")
       ->capture_default_str();
-  app.add_option("--tls-cert-file", o.tls_cert_file, "PEM certificate chain of the tunnel listener");
+  app.add_option("--tls-cert-file", o.tls_cert_file,
+                 "PEM certificate chain of the tunnel listener");
   app.add_option("--tls-key-file", o.tls_key_file, "PEM private key of the tunnel listener");
   app.add_flag("--insecure-plain", o.allow_plain_ws,
                "Serve plain ws:// without TLS (development only; agents need backend.insecure)");
@@ -45,10 +46,12 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--api-bind-address", o.api_bind_address, "Address of the REST API")
       ->capture_default_str();
-  app.add_option("--api-port", o.api_port, "Port of the REST API; 0 picks one")->capture_default_str();
+  app.add_option("--api-port", o.api_port, "Port of the REST API; 0 picks one")
+      ->capture_default_str();
   app.add_flag("--api-tls", o.api_tls, "Serve the REST API over HTTPS with the tunnel certificate");
   app.add_flag("--disable-api", disable_api, "Do not serve the REST API");
-  app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message accepted from an agent")
+  app.add_option("--max-message-bytes", o.max_message_bytes,
+                 "Largest message accepted from an agent")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1024}, int64_t{2147483647}));
   app.add_option("--max-in-flight-requests", o.max_in_flight_requests,

@@ -2,9 +2,8 @@
 // (controller::AgentConfigFile) so the two sides cannot drift apart.
 #include "agent/agent_config_file.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "api/agent_config.h"
 #include "common/json.h"
@@ -201,12 +200,12 @@ TEST_CASE("config.json: unknown fields are ignored and reported", "[agent_config
   INFO(error);
   REQUIRE(s);
   std::sort(unknown.begin(), unknown.end());
-  CHECK(unknown == std::vector<std::string>{"backend.compression", "future",
-                                            "tunnel.backoff.jitter"});
+  CHECK(unknown ==
+        std::vector<std::string>{"backend.compression", "future", "tunnel.backoff.jitter"});
 }
 
 TEST_CASE("config.json: errors name the field", "[agent_config_file]") {
-  CHECK(ParseError("{") .find("invalid JSON") != std::string::npos);
+  CHECK(ParseError("{").find("invalid JSON") != std::string::npos);
   CHECK(ParseError("[]") == "the configuration must be a JSON object");
   CHECK(ParseErrorOf(R"({"version": null})") == "version: required");
   CHECK(ParseErrorOf(R"({"version": 2})") ==

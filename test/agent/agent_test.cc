@@ -2,10 +2,10 @@
 // Lease, an in-process hub is the backend, and several Agents play pods.
 #include "agent/agent.h"
 
-#include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -51,8 +51,9 @@ struct World {
     srexpert::testing::WriteFile(token_file, "tok-a\n");
     api.Start();
     client = NewClient();
-    auto ns = json::Parse(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
-                          kNs + R"("}})");
+    auto ns =
+        json::Parse(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
+                    kNs + R"("}})");
     REQUIRE(client->Create(*ns).ok());
     hub::HubOptions o;
     o.bind_address = "127.0.0.1";
@@ -284,8 +285,7 @@ TEST_CASE("agent: a token the backend rejects shows Rejected on the Lease", "[ag
   CHECK((!c || c->sessions_total == 0));
 }
 
-TEST_CASE("agent: a leader that cannot renew stops its tunnel, and leads again later",
-          "[agent]") {
+TEST_CASE("agent: a leader that cannot renew stops its tunnel, and leads again later", "[agent]") {
   World w;
   auto a = w.StartPod("agent-a");
   REQUIRE(WaitUntil([&] { return w.HubConnectedTo("agent-a"); }, seconds(30)));
@@ -300,7 +300,12 @@ TEST_CASE("agent: a leader that cannot renew stops its tunnel, and leads again l
   w.api.AddFault(fault);
   REQUIRE(WaitUntil([&] { return !a->agent->leading(); }, seconds(30)));
   // The tunnel went down with the leadership, not by the hub's doing.
-  REQUIRE(WaitUntil([&] { auto c = w.Cluster(); return c && !c->connected; }, seconds(10)));
+  REQUIRE(WaitUntil(
+      [&] {
+        auto c = w.Cluster();
+        return c && !c->connected;
+      },
+      seconds(10)));
   CHECK(a->agent->Status().tunnel_state == TunnelState::kNone);
   // The client's own retries of the failing update may still be running.
   CHECK(WaitUntil([&] { return a->agent->Status().lease_errors >= 1; }, seconds(30)));

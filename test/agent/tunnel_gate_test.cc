@@ -1,7 +1,6 @@
 // TunnelOptions::may_connect: the gate the agent uses so that only the
 // current leader ever opens a session.
 #include <atomic>
-
 #include <catch2/catch.hpp>
 
 #include "agent/tunnel_client.h"

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -167,8 +166,9 @@ class E2eWorld {
  public:
   E2eWorld() {
     api_.Start();
-    auto ns = json::Parse(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
-                          kNs + R"("}})");
+    auto ns =
+        json::Parse(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
+                    kNs + R"("}})");
     auto cfg = srexpert::kube::LoadKubeconfig(api_.KubeconfigFile());
     REQUIRE(cfg.ok());
     auto client = srexpert::kube::RestClient::New(*cfg);
@@ -205,14 +205,17 @@ class E2eWorld {
     WriteFile(dir_.File("config.json"), R"({
       "version": 1,
       "clusterName": "e2e",
-      "backend": {"url": "wss://localhost:)" + std::to_string(hub_.tunnel_port) +
+      "backend": {"url": "wss://localhost:)" +
+                                            std::to_string(hub_.tunnel_port) +
                                             R"(/api/v1/tunnel", "insecure": false,
-                  "caFile": ")" + pki_.ca_cert + R"("},
-      "tokenFile": ")" + dir_.File("token") + R"(",
+                  "caFile": ")" + pki_.ca_cert +
+                                            R"("},
+      "tokenFile": ")" + dir_.File("token") +
+                                            R"(",
       "logLevel": "info",
       "healthPort": 8081,
-      "leaderElection": {"leaseName": ")" + std::string(kLease) + R"(", "leaseNamespace": ")" +
-                                            kNs + R"(",
+      "leaderElection": {"leaseName": ")" + std::string(kLease) +
+                                            R"(", "leaseNamespace": ")" + kNs + R"(",
                          "leaseDurationMs": 3000, "renewDeadlineMs": 2000, "retryPeriodMs": 500},
       "tunnel": {"pingIntervalMs": 1000, "pongTimeoutMs": 2000, "maxMessageBytes": 16777216,
                  "backoff": {"initialMs": 100, "maxMs": 1000, "multiplier": 2.0}},
@@ -227,11 +230,10 @@ class E2eWorld {
     a->name = name;
     a->process = std::make_unique<Process>(
         kAgentBin,
-        std::vector<std::string>{"--kubeconfig", api_.KubeconfigFile(), "--config",
-                                 dir_.File("config.json"), "--health-probe-bind-address",
-                                 "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
-                                 "--pod-name", name, "--pod-namespace", kNs, "--node-name",
-                                 "node-" + name},
+        std::vector<std::string>{
+            "--kubeconfig", api_.KubeconfigFile(), "--config", dir_.File("config.json"),
+            "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
+            "--pod-name", name, "--pod-namespace", kNs, "--node-name", "node-" + name},
         dir_.File(name + ".log"));
     std::optional<json::Document> line;
     INFO(a->process->Log());
@@ -350,8 +352,8 @@ TEST_CASE("srexpert-agent e2e: three agents, one leader, one tunnel, failover on
     CHECK(a->Probe("/healthz") == 200);
     CHECK(WaitUntil([&] { return a->Probe("/readyz") == 200; }, 20s));
   }
-  REQUIRE(WaitUntil([&] { return w.LeaseAnnotation("agent.srexpert.io/tunnel-state") == "Connected"; },
-                    20s));
+  REQUIRE(WaitUntil(
+      [&] { return w.LeaseAnnotation("agent.srexpert.io/tunnel-state") == "Connected"; }, 20s));
   CHECK(w.LeaseAnnotation("agent.srexpert.io/node") == "node-" + leader);
   CHECK(w.ByName(leader)->Metrics().find("srexpert_tunnel_connected 1") != std::string::npos);
 
@@ -400,8 +402,7 @@ TEST_CASE("srexpert-agent e2e: three agents, one leader, one tunnel, failover on
   for (auto* a : rest) CHECK(a->process->Terminate(20s) == 0);
 }
 
-TEST_CASE("srexpert-agent e2e: a frozen leader is fenced and does not come back",
-          "[e2e][agent]") {
+TEST_CASE("srexpert-agent e2e: a frozen leader is fenced and does not come back", "[e2e][agent]") {
   E2eWorld w;
   // A short idle timeout lets the hub drop the frozen agent's session itself.
   w.StartHub("2s");
@@ -472,7 +473,7 @@ TEST_CASE("srexpert-agent e2e: a crashed leader (SIGKILL) is replaced after the 
     if (a.get() != old) rest.push_back(a.get());
   }
   CHECK(w.LeadersAmong(rest) == 1);
-  REQUIRE(WaitUntil([&] { return w.LeaseAnnotation("agent.srexpert.io/tunnel-state") == "Connected"; },
-                    20s));
+  REQUIRE(WaitUntil(
+      [&] { return w.LeaseAnnotation("agent.srexpert.io/tunnel-state") == "Connected"; }, 20s));
   for (auto* a : rest) CHECK(a->process->Terminate(20s) == 0);
 }
