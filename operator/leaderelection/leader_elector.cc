@@ -225,11 +225,19 @@ void LeaderElector::Run() {
     Step();
     auto wait = NextWait();
     std::unique_lock<std::mutex> lock(mu_);
-    if (stop_cv_.wait_for(lock, wait, [this] { return stopping_; })) break;
+    if (stop_cv_.wait_for(lock, wait, [this] { return stopping_ || nudged_; }) && stopping_) break;
+    nudged_ = false;
   }
   watchdog_.join();
   if (config_.release_on_stop) Release();
   LoseLeadership("stopped");
+}
+
+void LeaderElector::Nudge() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leading_) return;  // the leader renews on its own schedule
+  nudged_ = true;
+  stop_cv_.notify_all();
 }
 
 void LeaderElector::Stop() {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "leaderelection/leader_elector.h"
+#include "leaderelection/lease_release_watch.h"
 #include "test/kube/api_fixture.h"
 
 using namespace srexpert;
@@ -104,4 +105,32 @@ TEST_CASE("electors on a real Lease: one leader at a time, fast hand-over on Sto
   standby.Stop();
   (a_leads ? tb : ta).join();
   CHECK(max_leaders == 1);
+}
+
+TEST_CASE("a standby watching the Lease takes over right after a release",
+          "[leaderelection][apiserver]") {
+  ApiFixture api;
+  api.CreateNamespace("le-3");
+  auto config = [](const std::string& id) {
+    ElectionConfig c;
+    c.identity = id;
+    c.lease_duration = 60s;
+    c.renew_deadline = 50s;
+    c.retry_period = 30s;  // retries alone would take 30-66 s
+    return c;
+  };
+  KubeLeaseLock lock_a(api.NewClient(), "le-3", "agent-leader");
+  KubeLeaseLock lock_b(api.NewClient(), "le-3", "agent-leader");
+  LeaderElector a(config("pod-a"), lock_a, {});
+  REQUIRE(a.Step());
+  LeaderElector b(config("pod-b"), lock_b, {});
+  LeaseReleaseWatch watch(api.NewClient(), "le-3", "agent-leader", [&] { b.Nudge(); });
+  watch.Start();
+  std::thread tb([&] { b.Run(); });
+  REQUIRE(Eventually([&] { return b.ObservedLeader() == "pod-a"; }, 10s));
+  REQUIRE(a.Release());
+  CHECK(Eventually([&] { return b.IsLeader(); }, 10s));
+  b.Stop();
+  tb.join();
+  watch.Stop();
 }

@@ -232,3 +232,33 @@ TEST_CASE("two running electors: exactly one leads, and Stop hands over", "[lead
   standby_thread.join();
   CHECK(lease.record.holder_identity.empty());
 }
+
+TEST_CASE("Nudge makes a waiting candidate try at once instead of after its retry period",
+          "[leaderelection]") {
+  MemoryLease lease;
+  MemoryLeaseLock lock_a(lease), lock_b(lease);
+  auto slow = [](const std::string& id) {
+    ElectionConfig c;
+    c.identity = id;
+    c.lease_duration = 60s;
+    c.renew_deadline = 50s;
+    c.retry_period = 30s;  // without a nudge B would not look again for 30-66 s
+    return c;
+  };
+  Counting ca, cb;
+  LeaderElector a(slow("pod-a"), lock_a, ca.Callbacks());
+  REQUIRE(a.Step());
+  LeaderElector b(slow("pod-b"), lock_b, cb.Callbacks());
+  std::thread tb([&] { b.Run(); });
+  auto wait_until = [](auto pred, int tenths) {
+    for (int i = 0; i < tenths * 10 && !pred(); ++i) std::this_thread::sleep_for(10ms);
+    return pred();
+  };
+  // B made its first attempt (lost) and now sleeps for its retry period.
+  REQUIRE(wait_until([&] { return b.ObservedLeader() == "pod-a"; }, 50));
+  REQUIRE(a.Release());
+  b.Nudge();
+  CHECK(wait_until([&] { return b.IsLeader(); }, 100));
+  b.Stop();
+  tb.join();
+}
