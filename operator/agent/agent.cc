@@ -12,6 +12,7 @@
 #include "common/time_format.h"
 #include "leaderelection/kube_lease_lock.h"
 #include "leaderelection/leader_elector.h"
+#include "leaderelection/lease_release_watch.h"
 
 namespace srexpert::agent {
 
@@ -182,6 +183,7 @@ struct Agent::Impl {
   std::string lease_namespace;
   std::unique_ptr<MonitoredLeaseLock> lock;
   std::unique_ptr<leaderelection::LeaderElector> elector;
+  std::unique_ptr<leaderelection::LeaseReleaseWatch> release_watch;
   std::thread election;
   bool started = false;
   std::atomic<bool> stopped{false};
@@ -463,6 +465,11 @@ bool Agent::Start(std::string* error) {
                                {"leaseDurationMs", static_cast<int64_t>(le.lease_duration.count())},
                                {"renewDeadlineMs", static_cast<int64_t>(le.renew_deadline.count())},
                                {"retryPeriodMs", static_cast<int64_t>(le.retry_period.count())}});
+  // A standby follows its one Lease with a watch and tries at once when the
+  // leader releases it (SIGTERM), instead of at its next jittered retry.
+  d.release_watch = std::make_unique<leaderelection::LeaseReleaseWatch>(
+      d.client, d.lease_namespace, le.lease_name, [impl] { impl->elector->Nudge(); });
+  d.release_watch->Start();
   d.election = std::thread([impl] { impl->elector->Run(); });
   return true;
 }
@@ -474,6 +481,7 @@ void Agent::Stop() {
   // Lease, so a standby can lead at its next retry.
   d.elector->Stop();
   d.election.join();
+  d.release_watch->Stop();
   std::lock_guard transition(d.transition_mu);
   {
     std::lock_guard l(d.mu);
