@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 namespace srexpert::agent {
 

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/backoff.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "net/proxy.h"
 #include "net/tls.h"

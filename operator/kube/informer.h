@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "kube/backoff.h"
+#include "common/backoff.h"
 #include "kube/cancellation.h"
 #include "kube/rest_client.h"
 #include "kube/watch.h"

@@ -30,7 +30,7 @@
 #include <rapidjson/document.h>
 
 #include "common/clock.h"
-#include "kube/backoff.h"
+#include "common/backoff.h"
 #include "kube/cancellation.h"
 #include "kube/config.h"
 #include "kube/error.h"
@@ -100,7 +100,8 @@ struct WatchOptions {
 
 struct RetryPolicy {
   int max_attempts = 5;  // total attempts per call, first one included
-  BackoffPolicy backoff;
+  BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
+                        true};
   std::chrono::seconds max_retry_after{60};
 };
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "kube/backoff.h"
+#include "common/backoff.h"
 #include "kube/cancellation.h"
 #include "kube/error.h"
 #include "kube/http_transport.h"

@@ -1,9 +1,9 @@
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace srexpert::agent {
+namespace srexpert {
 
 BackoffSchedule::BackoffSchedule(BackoffPolicy policy, RandomSource& random)
     : policy_(policy), random_(random) {
@@ -23,6 +23,7 @@ std::chrono::milliseconds BackoffSchedule::Cap() const {
 std::chrono::milliseconds BackoffSchedule::Next() {
   auto cap = Cap();
   if (attempts_ < 1000) ++attempts_;
+  if (!policy_.jitter) return cap;
   double r = random_.Uniform01();
   return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(cap.count()) * r));
 }
@@ -36,4 +37,4 @@ void BackoffSchedule::ConnectionEnded(std::chrono::nanoseconds connected_for) {
   if (connected_for >= policy_.stable_after) attempts_ = 0;
 }
 
-}  // namespace srexpert::agent
+}  // namespace srexpert

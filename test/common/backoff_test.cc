@@ -1,10 +1,10 @@
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 #include <catch2/catch.hpp>
 
 using namespace srexpert;
-using namespace srexpert::agent;
 using std::chrono::milliseconds;
+using namespace std::chrono_literals;
 
 namespace {
 BackoffPolicy Policy() {
@@ -17,7 +17,7 @@ BackoffPolicy Policy() {
 }
 }  // namespace
 
-TEST_CASE("the jitter window grows geometrically up to the cap", "[agent][backoff]") {
+TEST_CASE("the jitter window grows geometrically up to the cap", "[backoff]") {
   RandomSource random(1);
   BackoffSchedule b(Policy(), random);
   const int64_t expected_caps[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
@@ -27,7 +27,7 @@ TEST_CASE("the jitter window grows geometrically up to the cap", "[agent][backof
   }
 }
 
-TEST_CASE("every delay lies between zero and the cap (full jitter)", "[agent][backoff]") {
+TEST_CASE("every delay lies between zero and the cap (full jitter)", "[backoff]") {
   RandomSource random(42);
   BackoffSchedule b(Policy(), random);
   for (int i = 0; i < 200; ++i) {
@@ -38,7 +38,7 @@ TEST_CASE("every delay lies between zero and the cap (full jitter)", "[agent][ba
   }
 }
 
-TEST_CASE("full jitter spreads delays over the whole window", "[agent][backoff]") {
+TEST_CASE("full jitter spreads delays over the whole window", "[backoff]") {
   // At the cap, delays of a seeded source must cover both the lower and the
   // upper part of the window and average about half of it.
   RandomSource random(7);
@@ -61,13 +61,13 @@ TEST_CASE("full jitter spreads delays over the whole window", "[agent][backoff]"
   CHECK(high > n / 8);
 }
 
-TEST_CASE("the same seed gives the same schedule", "[agent][backoff]") {
+TEST_CASE("the same seed gives the same schedule", "[backoff]") {
   RandomSource r1(99), r2(99);
   BackoffSchedule a(Policy(), r1), b(Policy(), r2);
   for (int i = 0; i < 20; ++i) CHECK(a.Next() == b.Next());
 }
 
-TEST_CASE("refusals wait exactly the maximum delay", "[agent][backoff]") {
+TEST_CASE("refusals wait exactly the maximum delay", "[backoff]") {
   RandomSource random(3);
   BackoffSchedule b(Policy(), random);
   CHECK(b.NextMax() == milliseconds(30000));
@@ -75,7 +75,7 @@ TEST_CASE("refusals wait exactly the maximum delay", "[agent][backoff]") {
   CHECK(b.attempts() == 2);
 }
 
-TEST_CASE("a stable connection resets the schedule, a short one does not", "[agent][backoff]") {
+TEST_CASE("a stable connection resets the schedule, a short one does not", "[backoff]") {
   RandomSource random(5);
   BackoffSchedule b(Policy(), random);
   for (int i = 0; i < 4; ++i) b.Next();
@@ -87,7 +87,7 @@ TEST_CASE("a stable connection resets the schedule, a short one does not", "[age
   CHECK(b.attempts() == 0);
 }
 
-TEST_CASE("nonsense policies are made safe", "[agent][backoff]") {
+TEST_CASE("nonsense policies are made safe", "[backoff]") {
   RandomSource random(5);
   BackoffPolicy p;
   p.initial = milliseconds(0);
@@ -101,7 +101,7 @@ TEST_CASE("nonsense policies are made safe", "[agent][backoff]") {
   CHECK(b.Cap().count() == 1);
 }
 
-TEST_CASE("a long outage never overflows the cap", "[agent][backoff]") {
+TEST_CASE("a long outage never overflows the cap", "[backoff]") {
   RandomSource random(5);
   BackoffPolicy p = Policy();
   p.multiplier = 10.0;
@@ -111,4 +111,35 @@ TEST_CASE("a long outage never overflows the cap", "[agent][backoff]") {
     REQUIRE(d.count() >= 0);
     REQUIRE(d.count() < 30000);
   }
+}
+
+// Fixed delays and deterministic growth, as API retries without jitter use.
+TEST_CASE("Backoff without jitter doubles up to the cap and resets", "[backoff]") {
+  RandomSource random(1);
+  BackoffSchedule b({100ms, 1000ms, 2.0, false}, random);
+  CHECK(b.Next() == 100ms);
+  CHECK(b.Next() == 200ms);
+  CHECK(b.Next() == 400ms);
+  CHECK(b.Next() == 800ms);
+  CHECK(b.Next() == 1000ms);
+  CHECK(b.Next() == 1000ms);
+  CHECK(b.attempts() == 6);
+  b.Reset();
+  CHECK(b.Next() == 100ms);
+}
+
+TEST_CASE("Backoff with full jitter stays between zero and the ceiling and varies", "[backoff]") {
+  RandomSource random(7);
+  BackoffSchedule b({100ms, 1000ms, 2.0, true}, random);
+  bool varied = false;
+  std::chrono::milliseconds previous{-1};
+  for (int i = 0; i < 50; ++i) {
+    auto ceiling = std::min<std::chrono::milliseconds>(1000ms, 100ms * (1LL << std::min(i, 20)));
+    auto d = b.Next();
+    CHECK(d >= 0ms);
+    CHECK(d <= ceiling);
+    if (i > 5 && d != previous) varied = true;
+    previous = d;
+  }
+  CHECK(varied);
 }
