@@ -11,6 +11,8 @@
 #include <boost/beast/websocket.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <random>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -600,8 +602,14 @@ TEST_CASE("a frozen hub process (SIGSTOP) is detected and the client reconnects 
   REQUIRE(WaitUntil([&] { return rec.Welcomes() == 1; }));
 
   hub_process.Signal(SIGSTOP);
-  // The outbound queue is bounded: with the peer frozen it fills up.
-  std::string chunk = R"({"pad":")" + std::string(60000, 'p') + "\"}";
+  // The outbound queue is bounded: with the peer frozen it fills up. The
+  // padding is random so permessage-deflate cannot shrink it to nothing
+  // (a repeated character compresses ~600x and the frozen peer's kernel
+  // buffers would swallow every message).
+  std::mt19937 gen(7);
+  std::string pad(60000, ' ');
+  for (auto& ch : pad) ch = static_cast<char>('a' + gen() % 26);
+  std::string chunk = R"({"pad":")" + pad + "\"}";
   SendStatus last = SendStatus::kOk;
   for (int64_t seq = 1; seq < 1000 && last == SendStatus::kOk; ++seq) {
     last = client.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kDelta, seq, chunk, true});
