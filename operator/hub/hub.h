@@ -9,7 +9,8 @@
 //   GET  /healthz
 //   GET  /api/v1/clusters                       connected clusters and history
 //   POST /api/v1/clusters/<name>/requests       {"kind","payload","timeoutMs"}
-// Persistence is not implemented: acks and history live in memory.
+// State (sessions, acks, history) lives in memory; a restarted hub starts
+// empty and agents re-sync. The streaming issue adds a SQLite store.
 #pragma once
 
 #include <chrono>
