@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -122,7 +123,12 @@ struct HttpServer::Impl {
         log::Warn("http server accept failed", {{"error", ec.message()}});
         continue;
       }
-      auto ex = socket.get_executor();
+      // One strand per connection: Dispatch() checks the response slot and
+      // then waits on a timer, while Respond() (any thread) posts the fill
+      // and cancel to this executor. On a multi-threaded io_context without
+      // a strand the cancel could run between check and wait and the request
+      // would hang forever; on the strand they cannot interleave.
+      auto ex = asio::make_strand(socket.get_executor());
       if (tls) {
         asio::co_spawn(ex, ServeTls(std::move(socket)), asio::detached);
       } else {
