@@ -51,7 +51,6 @@ using srexpert::testing::WriteFile;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-extern char** environ;
 
 namespace {
 
@@ -101,76 +100,26 @@ double Ms(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-// A child process with stdout and stderr in `log_file`, started without
-// proxy or in-cluster variables. SIGKILLed and reaped on destruction.
+// A srexpert process (testing::ChildProcess: scrubbed environment, SIGKILLed
+// and reaped on destruction) with stdout and stderr in `log_file`; its PID is
+// registered so the watchdog and signal handlers can kill it too.
 class Process {
  public:
   Process(const std::string& binary, const std::vector<std::string>& args,
           const std::string& log_file)
-      : log_file_(log_file) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      std::string v = *e;
-      std::string name = v.substr(0, v.find('='));
-      std::string lower;
-      for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "https_proxy" || lower == "http_proxy" || lower == "no_proxy" ||
-          lower == "all_proxy" || name == "KUBERNETES_SERVICE_HOST" || name == "POD_NAME" ||
-          name == "POD_NAMESPACE" || name == "NODE_NAME" || name == "SRX_CONFIG_FILE") {
-        continue;
-      }
-      env.push_back(v);
-    }
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_ = fork();
-    Check(pid_ >= 0, "fork failed");
-    if (pid_ == 0) {
-      FILE* f = std::fopen(log_file.c_str(), "w");
-      if (!f) _exit(126);
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-      execve(binary.c_str(), argv.data(), envp.data());
-      _exit(127);
-    }
-    RegisterChild(pid_);
+      : log_file_(log_file), child_(Argv(binary, args), log_file, log_file) {
+    RegisterChild(child_.pid());
   }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      UnregisterChild(pid_);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
+  ~Process() { UnregisterChild(pid_at_start_); }
 
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
-    UnregisterChild(pid_);
-    pid_ = -1;
-    exit_status_ = status;
-    return false;
-  }
+  pid_t pid() const { return child_.pid(); }
+  void Signal(int sig) { child_.Signal(sig); }
+  bool Running() { return child_.Running(); }
   // SIGTERM, then SIGKILL if it has not exited within `timeout`.
   void Stop(std::chrono::milliseconds timeout) {
-    Signal(SIGTERM);
-    if (!WaitUntil([&] { return !Running(); }, timeout)) KillNow();
+    if (child_.Terminate(timeout) == -1) child_.Kill();
   }
-  void KillNow() {
-    Signal(SIGKILL);
-    WaitUntil([&] { return !Running(); }, 10s);
-  }
+  void KillNow() { child_.Kill(); }
   std::string Log() const { return srexpert::testing::ReadFile(log_file_); }
 
   // JSON log lines whose "msg" is `msg`, in order.
@@ -193,9 +142,16 @@ class Process {
   }
 
  private:
+  static std::vector<std::string> Argv(const std::string& binary,
+                                       const std::vector<std::string>& args) {
+    std::vector<std::string> argv{binary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
   std::string log_file_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
+  srexpert::testing::ChildProcess child_;
+  pid_t pid_at_start_ = child_.pid();
 };
 
 // /proc/<pid>/status, in KiB.

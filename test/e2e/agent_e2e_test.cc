@@ -35,7 +35,6 @@ using srexpert::testing::WaitUntil;
 using srexpert::testing::WriteFile;
 using namespace std::chrono_literals;
 
-extern char** environ;
 
 namespace {
 
@@ -46,75 +45,19 @@ constexpr char kLease[] = "srexpert-agent-leader";
 constexpr char kCluster[] = "e2e-cluster";
 constexpr char kToken[] = "e2e-tunnel-token-7Gq2LmX9";
 
-// A child process with stdout and stderr in `log_file`, started without any
-// proxy variables (the tunnel goes to loopback). The destructor SIGKILLs and
-// reaps it if it still runs — also after a SIGSTOP.
+// A srexpert process (testing::ChildProcess: scrubbed environment, killed
+// and reaped on every path) with its stdout and stderr in `log_file`.
 class Process {
  public:
   Process(const std::string& binary, const std::vector<std::string>& args,
           const std::string& log_file)
-      : log_file_(log_file) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      std::string v = *e;
-      std::string name = v.substr(0, v.find('='));
-      std::string lower;
-      for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "https_proxy" || lower == "http_proxy" || lower == "no_proxy" ||
-          lower == "all_proxy" || name == "KUBERNETES_SERVICE_HOST" || name == "POD_NAME" ||
-          name == "POD_NAMESPACE" || name == "NODE_NAME" || name == "SRX_CONFIG_FILE") {
-        continue;
-      }
-      env.push_back(v);
-    }
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      FILE* f = std::fopen(log_file.c_str(), "w");
-      if (!f) _exit(126);
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      std::vector<char*> envp;
-      for (auto& e : env) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      execve(binary.c_str(), argv.data(), envp.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
+      : log_file_(log_file), child_(Argv(binary, args), log_file, log_file) {}
 
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
-    pid_ = -1;
-    exit_status_ = status;
-    return false;
-  }
-  // SIGTERM, then the exit code (or -1 when it did not exit within `timeout`).
-  int Terminate(std::chrono::milliseconds timeout) {
-    Signal(SIGTERM);
-    if (!WaitUntil([&] { return !Running(); }, timeout)) return -1;
-    return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -1;
-  }
-  void KillNow() {
-    Signal(SIGKILL);
-    WaitUntil([&] { return !Running(); }, 10s);
-  }
+  pid_t pid() const { return child_.pid(); }
+  void Signal(int sig) { child_.Signal(sig); }
+  bool Running() { return child_.Running(); }
+  int Terminate(std::chrono::milliseconds timeout) { return child_.Terminate(timeout); }
+  void KillNow() { child_.Kill(); }
   std::string Log() const { return srexpert::testing::ReadFile(log_file_); }
 
   // The first JSON log line whose "msg" is `msg`.
@@ -129,9 +72,15 @@ class Process {
   }
 
  private:
+  static std::vector<std::string> Argv(const std::string& binary,
+                                       const std::vector<std::string>& args) {
+    std::vector<std::string> argv{binary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
   std::string log_file_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
+  srexpert::testing::ChildProcess child_;
 };
 
 struct Hub {

@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "test/apiserver/api_server.h"
 #include "test/apiserver/kubectl_runner.h"
+#include "test/net/test_support.h"
 
 using srexpert::testing::ApiServer;
 using srexpert::testing::Kubectl;
@@ -43,20 +44,6 @@ bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(100ms);
   }
   return pred();
-}
-
-// A port nobody listens on right now: bind to 0, read it, close.
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 struct HttpResult {
@@ -96,54 +83,14 @@ HttpResult HttpGet(uint16_t port, const std::string& path) {
   return r;
 }
 
-// The operator process; killed (SIGKILL) and reaped on every exit path.
-class OperatorProcess {
- public:
-  OperatorProcess(const std::vector<std::string>& args, const std::string& stderr_file) {
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd < 0) _exit(126);
-      dup2(fd, 2);
-      dup2(fd, 1);
-      std::vector<char*> argv{const_cast<char*>(kOperator)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(kOperator, argv.data());
-      _exit(127);
-    }
-  }
-  ~OperatorProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  OperatorProcess(const OperatorProcess&) = delete;
-  OperatorProcess& operator=(const OperatorProcess&) = delete;
-
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == 0) return true;
-    pid_ = -1;
-    exit_status_ = status;
-    return false;
-  }
-  // Sends SIGTERM and waits up to `timeout` for the exit; returns the exit
-  // code, or -1 when it did not exit normally in time.
-  int Terminate(std::chrono::milliseconds timeout) {
-    if (pid_ > 0) kill(pid_, SIGTERM);
-    if (!Eventually([&] { return !Running(); }, timeout)) return -1;
-    return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
-};
+// The operator process: testing::ChildProcess kills and reaps it on every
+// exit path; stdout and stderr go to one log file.
+srexpert::testing::ChildProcess StartOperator(const std::vector<std::string>& args,
+                                              const std::string& log_file) {
+  std::vector<std::string> argv{kOperator};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return srexpert::testing::ChildProcess(argv, log_file, log_file);
+}
 
 std::string AgentConfigYaml(const std::string& name, const std::string& cluster, const std::string& url) {
   return "apiVersion: agent.srexpert.io/v1alpha1\nkind: AgentConfig\nmetadata:\n  name: " + name +
@@ -200,9 +147,9 @@ TEST_CASE("srexpert-operator end to end with kubectl", "[e2e][operator]") {
   server.Start();
   Kubectl kubectl(server.KubeconfigFile());
   std::string log_file = kubectl.home() + "/operator.log";
-  uint16_t metrics_port = FreePort();
-  uint16_t probe_port = FreePort();
-  OperatorProcess op({"--kubeconfig", server.KubeconfigFile(), "--namespace", kNs,
+  uint16_t metrics_port = srexpert::testing::FreePort();
+  uint16_t probe_port = srexpert::testing::FreePort();
+  auto op = StartOperator({"--kubeconfig", server.KubeconfigFile(), "--namespace", kNs,
                       "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
                       "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port)},
                      log_file);

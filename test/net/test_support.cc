@@ -1,5 +1,7 @@
 #include "test/net/test_support.h"
 
+#include <cctype>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -125,6 +127,20 @@ TestPki::TestPki(const std::string& dir) {
   self_signed_key = dir + "/self.key";
 }
 
+namespace {
+
+// Variables a test child must not inherit (see ChildProcess).
+bool Scrubbed(const std::string& name) {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "https_proxy" || lower == "http_proxy" || lower == "no_proxy" ||
+         lower == "all_proxy" || name == "KUBERNETES_SERVICE_HOST" ||
+         name == "KUBERNETES_SERVICE_PORT" || name == "POD_NAME" || name == "POD_NAMESPACE" ||
+         name == "NODE_NAME" || name == "SRX_CONFIG_FILE";
+}
+
+}  // namespace
+
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& stdout_file,
                            const std::string& stderr_file) {
   posix_spawn_file_actions_t actions;
@@ -133,21 +149,42 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
-  if (!stderr_file.empty()) {
+  if (!stderr_file.empty() && stderr_file == stdout_file) {
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);  // one file offset: no overwrites
+  } else if (!stderr_file.empty()) {
     posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
+  // Nothing of ours beyond stdio: Asio opens sockets without CLOEXEC, and a
+  // child holding a copy of a test server's listening socket keeps its port
+  // alive after the server stopped.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    std::string var = *e;
+    if (!Scrubbed(var.substr(0, var.find('=')))) env.push_back(*e);
+  }
+  env.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv[0]);
   pid_ = pid;
 }
 
 ChildProcess::~ChildProcess() { Kill(); }
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;
+  exit_status_ = status;
+  return false;
+}
 
 void ChildProcess::Signal(int sig) {
   if (pid_ > 0) ::kill(pid_, sig);
@@ -160,6 +197,12 @@ void ChildProcess::Kill() {
   int status;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+int ChildProcess::Terminate(std::chrono::milliseconds timeout) {
+  Signal(SIGTERM);
+  if (!WaitUntil([&] { return !Running(); }, timeout)) return -1;
+  return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -1;
 }
 
 uint16_t FreePort() {
@@ -233,9 +276,16 @@ SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::str
     req.prepare_payload();
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
+    // Synchronous reads ignore Beast's expiry: a kernel receive timeout makes
+    // a server that never answers fail the call instead of hanging the test.
+    auto limit_reads = [](asio::ip::tcp::socket& socket) {
+      timeval tv{10, 0};
+      ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    };
     if (ca_file.empty()) {
       beast::tcp_stream stream(io);
       stream.connect(results);
+      limit_reads(stream.socket());
       http::write(stream, req);
       http::read(stream, buffer, res);
     } else {
@@ -246,6 +296,7 @@ SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::str
       SSL_set_tlsext_host_name(stream.native_handle(), "localhost");
       SSL_set1_host(stream.native_handle(), "localhost");
       beast::get_lowest_layer(stream).connect(results);
+      limit_reads(beast::get_lowest_layer(stream).socket());
       stream.handshake(asio::ssl::stream_base::client);
       http::write(stream, req);
       http::read(stream, buffer, res);

@@ -50,8 +50,11 @@ struct TestPki {
   std::string self_signed_key;
 };
 
-// A child process started with posix_spawn; killed (SIGKILL) and reaped on
-// destruction if still running.
+// A child process for tests and benchmarks, killed (SIGKILL, also when
+// stopped) and reaped when destroyed. Its environment is ours minus proxy
+// variables and in-cluster settings: children talk to loopback peers directly
+// and never believe they run in a pod. stdout/stderr go to files (the same
+// file for both when the names are equal).
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const std::string& stdout_file = "",
@@ -60,13 +63,18 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
   pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  // Reaps the child if it exited; false once it has.
+  bool Running();
   void Signal(int sig);
   // SIGKILL and reap.
   void Kill();
+  // SIGTERM, then waits up to `timeout`: the exit code, or -1 when it did not
+  // exit normally in time.
+  int Terminate(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;
+  int exit_status_ = 0;
 };
 
 // A port that was free a moment ago (bind to 0, read, close) — for programs
