@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "common/time_format.h"
 #include "common/log.h"
 #include "hub/token_store.h"
 #include "net/http_server.h"
@@ -60,14 +61,9 @@ std::string RandomId() {
   return out;
 }
 
+// An unset time point (never) is "", not 1970.
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  if (t.time_since_epoch().count() == 0) return "";
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return t.time_since_epoch().count() == 0 ? "" : FormatRfc3339(t);
 }
 
 std::string BearerToken(const std::string& header) {

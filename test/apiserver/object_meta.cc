@@ -25,11 +25,6 @@ const char kDns1123LabelMsg[] =
 
 }  // namespace
 
-std::string Rfc3339(Clock::Wall t) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
-}
-
 std::string NewUid() {
   std::uniform_int_distribution<uint64_t> dist;
   uint64_t a = dist(Rng()), b = dist(Rng());

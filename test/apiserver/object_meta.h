@@ -13,8 +13,6 @@
 
 namespace srexpert::testing {
 
-// RFC 3339 in UTC with second precision, as metav1.Time marshals.
-std::string Rfc3339(Clock::Wall t);
 std::string NewUid();
 // generateName suffix: 5 characters from the same alphabet as
 // k8s.io/apiserver's SimpleNameGenerator.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/time_format.h"
 #include "test/apiserver/apply.h"
 #include "test/apiserver/json_patch.h"
 #include "test/apiserver/object_meta.h"
@@ -364,7 +365,7 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
   }
   if (txn.Get(type.StorageKey(), ns, name)) return AlreadyExists(type.Gr(), name);
 
-  std::string now = Rfc3339(clock_.WallNow());
+  std::string now = FormatRfc3339(clock_.WallNow());
   json::SetString(meta, "uid", NewUid(), a);
   json::SetString(meta, "creationTimestamp", now, a);
   json::Remove(meta, "deletionTimestamp");
@@ -469,7 +470,7 @@ Outcome RestStorage::Create(const ResourceType& type, const std::string& version
     return o;
   }
   ssa::RecordUpdate(nullptr, obj, options.field_manager, type.ApiVersion(version),
-                    Rfc3339(clock_.WallNow()), "", ScopeFor(type, ""), *SchemaFor(type));
+                    FormatRfc3339(clock_.WallNow()), "", ScopeFor(type, ""), *SchemaFor(type));
   std::string name = Name(obj);
   auto stored = txn.Put(type.StorageKey(), type.namespaced ? ns : "", name, std::move(obj));
   OnCommitted(txn, type, stored, false);
@@ -542,7 +543,7 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
   json::SetString(next["metadata"], "resourceVersion", old_rv, a);
   if (!is_apply) {
     ssa::RecordUpdate(old.get(), next, manager, json::GetString(next, {"apiVersion"}),
-                      Rfc3339(clock_.WallNow()), subresource, ScopeFor(type, subresource),
+                      FormatRfc3339(clock_.WallNow()), subresource, ScopeFor(type, subresource),
                       *SchemaFor(type));
   }
   // A write that changes nothing but managedFields timestamps is a no-op:
@@ -686,7 +687,7 @@ Outcome RestStorage::ApplyPatch(const ResourceType& type, const std::string& ver
   req.manager = options.field_manager;
   req.force = options.force;
   req.api_version = type.ApiVersion(version);
-  req.time = Rfc3339(clock_.WallNow());
+  req.time = FormatRfc3339(clock_.WallNow());
   req.subresource = subresource;
   req.scope = ScopeFor(type, subresource);
 
@@ -778,7 +779,7 @@ ObjectPtr RestStorage::DeleteLocked(Store::Txn& txn, const ResourceType& type,
   SetFinalizers(next, finalizers);
   auto& meta = json::EnsureObject(next, {"metadata"}, a);
   if (!BeingDeleted(next)) {
-    json::SetString(meta, "deletionTimestamp", Rfc3339(clock_.WallNow()), a);
+    json::SetString(meta, "deletionTimestamp", FormatRfc3339(clock_.WallNow()), a);
     json::Set(meta, "deletionGracePeriodSeconds", json::Value(int64_t{0}), a);
   }
   if (json::Equal(next, *obj)) return obj;
