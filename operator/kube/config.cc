@@ -1,5 +1,7 @@
 #include "kube/config.h"
 
+#include "common/base64.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -45,40 +47,6 @@ std::string Trim(std::string s) {
   return s.substr(b, e - b + 1);
 }
 
-// Standard base64 (kubeconfig *-data fields); whitespace is ignored.
-bool Base64Decode(std::string_view in, std::string* out) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t pad = 0, n = 0;
-  for (char c : in) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '=') {
-      ++pad;
-      ++n;
-      continue;
-    }
-    if (pad > 0) return false;  // data after padding
-    int v = val(c);
-    if (v < 0) return false;
-    ++n;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return pad <= 2 && n % 4 == 0;
-}
 
 bool LooksLikePem(const std::string& s, std::string_view what) {
   return s.find(fmt::format("-----BEGIN {}", what)) != std::string::npos;
@@ -143,7 +111,9 @@ class KubeconfigReader {
     }
     std::string out;
     if (!data->empty()) {
-      if (!Base64Decode(*data, &out)) return Fail("invalid base64", base + "." + data_key);
+      auto decoded = base64::Decode(*data);  // kubeconfig *-data: standard base64
+      if (!decoded) return Fail("invalid base64", base + "." + data_key);
+      out = std::move(*decoded);
       return out;
     }
     if (!path->empty()) {

@@ -1,5 +1,7 @@
 #include "net/proxy.h"
 
+#include "common/base64.h"
+
 #include <arpa/inet.h>
 
 #include <fmt/format.h>
@@ -101,32 +103,6 @@ bool SplitHostPort(std::string_view s, std::string* host, uint16_t* port) {
 
 }  // namespace
 
-std::string Base64Encode(std::string_view data) {
-  static const char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += kTable[n & 63];
-  }
-  if (i + 1 == data.size()) {
-    uint32_t n = uint8_t(data[i]) << 16;
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 std::string ProxyUrl::Display() const {
   if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
@@ -135,7 +111,7 @@ std::string ProxyUrl::Display() const {
 
 std::string ProxyUrl::AuthorizationHeader() const {
   if (username.empty() && password.empty()) return {};
-  return "Basic " + Base64Encode(username + ":" + password);
+  return "Basic " + base64::Encode(username + ":" + password);
 }
 
 std::optional<ProxyUrl> ParseProxyUrl(std::string_view url, std::string* error) {

@@ -80,6 +80,4 @@ struct ProxyChoice {
 ProxyChoice ChooseProxy(const ProxySettings& settings, std::string_view host, uint16_t port,
                         const EnvLookup& env = ProcessEnvironment());
 
-std::string Base64Encode(std::string_view data);
-
 }  // namespace srexpert::net

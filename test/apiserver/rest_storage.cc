@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/base64.h"
 #include "common/time_format.h"
 #include "test/apiserver/apply.h"
 #include "test/apiserver/json_patch.h"
@@ -36,46 +37,6 @@ bool AllowCreateOnUpdate(const ResourceType& t) {
          (t.group.empty() && t.resource == "events");
 }
 
-std::string Base64Url(const std::string& in) {
-  static const char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      out.push_back(kTable[(buf >> (bits - 6)) & 0x3f]);
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out.push_back(kTable[(buf << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-std::optional<std::string> Base64UrlDecode(const std::string& in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
-    buf = (buf << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buf >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 std::unique_ptr<ssa::Schema> SchemaFor(const ResourceType& t) {
   return t.custom ? ssa::CrdSchema(t.schema) : ssa::BuiltinSchema(t.kind);
@@ -228,7 +189,7 @@ Outcome RestStorage::List(const ResourceType& type, const std::string& version,
   uint64_t at_rv = 0;
   std::string start_after;
   if (!options.continue_token.empty()) {
-    auto raw = Base64UrlDecode(options.continue_token);
+    auto raw = base64::DecodeUrl(options.continue_token);
     auto token = raw ? json::Parse(*raw) : std::nullopt;
     if (!token || !token->IsObject() || json::GetString(*token, {"v"}) != "meta.k8s.io/v1") {
       return Outcome::Error(BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
@@ -292,7 +253,7 @@ Outcome RestStorage::List(const ResourceType& type, const std::string& version,
     json::Set(token, "rv", json::Value(static_cast<int64_t>(snap->rv)), token.GetAllocator());
     // etcd continues from the key after the last one returned.
     json::SetString(token, "start", last_key, token.GetAllocator());
-    json::SetString(meta, "continue", Base64Url(json::Dump(token)), a);
+    json::SetString(meta, "continue", base64::EncodeUrl(json::Dump(token)), a);
     // Like the real server, the count is only given when no selector can
     // make it inexact.
     if (labels->Empty() && fields->Empty()) {
