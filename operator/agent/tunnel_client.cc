@@ -335,17 +335,8 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds connect_timeout = options.connect_timeout;
     if (url.secure) {
       websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, *tls);
-      kill_attempt = [&ws] {
-        boost::system::error_code ec;
-        beast::get_lowest_layer(ws).socket().close(ec);
-      };
-      net::DialResult dial = co_await net::DialTcp(beast::get_lowest_layer(ws), host, port, via,
-                                                   connect_timeout);
-      if (!dial.ok() || stopping) {
-        info->reason = stopping ? "stopped" : dial.error;
-        kill_attempt = nullptr;
-        co_return;
-      }
+      bool dialed = co_await Dial(ws, host, port, via, connect_timeout, info);
+      if (!dialed) co_return;
       if (!net::PrepareTlsClient(ws.next_layer().native_handle(), host, &error)) {
         info->reason = error;
         kill_attempt = nullptr;
@@ -364,20 +355,33 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       co_await RunWebSocket(ws, token, info, connected_at);
     } else {
       websocket::stream<beast::tcp_stream> ws(ex);
-      kill_attempt = [&ws] {
-        boost::system::error_code ec;
-        beast::get_lowest_layer(ws).socket().close(ec);
-      };
-      net::DialResult dial = co_await net::DialTcp(beast::get_lowest_layer(ws), host, port, via,
-                                                   connect_timeout);
-      if (!dial.ok() || stopping) {
-        info->reason = stopping ? "stopped" : dial.error;
-        kill_attempt = nullptr;
-        co_return;
-      }
+      bool dialed = co_await Dial(ws, host, port, via, connect_timeout, info);
+      if (!dialed) co_return;
       co_await RunWebSocket(ws, token, info, connected_at);
     }
     kill_attempt = nullptr;
+  }
+
+  // Opens the TCP connection (directly or through the proxy) under `ws`, and
+  // lets Stop() abort the attempt meanwhile. False, with the reason in
+  // `info`, when it failed or Stop() came first.
+  template <typename Ws>
+  awaitable<bool> Dial(Ws& ws, std::string host, uint16_t port,
+                       std::optional<net::ProxyUrl> via, std::chrono::milliseconds timeout,
+                       DisconnectInfo* info) {
+    kill_attempt = [&ws] {
+      boost::system::error_code ec;
+      beast::get_lowest_layer(ws).socket().close(ec);
+    };
+    // Named result: GCC 12 mishandles temporaries inside co_await expressions.
+    net::DialResult dial =
+        co_await net::DialTcp(beast::get_lowest_layer(ws), host, port, via, timeout);
+    if (!dial.ok() || stopping) {
+      info->reason = stopping ? "stopped" : dial.error;
+      kill_attempt = nullptr;
+      co_return false;
+    }
+    co_return true;
   }
 
   template <typename Ws>
