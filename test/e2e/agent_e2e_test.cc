@@ -24,6 +24,7 @@
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "test/apiserver/api_server.h"
+#include "test/e2e/hub_cluster_view.h"
 #include "test/net/test_support.h"
 
 namespace json = srexpert::json;
@@ -101,15 +102,8 @@ struct Agent {
   bool Leading() const { return Metrics().find("\nsrexpert_agent_leader 1") != std::string::npos; }
 };
 
-struct ClusterView {
-  bool found = false;
-  bool connected = false;
-  std::string pod;
-  std::string session_id;
-  int64_t sessions_total = 0;
-  int64_t superseded_total = 0;
-  int64_t max_concurrent = 0;
-};
+
+using ClusterView = srexpert::testing::HubClusterView;
 
 class E2eWorld {
  public:
@@ -202,26 +196,7 @@ class E2eWorld {
     return nullptr;
   }
 
-  ClusterView Cluster() {
-    ClusterView v;
-    auto r = HttpCall(hub_.api_port, "GET", "/api/v1/clusters");
-    if (r.status != 200) return v;
-    auto doc = json::Parse(r.body);
-    if (!doc) return v;
-    const json::Value* list = json::Find(*doc, {"clusters"});
-    if (!list || !list->IsArray()) return v;
-    for (const auto& c : list->GetArray()) {
-      if (json::GetString(c, {"name"}) != kCluster) continue;
-      v.found = true;
-      v.connected = json::GetBool(c, {"connected"});
-      v.pod = json::GetString(c, {"pod"});
-      v.session_id = json::GetString(c, {"sessionId"});
-      v.sessions_total = json::GetInt(c, {"sessionsTotal"});
-      v.superseded_total = json::GetInt(c, {"supersededTotal"});
-      v.max_concurrent = json::GetInt(c, {"maxConcurrentSessions"});
-    }
-    return v;
-  }
+  ClusterView Cluster() { return srexpert::testing::ReadHubCluster(hub_.api_port, kCluster); }
 
   std::string LeaseHolder() {
     auto l = client_->Get({"coordination.k8s.io/v1", "Lease", kNs, kLease});
