@@ -1,0 +1,618 @@
+#include "stream/streamer.h"
+
+#include <fmt/format.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "common/log.h"
+
+namespace srexpert::stream {
+
+namespace {
+
+constexpr char kSep = '\x1f';
+// Room left in every message for the envelope ({"v":1,"type":"snapshot",
+// "seq":…,"final":false,"payload":…}) and the payload's own framing.
+constexpr size_t kEnvelopeSlack = 256;
+
+std::string KeyOf(const std::string& kind, const std::string& ns, const std::string& name) {
+  std::string key;
+  key.reserve(kind.size() + ns.size() + name.size() + 2);
+  key.append(kind).push_back(kSep);
+  key.append(ns).push_back(kSep);
+  key.append(name);
+  return key;
+}
+
+struct KeyParts {
+  std::string_view kind, ns, name;
+};
+
+KeyParts SplitKey(std::string_view key) {
+  size_t a = key.find(kSep);
+  size_t b = key.find(kSep, a + 1);
+  return {key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1)};
+}
+
+// rapidjson output stream appending to a std::string.
+struct StringOut {
+  using Ch = char;
+  std::string* s;
+  void Put(char c) { s->push_back(c); }
+  void Flush() {}
+};
+using JsonWriter = rapidjson::Writer<StringOut>;
+
+void WriteStr(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void WriteRaw(JsonWriter& w, const std::string& json) {
+  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+
+// Upper bound of one change record's size in a payload.
+size_t ChangeRecordSize(std::string_view key, const JsonText& object) {
+  return key.size() + 64 + (object ? object->size() : 0);
+}
+
+std::string NewSnapshotId(Clock& clock) {
+  static std::atomic<uint64_t> counter{0};
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                clock.WallNow().time_since_epoch())
+                .count();
+  return fmt::format("{:x}-{}", ns, counter.fetch_add(1));
+}
+
+}  // namespace
+
+Streamer::Streamer(StreamerOptions options, std::vector<StreamKind> expected_kinds, Clock& clock)
+    : options_(std::move(options)), clock_(clock), created_(clock.Now()) {
+  for (auto& k : expected_kinds) kinds_[k.kind].api_version = k.api_version;
+}
+
+Streamer::~Streamer() { Stop(); }
+
+void Streamer::Start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  pump_ = std::thread([this] { Loop(); });
+}
+
+void Streamer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (pump_.joinable()) pump_.join();
+}
+
+// ---- ChangeSink -------------------------------------------------------------
+
+void Streamer::MarkPendingLocked(const std::string& key) {
+  auto [it, inserted] = pending_.try_emplace(key, Pending{objects_.count(key) > 0});
+  if (!inserted) return;
+  if (pending_order_.empty()) oldest_pending_ = clock_.Now();
+  pending_order_.push_back(key);
+}
+
+void Streamer::Upsert(const std::string& kind, const std::string& ns, const std::string& name,
+                      JsonText object) {
+  if (!object) return;
+  std::string key = KeyOf(kind, ns, name);
+  {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(key);
+    if (it != objects_.end() && *it->second == *object) return;  // nothing the backend sees changed
+    MarkPendingLocked(key);
+    if (it != objects_.end()) {
+      object_bytes_ -= it->second->size();
+      it->second = std::move(object);
+      object_bytes_ += it->second->size();
+    } else {
+      object_bytes_ += object->size();
+      objects_.emplace(std::move(key), std::move(object));
+    }
+  }
+  cv_.notify_all();
+}
+
+void Streamer::Remove(const std::string& kind, const std::string& ns, const std::string& name) {
+  std::string key = KeyOf(kind, ns, name);
+  {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return;
+    MarkPendingLocked(key);
+    object_bytes_ -= it->second->size();
+    objects_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+void Streamer::Synced(const std::string& kind) {
+  {
+    std::lock_guard lock(mu_);
+    auto& k = kinds_[kind];
+    k.synced = true;
+    k.unavailable_reason.clear();
+  }
+  cv_.notify_all();
+}
+
+void Streamer::Unavailable(const std::string& kind, const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    auto& k = kinds_[kind];
+    k.synced = false;
+    k.unavailable_reason = reason.empty() ? "unavailable" : reason;
+  }
+  cv_.notify_all();
+}
+
+void Streamer::Event(const std::string& uid, JsonText event) {
+  if (!event) return;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = pending_events_.try_emplace(uid, event);
+    if (!inserted) {
+      it->second = std::move(event);  // a newer state of the same series
+    } else {
+      pending_event_order_.push_back(uid);
+      while (pending_events_.size() > options_.max_pending_events) {
+        pending_events_.erase(pending_event_order_.front());
+        pending_event_order_.pop_front();
+        if (++stats_.events_dropped == 1 || stats_.events_dropped % 1000 == 0) {
+          log::Warn("event backlog full; dropping the oldest events",
+                    {{"dropped_total", static_cast<int64_t>(stats_.events_dropped)},
+                     {"max_pending_events", static_cast<int64_t>(options_.max_pending_events)}});
+        }
+      }
+    }
+  }
+  cv_.notify_all();
+}
+
+void Streamer::Metrics(JsonText metrics) {
+  if (!metrics) return;
+  {
+    std::lock_guard lock(mu_);
+    pending_metrics_ = std::move(metrics);
+  }
+  cv_.notify_all();
+}
+
+// ---- Session ----------------------------------------------------------------
+
+void Streamer::SessionStarted(const protocol::Welcome& welcome, StreamSender send) {
+  {
+    std::lock_guard lock(mu_);
+    send_ = std::move(send);
+    ++stream_gen_;
+    session_limit_ = welcome.limits.max_message_bytes > 0
+                         ? static_cast<size_t>(welcome.limits.max_message_bytes)
+                         : options_.max_message_bytes;
+    retry_later_ = false;
+    const int64_t last = welcome.last_ack;
+    const int64_t first_unacked = window_.empty() ? next_seq_ : window_.front()->seq;
+    // Resume only when the backend holds everything before our window and
+    // nothing we never sent.
+    bool can_resume = !snapshot_requested_ && last >= first_unacked - 1 && last <= next_seq_ - 1;
+    if (can_resume) {
+      while (!window_.empty() && window_.front()->seq <= last) {
+        window_bytes_ -= window_.front()->payload.size();
+        window_.pop_front();
+      }
+      acked_seq_ = std::max(acked_seq_, last);
+      next_to_send_ = last + 1;
+      ++stats_.resumes;
+      log::Info("stream resumes", {{"lastAck", last}, {"resend", static_cast<int64_t>(window_.size())}});
+    } else {
+      if (!snapshot_requested_) {
+        log::Info("stream cannot resume; sending a snapshot",
+                  {{"lastAck", last}, {"windowFirst", first_unacked}, {"nextSeq", next_seq_}});
+      }
+      RequestSnapshotLocked(last + 1);
+    }
+  }
+  cv_.notify_all();
+}
+
+void Streamer::SessionEnded() {
+  std::lock_guard lock(mu_);
+  send_ = nullptr;
+  ++stream_gen_;
+}
+
+void Streamer::OnAck(int64_t seq) {
+  {
+    std::lock_guard lock(mu_);
+    if (seq <= acked_seq_) return;
+    acked_seq_ = seq;
+    while (!window_.empty() && window_.front()->seq <= seq) {
+      window_bytes_ -= window_.front()->payload.size();
+      window_.pop_front();
+    }
+  }
+  cv_.notify_all();
+}
+
+void Streamer::OnError(const protocol::Error& error) {
+  if (error.code != "sequence_gap" && error.code != "invalid_payload") return;
+  {
+    std::lock_guard lock(mu_);
+    int64_t ref = 0;
+    try {
+      ref = std::stoll(error.ref);
+    } catch (...) {
+      ref = next_seq_;  // no usable ref: assume it concerns the current stream
+    }
+    // Errors about messages of an earlier epoch arrive after we already
+    // restarted: the snapshot in flight heals them too.
+    if (ref < epoch_seq_) return;
+    log::Warn("backend rejected the stream; sending a snapshot",
+              {{"code", error.code}, {"message", error.message}, {"seq", ref}});
+    RequestSnapshotLocked(next_seq_);
+  }
+  cv_.notify_all();
+}
+
+void Streamer::RequestSnapshotLocked(int64_t first_seq) {
+  ++stream_gen_;
+  window_.clear();
+  window_bytes_ = 0;
+  next_seq_ = first_seq;
+  next_to_send_ = first_seq;
+  acked_seq_ = first_seq - 1;
+  epoch_seq_ = first_seq;
+  snapshot_requested_ = true;
+  snapshot_active_ = false;
+  snapshot_items_.clear();
+  snapshot_items_.shrink_to_fit();
+}
+
+// ---- Sealing ------------------------------------------------------------------
+
+size_t Streamer::MessageLimitLocked() const {
+  size_t limit = options_.max_message_bytes;
+  if (session_limit_ > 0) limit = std::min(limit, session_limit_);
+  return limit > kEnvelopeSlack * 2 ? limit - kEnvelopeSlack : limit / 2;
+}
+
+bool Streamer::WindowHasRoomLocked() const {
+  return window_.size() < options_.max_unacked_messages &&
+         window_bytes_ < options_.max_unacked_bytes;
+}
+
+bool Streamer::ReadyForSnapshotLocked() const {
+  if (stats_.initial_sync_done) return true;
+  if (clock_.Now() - created_ >= options_.initial_sync_timeout) return true;
+  for (const auto& [kind, k] : kinds_) {
+    if (!k.synced && k.unavailable_reason.empty()) return false;
+  }
+  return true;
+}
+
+void Streamer::PushLocked(std::shared_ptr<const protocol::StreamMessage> m) {
+  ++stats_.messages_sealed;
+  stats_.bytes_sealed += m->payload.size();
+  window_bytes_ += m->payload.size();
+  window_.push_back(std::move(m));
+}
+
+void Streamer::BeginSnapshotLocked() {
+  if (!stats_.initial_sync_done) {
+    stats_.initial_sync_done = true;
+    for (const auto& [kind, k] : kinds_) {
+      if (!k.synced && k.unavailable_reason.empty()) {
+        log::Warn("initial sync timed out; snapshot without the kind", {{"kind", kind}});
+      }
+    }
+  }
+  // The snapshot carries the state as of now; every later change becomes a
+  // delta relative to it.
+  pending_.clear();
+  pending_order_.clear();
+  snapshot_items_.clear();
+  snapshot_items_.reserve(objects_.size());
+  for (const auto& [key, obj] : objects_) snapshot_items_.emplace_back(key, obj);
+  std::sort(snapshot_items_.begin(), snapshot_items_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  snapshot_cursor_ = 0;
+  snapshot_part_ = 0;
+  snapshot_bytes_ = 0;
+  snapshot_id_ = NewSnapshotId(clock_);
+  snapshot_requested_ = false;
+  snapshot_active_ = true;
+}
+
+void Streamer::SealSnapshotPartLocked() {
+  const size_t limit = MessageLimitLocked();
+  std::string payload;
+  payload.reserve(std::min<size_t>(limit, 64 * 1024));
+  StringOut out{&payload};
+  JsonWriter w(out);
+  w.StartObject();
+  w.Key("snapshot");
+  WriteStr(w, snapshot_id_);
+  w.Key("part");
+  w.Int(snapshot_part_);
+  if (snapshot_part_ == 0) {
+    w.Key("kinds");
+    w.StartArray();
+    for (const auto& [kind, k] : kinds_) {
+      w.StartObject();
+      if (!k.api_version.empty()) {
+        w.Key("apiVersion");
+        WriteStr(w, k.api_version);
+      }
+      w.Key("kind");
+      WriteStr(w, kind);
+      w.Key("available");
+      w.Bool(k.synced);
+      if (!k.synced) {
+        w.Key("reason");
+        WriteStr(w, k.unavailable_reason.empty() ? "not synced yet" : k.unavailable_reason);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.Key("objects");
+  w.StartArray();
+  size_t count = 0;
+  while (snapshot_cursor_ < snapshot_items_.size()) {
+    const auto& [key, obj] = snapshot_items_[snapshot_cursor_];
+    size_t need = ChangeRecordSize(key, obj);
+    if (need > limit) {
+      ++stats_.oversized_dropped;
+      log::Error("object larger than a message; left out of the stream",
+                 {{"key", std::string(SplitKey(key).name)}, {"bytes", static_cast<int64_t>(need)}});
+      ++snapshot_cursor_;
+      continue;
+    }
+    if (count > 0 && payload.size() + need > limit) break;
+    auto parts = SplitKey(key);
+    w.StartObject();
+    w.Key("kind");
+    WriteStr(w, parts.kind);
+    w.Key("namespace");
+    WriteStr(w, parts.ns);
+    w.Key("name");
+    WriteStr(w, parts.name);
+    w.Key("object");
+    WriteRaw(w, *obj);
+    w.EndObject();
+    ++count;
+    ++snapshot_cursor_;
+  }
+  w.EndArray();
+  w.EndObject();
+
+  auto m = std::make_shared<protocol::StreamMessage>();
+  m->kind = protocol::StreamMessage::Kind::kSnapshot;
+  m->seq = next_seq_++;
+  m->final = snapshot_cursor_ >= snapshot_items_.size();
+  m->payload = std::move(payload);
+  snapshot_bytes_ += m->payload.size();
+  ++snapshot_part_;
+  if (m->final) {
+    ++stats_.snapshots;
+    stats_.last_snapshot_bytes = snapshot_bytes_;
+    stats_.last_snapshot_parts = static_cast<uint64_t>(snapshot_part_);
+    stats_.last_snapshot_objects = snapshot_items_.size();
+    log::Info("snapshot sealed", {{"objects", static_cast<int64_t>(snapshot_items_.size())},
+                                  {"parts", snapshot_part_},
+                                  {"bytes", static_cast<int64_t>(snapshot_bytes_)},
+                                  {"firstSeq", epoch_seq_}});
+    snapshot_active_ = false;
+    snapshot_items_.clear();
+    snapshot_items_.shrink_to_fit();
+  }
+  PushLocked(std::move(m));
+}
+
+void Streamer::SealDeltaLocked() {
+  const size_t limit = MessageLimitLocked();
+  std::string payload;
+  StringOut out{&payload};
+  JsonWriter w(out);
+  w.StartObject();
+  size_t changes = 0;
+  if (!pending_order_.empty()) {
+    w.Key("changes");
+    w.StartArray();
+    while (!pending_order_.empty()) {
+      const std::string& key = pending_order_.front();
+      auto pit = pending_.find(key);
+      auto oit = objects_.find(key);
+      const bool exists = oit != objects_.end();
+      const bool existed = pit != pending_.end() && pit->second.existed_before;
+      if (!exists && !existed) {  // created and deleted between two batches
+        pending_.erase(pit);
+        pending_order_.pop_front();
+        continue;
+      }
+      size_t need = ChangeRecordSize(key, exists ? oit->second : nullptr);
+      if (need > limit) {
+        ++stats_.oversized_dropped;
+        log::Error("object larger than a message; left out of the stream",
+                   {{"key", std::string(SplitKey(key).name)}, {"bytes", static_cast<int64_t>(need)}});
+        pending_.erase(pit);
+        pending_order_.pop_front();
+        continue;
+      }
+      if (changes > 0 && payload.size() + need > limit) break;
+      auto parts = SplitKey(key);
+      w.StartObject();
+      w.Key("op");
+      w.String(!exists ? "deleted" : existed ? "modified" : "added");
+      w.Key("kind");
+      WriteStr(w, parts.kind);
+      w.Key("namespace");
+      WriteStr(w, parts.ns);
+      w.Key("name");
+      WriteStr(w, parts.name);
+      if (exists) {
+        w.Key("object");
+        WriteRaw(w, *oit->second);
+      }
+      w.EndObject();
+      ++changes;
+      if (pit != pending_.end()) pending_.erase(pit);
+      pending_order_.pop_front();
+    }
+    w.EndArray();
+    if (!pending_order_.empty()) oldest_pending_ = clock_.Now();
+  }
+  size_t events = 0;
+  if (!pending_event_order_.empty() && payload.size() < limit) {
+    w.Key("events");
+    w.StartArray();
+    while (!pending_event_order_.empty()) {
+      auto it = pending_events_.find(pending_event_order_.front());
+      if (it == pending_events_.end()) {
+        pending_event_order_.pop_front();
+        continue;
+      }
+      size_t need = it->second->size() + 8;
+      if (need > limit) {
+        ++stats_.oversized_dropped;
+        pending_events_.erase(it);
+        pending_event_order_.pop_front();
+        continue;
+      }
+      if (events + changes > 0 && payload.size() + need > limit) break;
+      WriteRaw(w, *it->second);
+      ++events;
+      pending_events_.erase(it);
+      pending_event_order_.pop_front();
+    }
+    w.EndArray();
+  }
+  bool metrics = false;
+  if (pending_metrics_ && (changes + events == 0 || payload.size() + pending_metrics_->size() < limit)) {
+    if (pending_metrics_->size() + 32 > limit) {
+      ++stats_.oversized_dropped;
+      log::Error("metrics sample larger than a message; dropped",
+                 {{"bytes", static_cast<int64_t>(pending_metrics_->size())}});
+    } else {
+      w.Key("metrics");
+      WriteRaw(w, *pending_metrics_);
+      metrics = true;
+    }
+    pending_metrics_.reset();
+  }
+  w.EndObject();
+  if (changes + events == 0 && !metrics) return;  // everything coalesced away
+
+  auto m = std::make_shared<protocol::StreamMessage>();
+  m->kind = protocol::StreamMessage::Kind::kDelta;
+  m->seq = next_seq_++;
+  m->payload = std::move(payload);
+  stats_.changes_sealed += changes;
+  stats_.events_sealed += events;
+  PushLocked(std::move(m));
+}
+
+void Streamer::SealLocked(std::vector<std::shared_ptr<const protocol::StreamMessage>>* out) {
+  if (!send_) return;
+  if (snapshot_requested_ && ReadyForSnapshotLocked()) BeginSnapshotLocked();
+  while (WindowHasRoomLocked()) {
+    if (snapshot_requested_) break;  // waiting for the initial sync
+    if (snapshot_active_) {
+      SealSnapshotPartLocked();
+      continue;
+    }
+    bool have_work = !pending_order_.empty() || !pending_event_order_.empty() ||
+                     pending_metrics_ != nullptr;
+    if (!have_work) break;
+    bool eager = window_.size() < options_.eager_in_flight;
+    bool old_enough = !pending_order_.empty() &&
+                      clock_.Now() - oldest_pending_ >= options_.batch_interval;
+    bool full = pending_order_.size() >= 512;
+    bool only_events = pending_order_.empty();
+    if (!(eager || old_enough || full || only_events)) break;
+    size_t before = stats_.messages_sealed;
+    SealDeltaLocked();
+    if (stats_.messages_sealed == before) break;
+  }
+  // Hand out everything not yet sent in this session, in order.
+  for (const auto& m : window_) {
+    if (m->seq >= next_to_send_) out->push_back(m);
+  }
+}
+
+void Streamer::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    std::vector<std::shared_ptr<const protocol::StreamMessage>> to_send;
+    SealLocked(&to_send);
+    StreamSender send = send_;
+    const uint64_t gen = stream_gen_;
+    if (!to_send.empty() && send) {
+      lock.unlock();
+      size_t sent = 0;
+      SendResult result = SendResult::kSent;
+      for (const auto& m : to_send) {
+        result = send(*m);
+        if (result != SendResult::kSent) break;
+        ++sent;
+      }
+      lock.lock();
+      // A new session or a restarted stream renumbered what is to be sent
+      // while we were unlocked; only then is our progress stale.
+      if (sent > 0 && gen == stream_gen_) next_to_send_ = to_send[sent - 1]->seq + 1;
+      if (result == SendResult::kNoSession && gen == stream_gen_) send_ = nullptr;
+      retry_later_ = result == SendResult::kRetryLater;
+      if (sent > 0) continue;  // more may be sealable now
+    }
+    // Sleep until something changes; with pending changes held back for
+    // batching, or a send to retry, or the initial sync timeout, wake up
+    // on a timer too.
+    auto wait = std::chrono::milliseconds(1000);
+    if (retry_later_) wait = std::chrono::milliseconds(5);
+    if (!pending_order_.empty()) wait = std::min<std::chrono::milliseconds>(wait, options_.batch_interval);
+    cv_.wait_for(lock, wait);
+  }
+}
+
+// ---- Introspection ----------------------------------------------------------
+
+StreamerStats Streamer::Stats() const {
+  std::lock_guard lock(mu_);
+  StreamerStats s = stats_;
+  s.objects = objects_.size();
+  s.object_bytes = object_bytes_;
+  s.pending_changes = pending_order_.size();
+  s.pending_events = pending_event_order_.size();
+  s.window_messages = window_.size();
+  s.window_bytes = window_bytes_;
+  s.next_seq = next_seq_;
+  s.acked_seq = acked_seq_;
+  s.session = send_ != nullptr;
+  return s;
+}
+
+bool Streamer::WaitIdle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    bool idle = window_.empty() && pending_order_.empty() && pending_event_order_.empty() &&
+                !pending_metrics_ && !snapshot_requested_ && !snapshot_active_;
+    if (idle) return true;
+    if (cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                    std::chrono::milliseconds(20))) ==
+            std::cv_status::timeout &&
+        std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+  }
+}
+
+}  // namespace srexpert::stream
