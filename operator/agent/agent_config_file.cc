@@ -231,10 +231,24 @@ void ReadTunnel(Reader& r, const json::Value& root, AgentSettings::Tunnel* t) {
 
 void ReadWorkSettings(Reader& r, const json::Value& root, AgentSettings* s) {
   if (const json::Value* c = r.Object(root, "", "collection", false)) {
-    r.Unknown(*c, "collection", {"events", "metrics", "excludedNamespaces"});
+    r.Unknown(*c, "collection",
+              {"events", "metrics", "excludedNamespaces", "metricsIntervalMs", "eventsPerSecond",
+               "eventBurst"});
     r.Bool(*c, "collection", "events", &s->collection.events);
     r.Bool(*c, "collection", "metrics", &s->collection.metrics);
     r.Strings(*c, "collection", "excludedNamespaces", &s->collection.excluded_namespaces);
+    r.Millis(*c, "collection", "metricsIntervalMs", &s->collection.metrics_interval);
+    r.Number(*c, "collection", "eventsPerSecond", &s->collection.events_per_second, 0.1, 100000.0);
+    int64_t burst = s->collection.event_burst;
+    r.Int(*c, "collection", "eventBurst", &burst, 1, 100000);
+    s->collection.event_burst = static_cast<int>(burst);
+  }
+  if (const json::Value* c = r.Object(root, "", "stream", false)) {
+    r.Unknown(*c, "stream", {"maxUnackedBytes", "maxUnackedMessages", "batchIntervalMs"});
+    r.Int(*c, "stream", "maxUnackedBytes", &s->stream.max_unacked_bytes, 64 * 1024,
+          int64_t{1} << 34);
+    r.Int(*c, "stream", "maxUnackedMessages", &s->stream.max_unacked_messages, 1, 65536);
+    r.Millis(*c, "stream", "batchIntervalMs", &s->stream.batch_interval);
   }
   if (const json::Value* c = r.Object(root, "", "scans", false)) {
     r.Unknown(*c, "scans", {"enabled", "intervalMs"});
@@ -268,7 +282,7 @@ std::optional<AgentSettings> ParseAgentSettings(std::string_view text, std::stri
   AgentSettings s;
   r.Unknown(*doc, "",
             {"version", "clusterName", "backend", "tokenFile", "logLevel", "healthPort",
-             "leaderElection", "tunnel", "collection", "scans", "actions"});
+             "leaderElection", "tunnel", "collection", "stream", "scans", "actions"});
   int64_t version = 0;
   r.Int(*doc, "", "version", &version, 0, std::numeric_limits<int32_t>::max(), true);
   if (r.ok() && version != kConfigFileVersion) {

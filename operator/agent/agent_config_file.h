@@ -60,13 +60,23 @@ struct AgentSettings {
     BackoffPolicy backoff;  // initial 1 s, max 60 s, multiplier 2
   } tunnel;
 
-  // Not used by the tunnel worker yet; parsed (and type-checked) so that
-  // collectors, scans and actions read them from one place.
+  // What the leader collects (docs/streaming.md).
   struct Collection {
     bool events = true;
     bool metrics = true;
     std::vector<std::string> excluded_namespaces;
+    std::chrono::milliseconds metrics_interval{60000};
+    double events_per_second = 50;  // sustained event rate sent upstream
+    int event_burst = 200;
   } collection;
+  // The state stream's bounds (docs/protocol.md, "Agent stream buffer").
+  struct Stream {
+    int64_t max_unacked_bytes = 8 * 1024 * 1024;
+    int64_t max_unacked_messages = 256;
+    std::chrono::milliseconds batch_interval{50};
+  } stream;
+  // Not used by the tunnel worker yet; parsed (and type-checked) so that
+  // scans and actions read them from one place.
   struct Scans {
     bool enabled = true;
     std::chrono::milliseconds interval{3600000};

@@ -264,3 +264,45 @@ TEST_CASE("config.json: LoadAgentSettings reports the path", "[agent_config_file
   REQUIRE(s);
   CHECK(s->leader_election.lease_name == "srexpert-agent-leader");
 }
+
+TEST_CASE("config.json: collection and stream tuning knobs parse with defaults and bounds",
+          "[agent_config_file]") {
+  std::string error;
+  auto defaults = ParseAgentSettings(kMinimal, &error);
+  REQUIRE(defaults);
+  CHECK(defaults->collection.metrics_interval == milliseconds(60000));
+  CHECK(defaults->collection.events_per_second == 50);
+  CHECK(defaults->collection.event_burst == 200);
+  CHECK(defaults->stream.max_unacked_bytes == 8 * 1024 * 1024);
+  CHECK(defaults->stream.max_unacked_messages == 256);
+  CHECK(defaults->stream.batch_interval == milliseconds(50));
+
+  auto tuned = ParseAgentSettings(R"({
+    "version": 1,
+    "backend": {"url": "wss://hub.example.com/api/v1/tunnel"},
+    "tokenFile": "/t",
+    "leaderElection": {"leaseName": "l"},
+    "collection": {"metricsIntervalMs": 5000, "eventsPerSecond": 10.5, "eventBurst": 20},
+    "stream": {"maxUnackedBytes": 1048576, "maxUnackedMessages": 16, "batchIntervalMs": 10}
+  })",
+                                  &error);
+  INFO(error);
+  REQUIRE(tuned);
+  CHECK(tuned->collection.metrics_interval == milliseconds(5000));
+  CHECK(tuned->collection.events_per_second == 10.5);
+  CHECK(tuned->collection.event_burst == 20);
+  CHECK(tuned->stream.max_unacked_bytes == 1048576);
+  CHECK(tuned->stream.max_unacked_messages == 16);
+  CHECK(tuned->stream.batch_interval == milliseconds(10));
+
+  auto bad = ParseAgentSettings(R"({
+    "version": 1,
+    "backend": {"url": "wss://hub.example.com/api/v1/tunnel"},
+    "tokenFile": "/t",
+    "leaderElection": {"leaseName": "l"},
+    "stream": {"maxUnackedMessages": 0}
+  })",
+                                &error);
+  CHECK_FALSE(bad);
+  CHECK(error.find("stream.maxUnackedMessages") != std::string::npos);
+}
