@@ -13,6 +13,7 @@
 #include "leaderelection/kube_lease_lock.h"
 #include "leaderelection/leader_elector.h"
 #include "leaderelection/lease_release_watch.h"
+#include "stream/cluster_stream.h"
 
 namespace srexpert::agent {
 
@@ -200,6 +201,8 @@ struct Agent::Impl {
   TunnelState state = TunnelState::kNone;
   Clock::Wall since{};
   std::shared_ptr<TunnelClient> tunnel;       // this leadership's, while leading
+  // This leadership's collectors and state stream; standbys have none.
+  std::shared_ptr<stream::ClusterStream> cluster_stream;
   std::shared_ptr<TunnelClient> last_tunnel;  // for Stats() after it ended
   uint64_t leaderships = 0;
   std::string cluster_uid, kubernetes_version;
@@ -227,16 +230,20 @@ struct Agent::Impl {
   void StoppedLeading() {
     std::lock_guard transition(transition_mu);
     std::shared_ptr<TunnelClient> t;
+    std::shared_ptr<stream::ClusterStream> cs;
     {
       std::lock_guard l(mu);
       ++term;
       leading = false;
       t = std::move(tunnel);
+      cs = std::move(cluster_stream);
       SetStateLocked(TunnelState::kNone);
       term_cv.notify_all();
     }
-    // Fencing: the session is closed before the elector goes on.
+    // Fencing: the session is closed before the elector goes on. Then every
+    // informer, cache and buffer of the leadership is freed.
     if (t) t->Stop();
+    if (cs) cs->Stop();
     log::Info("standby: tunnel stopped", {{"pod", options.pod_name}});
   }
 
@@ -289,7 +296,7 @@ struct Agent::Impl {
     o.hello.cluster = {uid, s.cluster_name, k8s_version};
     o.hello.node = options.node_name;
     o.hello.pod = options.pod_name;
-    o.hello.capabilities = {kAgentInfoRequest};
+    o.hello.capabilities = {"snapshot", "delta", kAgentInfoRequest};
     o.user_agent = "srexpert-agent/" + options.version;
     o.max_message_bytes = s.tunnel.max_message_bytes;
     o.ping_interval = s.tunnel.ping_interval;
@@ -303,6 +310,47 @@ struct Agent::Impl {
     return o;
   }
 
+  stream::ClusterStreamOptions ClusterStreamOptionsFor() const {
+    const AgentSettings& s = options.settings;
+    stream::ClusterStreamOptions o;
+    o.excluded_namespaces = s.collection.excluded_namespaces;
+    o.events = s.collection.events;
+    o.metrics = s.collection.metrics;
+    o.metrics_interval = s.collection.metrics_interval;
+    o.event_throttle.events_per_second = s.collection.events_per_second;
+    o.event_throttle.burst = static_cast<size_t>(s.collection.event_burst);
+    o.streamer.max_unacked_bytes = static_cast<size_t>(s.stream.max_unacked_bytes);
+    o.streamer.max_unacked_messages = static_cast<size_t>(s.stream.max_unacked_messages);
+    o.streamer.batch_interval = s.stream.batch_interval;
+    // Parts and batches stay well inside the tunnel's own message limit.
+    o.streamer.max_message_bytes =
+        static_cast<size_t>(std::min<int64_t>(s.tunnel.max_message_bytes, 1024 * 1024));
+    return o;
+  }
+
+  static stream::SendResult SendOnTunnel(const std::weak_ptr<TunnelClient>& weak,
+                                         const protocol::StreamMessage& m) {
+    auto t = weak.lock();
+    if (!t) return stream::SendResult::kNoSession;
+    switch (t->Send(m)) {
+      case SendStatus::kOk:
+        return stream::SendResult::kSent;
+      case SendStatus::kQueueFull:
+        return stream::SendResult::kRetryLater;
+      case SendStatus::kTooLarge:
+      case SendStatus::kInvalid:
+        // The streamer cuts messages below the negotiated limit and writes
+        // valid JSON; reaching this is a bug worth a loud line. The session
+        // is treated as gone so the next one re-synchronises.
+        log::Error("tunnel refused a stream message", {{"seq", m.seq}});
+        return stream::SendResult::kNoSession;
+      case SendStatus::kNotConnected:
+      case SendStatus::kStopped:
+        break;
+    }
+    return stream::SendResult::kNoSession;
+  }
+
   // Runs on `worker`: what a new leader does before the tunnel is up. API
   // calls may be slow, so it never runs on the elector's thread.
   void LeaderStartup(uint64_t my_term) {
@@ -314,10 +362,25 @@ struct Agent::Impl {
         if (!WaitInTerm(my_term, retry)) return;
         continue;
       }
+      auto cs = std::make_shared<stream::ClusterStream>(client, ClusterStreamOptionsFor(), clock);
       auto t =
           std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random, registry);
-      t->OnConnected([this, my_term](const protocol::Welcome& w) { TunnelUp(my_term, w); });
-      t->OnDisconnected([this, my_term](const DisconnectInfo& d) { TunnelDown(my_term, d); });
+      std::weak_ptr<TunnelClient> weak_tunnel = t;
+      stream::Streamer* streamer = &cs->streamer();
+      t->OnConnected([this, my_term, streamer, weak_tunnel](const protocol::Welcome& w) {
+        TunnelUp(my_term, w);
+        streamer->SessionStarted(w, [weak_tunnel](const protocol::StreamMessage& m) {
+          return SendOnTunnel(weak_tunnel, m);
+        });
+      });
+      t->OnMessage([streamer](const protocol::Message& m) {
+        if (auto* ack = std::get_if<protocol::Ack>(&m)) streamer->OnAck(ack->seq);
+        if (auto* error = std::get_if<protocol::Error>(&m)) streamer->OnError(*error);
+      });
+      t->OnDisconnected([this, my_term, streamer](const DisconnectInfo& d) {
+        streamer->SessionEnded();
+        TunnelDown(my_term, d);
+      });
       t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
         reply(InfoResponse(r));
       });
@@ -328,8 +391,12 @@ struct Agent::Impl {
         std::lock_guard l(mu);
         if (my_term != term || !leading) return;
         std::string start_error;
+        // Collectors start syncing while the tunnel connects; the first
+        // snapshot goes out once both are ready.
+        cs->Start();
         if (t->Start(&start_error)) {
           tunnel = t;
+          cluster_stream = cs;
           replaced = std::exchange(last_tunnel, t);
           cluster_uid = uid;
           kubernetes_version = version;
@@ -341,6 +408,7 @@ struct Agent::Impl {
         log::Error("cannot start the tunnel", {{"error", start_error}});
         SetStateLocked(TunnelState::kDisconnected);
       }
+      cs->Stop();
       if (!WaitInTerm(my_term, options.settings.tunnel.backoff.max)) return;
     }
   }
@@ -371,6 +439,27 @@ struct Agent::Impl {
       json::SetString(doc, "tunnelState", TunnelStateName(state), a);
       json::SetString(doc, "clusterUid", cluster_uid, a);
       json::SetString(doc, "kubernetesVersion", kubernetes_version, a);
+      if (cluster_stream) {
+        auto st = cluster_stream->streamer().Stats();
+        json::Value v(rapidjson::kObjectType);
+        auto num = [&](const char* k, int64_t n) { json::Set(v, k, json::Value(n), a); };
+        num("objects", static_cast<int64_t>(st.objects));
+        num("objectBytes", static_cast<int64_t>(st.object_bytes));
+        num("nextSeq", st.next_seq);
+        num("ackedSeq", st.acked_seq);
+        num("snapshots", static_cast<int64_t>(st.snapshots));
+        num("resumes", static_cast<int64_t>(st.resumes));
+        num("lastSnapshotBytes", static_cast<int64_t>(st.last_snapshot_bytes));
+        num("lastSnapshotParts", static_cast<int64_t>(st.last_snapshot_parts));
+        num("changesSealed", static_cast<int64_t>(st.changes_sealed));
+        num("eventsSealed", static_cast<int64_t>(st.events_sealed));
+        num("bytesSealed", static_cast<int64_t>(st.bytes_sealed));
+        num("messagesSealed", static_cast<int64_t>(st.messages_sealed));
+        num("pendingChanges", static_cast<int64_t>(st.pending_changes));
+        num("windowMessages", static_cast<int64_t>(st.window_messages));
+        json::Set(v, "initialSyncDone", json::Value(st.initial_sync_done), a);
+        json::Set(doc, "stream", std::move(v), a);
+      }
     }
     protocol::Response resp;
     resp.id = r.id;
@@ -532,6 +621,7 @@ AgentStatus Agent::Status() const {
     s.cluster_uid = d.cluster_uid;
     s.kubernetes_version = d.kubernetes_version;
     t = d.last_tunnel;
+    if (d.cluster_stream) s.stream = d.cluster_stream->streamer().Stats();
   }
   if (d.elector) s.observed_leader = d.elector->ObservedLeader();
   if (d.lock) {

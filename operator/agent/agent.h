@@ -4,12 +4,15 @@
 //  - Standby: follows only its Lease through LeaderElector (a read every
 //    retryPeriod × (1..2.2)); no informers, no tunnel.
 //  - On becoming leader: reads the cluster identity (kube-system Namespace
-//    uid, /version gitVersion) and starts a TunnelClient whose hello carries
-//    agent version, cluster uid and name, Kubernetes version, node, pod and
-//    capabilities.
+//    uid, /version gitVersion), starts the ClusterStream (collectors and
+//    the state stream, docs/streaming.md) and a TunnelClient whose hello
+//    carries agent version, cluster uid and name, Kubernetes version, node,
+//    pod and capabilities. Each session hands the stream its welcome; acks
+//    and stream errors flow back to it.
 //  - On losing leadership (renew deadline passed, Lease taken, Stop()): the
 //    tunnel is stopped before the callback returns (fencing), so a former
-//    leader never keeps a session while another pod leads.
+//    leader never keeps a session while another pod leads; then the
+//    collectors stop and every cache and buffer is freed.
 //  - While leading it publishes on the Lease (written with each renewal,
 //    docs/leader-election.md): agent.srexpert.io/tunnel-state
 //    (Connecting|Connected|Disconnected|Rejected), tunnel-since, node and
@@ -32,6 +35,7 @@
 #include "agent/tunnel_client.h"
 #include "common/clock.h"
 #include "kube/rest_client.h"
+#include "stream/streamer.h"
 
 namespace prometheus {
 class Registry;
@@ -86,6 +90,7 @@ struct AgentStatus {
   std::string cluster_uid;  // of the current/last leadership
   std::string kubernetes_version;
   TunnelStats tunnel;  // of the current (or last) tunnel
+  stream::StreamerStats stream;  // of the current leadership's state stream
 };
 
 class Agent {
