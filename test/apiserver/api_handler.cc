@@ -116,8 +116,12 @@ std::string FieldManager(const HttpRequest& req) {
 }  // namespace
 
 ApiHandler::ApiHandler(RestStorage& storage, FaultInjector& faults,
-                       const ApiServerOptions& options, std::string token)
-    : storage_(storage), faults_(faults), options_(options), token_(std::move(token)) {}
+                       const ApiServerOptions& options, std::string token, MetricsApi* metrics)
+    : storage_(storage),
+      faults_(faults),
+      metrics_(metrics),
+      options_(options),
+      token_(std::move(token)) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   // Anonymous requests are disabled, as on most managed clusters: every
@@ -146,7 +150,16 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
     return HandleResource(req, "", "v1", {segs.begin() + 2, segs.end()});
   }
   if (segs[0] == "apis") {
-    if (segs.size() == 1) return JsonResponse(200, ApiGroupList(storage_.registry()));
+    if (segs.size() == 1) {
+      json::Document list = ApiGroupList(storage_.registry());
+      // metrics-server registers its group with the aggregator (APIService).
+      if (auto g = metrics_ ? metrics_->GroupEntry() : std::nullopt) {
+        json::Value entry(*g, list.GetAllocator());
+        list["groups"].PushBack(entry, list.GetAllocator());
+      }
+      return JsonResponse(200, list);
+    }
+    if (segs[1] == "metrics.k8s.io" && metrics_) return HandleMetrics(req, segs);
     if (segs.size() == 2) {
       auto g = ApiGroup(storage_.registry(), segs[1]);
       return g ? JsonResponse(200, *g) : ErrorResponse(PathNotFound());
@@ -175,6 +188,16 @@ HttpResponse ApiHandler::HandleAdmin(const HttpRequest& req) {
       return JsonResponse(201, *body);
     }
   }
+  if (req.path == "/_test/metrics" && metrics_) {
+    if (req.method == "GET") return JsonResponse(200, metrics_->ToJson());
+    if (req.method == "PUT") {
+      std::string err;
+      auto body = json::Parse(req.body, &err);
+      if (!body) return ErrorResponse(BadRequest(err));
+      if (auto problem = metrics_->SetFromJson(*body)) return ErrorResponse(BadRequest(*problem));
+      return JsonResponse(200, metrics_->ToJson());
+    }
+  }
   if (req.path == "/_test/requests") {
     if (req.method == "DELETE") {
       faults_.ResetCounts();
@@ -189,6 +212,32 @@ HttpResponse ApiHandler::HandleAdmin(const HttpRequest& req) {
     }
   }
   return ErrorResponse(PathNotFound());
+}
+
+HttpResponse ApiHandler::HandleMetrics(const HttpRequest& req,
+                                       const std::vector<std::string>& segs) {
+  // Resource requests count and take faults like any other, so tests can
+  // make the aggregated API fail (503 when metrics-server is down).
+  if (segs.size() > 3 && metrics_->Served()) {
+    bool watch = Truthy(req.Query("watch"));
+    bool named = segs.back() != "nodes" && segs.back() != "pods";
+    std::string verb;
+    const std::string& m = req.method;
+    if (m == "GET") verb = watch ? "watch" : (named ? "get" : "list");
+    else if (m == "POST") verb = "create";
+    else if (m == "PUT") verb = "update";
+    else if (m == "PATCH") verb = "patch";
+    else if (m == "DELETE") verb = named ? "delete" : "deletecollection";
+    if (!verb.empty()) {
+      faults_.Count(verb);
+      Fault fault;
+      if (faults_.Take(verb, req.path, &fault)) {
+        if (fault.kind == Fault::Kind::kLatency) std::this_thread::sleep_for(fault.delay);
+        if (fault.kind == Fault::Kind::kStatus) return ErrorResponse(FaultError(fault));
+      }
+    }
+  }
+  return FromOutcome(metrics_->Handle(req.method, segs, Truthy(req.Query("watch"))));
 }
 
 HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::string& group,

@@ -12,6 +12,7 @@
 #include "test/apiserver/faults.h"
 #include "test/apiserver/gc.h"
 #include "test/apiserver/http_server.h"
+#include "test/apiserver/metrics_api.h"
 #include "test/apiserver/pki.h"
 #include "test/apiserver/resources.h"
 #include "test/apiserver/rest_storage.h"
@@ -26,7 +27,8 @@ class ApiServer::Impl {
   explicit Impl(ApiServerOptions o)
       : options(std::move(o)),
         store(options.watch_history),
-        storage(store, registry, SystemClock()) {}
+        storage(store, registry, SystemClock()),
+        metrics(SystemClock(), options.metrics_api) {}
 
   ApiServerOptions options;
   std::string token;
@@ -37,6 +39,7 @@ class ApiServer::Impl {
   ResourceRegistry registry;
   RestStorage storage;
   FaultInjector faults;
+  MetricsApi metrics;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<HttpsServer> http;
   std::unique_ptr<GarbageCollector> gc;
@@ -94,7 +97,7 @@ void ApiServer::Start() {
     i.storage.Create(*ns_type, "v1", "", std::move(*body), WriteOptions{});
   }
 
-  i.handler = std::make_unique<ApiHandler>(i.storage, i.faults, i.options, i.token);
+  i.handler = std::make_unique<ApiHandler>(i.storage, i.faults, i.options, i.token, &i.metrics);
   i.http = std::make_unique<HttpsServer>(
       i.options.host, i.options.port, i.pki.server_cert, i.pki.server_key,
       [h = i.handler.get()](const HttpRequest& r) { return h->Handle(r); });
@@ -152,5 +155,11 @@ uint64_t ApiServer::RequestCount(const std::string& verb) const {
   return impl_->faults.Requests(verb);
 }
 void ApiServer::ResetRequestCounts() { impl_->faults.ResetCounts(); }
+
+void ApiServer::SetMetricsApiServed(bool served) { impl_->metrics.SetServed(served); }
+void ApiServer::SetMetrics(std::vector<NodeMetricsSample> nodes,
+                           std::vector<PodMetricsSample> pods) {
+  impl_->metrics.Set(std::move(nodes), std::move(pods));
+}
 
 }  // namespace srexpert::testing

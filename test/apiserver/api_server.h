@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace srexpert::testing {
 
@@ -23,6 +24,27 @@ struct ApiServerOptions {
   size_t watch_history = 10000;     // events kept for watch resume; older → 410 Gone
   std::chrono::milliseconds bookmark_interval{1000};
   std::chrono::milliseconds gc_interval{100};  // background garbage collector period
+  // Serve metrics.k8s.io/v1beta1 (as metrics-server would). Off by default:
+  // a cluster without metrics-server has no such group.
+  bool metrics_api = false;
+};
+
+// metrics.k8s.io samples, quantities as metrics-server writes them
+// ("250m", "12345n", "1024Ki").
+struct NodeMetricsSample {
+  std::string name;
+  std::string cpu;
+  std::string memory;
+};
+struct ContainerUsage {
+  std::string name;
+  std::string cpu;
+  std::string memory;
+};
+struct PodMetricsSample {
+  std::string ns;
+  std::string name;
+  std::vector<ContainerUsage> containers;
 };
 
 // A fault applied to matching requests (verb/path filters are optional).
@@ -69,6 +91,11 @@ class ApiServer {
   // tests asserting e.g. that a no-op reconcile performs zero writes.
   uint64_t RequestCount(const std::string& verb) const;
   void ResetRequestCounts();
+
+  // metrics.k8s.io: switch the group on or off at run time (installing or
+  // removing metrics-server) and set what NodeMetrics/PodMetrics return.
+  void SetMetricsApiServed(bool served);
+  void SetMetrics(std::vector<NodeMetricsSample> nodes, std::vector<PodMetricsSample> pods);
 
  private:
   class Impl;

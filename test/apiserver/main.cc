@@ -19,7 +19,8 @@ namespace {
 
 void Usage() {
   std::cerr << "usage: kube-test-apiserver [--port N] [--token T] [--state-dir DIR] "
-               "[--watch-history N] [--bookmark-interval-ms N] [--gc-interval-ms N]\n";
+               "[--watch-history N] [--bookmark-interval-ms N] [--gc-interval-ms N] "
+               "[--metrics-api]\n";
 }
 
 }  // namespace
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
     if (eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
+    } else if (arg == "--metrics-api") {
+      options.metrics_api = true;
+      continue;
     } else if (arg == "--help" || arg == "-h") {
       Usage();
       return 0;

@@ -64,6 +64,7 @@ const std::vector<Builtin>& Builtins() {
       {"batch", "v1", "cronjobs", "cronjob", "CronJob", true, {"cj"}, true, true, {"all"}},
       {"networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, {"ing"}, true, true, {}},
       {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, {"netpol"}, false, true, {}},
+      {"events.k8s.io", "v1", "events", "event", "Event", true, {"ev"}, false, false, {}},
       {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"}, true, true, {"api-extensions"}},
   };
   return kBuiltins;
