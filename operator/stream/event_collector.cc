@@ -1,8 +1,8 @@
 #include "stream/event_collector.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -41,8 +41,8 @@ void EventThrottle::Refill() {
   if (now <= last_refill_) return;
   double elapsed = std::chrono::duration<double>(now - last_refill_).count();
   last_refill_ = now;
-  tokens_ = std::min(static_cast<double>(options_.burst),
-                     tokens_ + elapsed * options_.events_per_second);
+  tokens_ =
+      std::min(static_cast<double>(options_.burst), tokens_ + elapsed * options_.events_per_second);
 }
 
 void EventThrottle::MaybeLogDrops(bool force) {
@@ -279,8 +279,7 @@ void EventCollector::WatchLoop() {
     bool progressed = false;
     auto watched = watcher.Run([this, &progressed](const kube::WatchEvent& e) {
       progressed = true;
-      if (e.type == kube::WatchEvent::Type::kAdded ||
-          e.type == kube::WatchEvent::Type::kModified) {
+      if (e.type == kube::WatchEvent::Type::kAdded || e.type == kube::WatchEvent::Type::kModified) {
         Offer(*e.object);
       }
     });

@@ -73,7 +73,7 @@ class EventThrottle {
     std::string uid;
     JsonText event;
   };
-  void Refill();             // mu_ held
+  void Refill();                   // mu_ held
   void MaybeLogDrops(bool force);  // mu_ held
 
   ChangeSink* sink_;

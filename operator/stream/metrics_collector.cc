@@ -1,10 +1,10 @@
 #include "stream/metrics_collector.h"
 
-#include <limits>
-
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <limits>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -57,9 +57,9 @@ std::optional<int64_t> ParseQuantityScaled(std::string_view s, int scale) {
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
   // <digits> | <digits>.<digits> | <digits>. | .<digits>
   u128 mantissa = 0;
-  int digits = 0;      // significant digits kept in mantissa
-  int exp10 = 0;       // value = mantissa * 10^exp10 * 2^exp2
-  int seen = 0;        // digits of the number, kept or not
+  int digits = 0;        // significant digits kept in mantissa
+  int exp10 = 0;         // value = mantissa * 10^exp10 * 2^exp2
+  int seen = 0;          // digits of the number, kept or not
   bool inexact = false;  // a dropped digit was non-zero
   bool fraction = false;
   for (; i < s.size(); ++i) {
@@ -106,16 +106,35 @@ std::optional<int64_t> ParseQuantityScaled(std::string_view s, int scale) {
     exp10 += neg_exp ? -e : e;
   } else if (suffix.size() == 1) {
     switch (suffix[0]) {
-      case 'n': exp10 -= 9; break;
-      case 'u': exp10 -= 6; break;
-      case 'm': exp10 -= 3; break;
-      case 'k': exp10 += 3; break;
-      case 'M': exp10 += 6; break;
-      case 'G': exp10 += 9; break;
-      case 'T': exp10 += 12; break;
-      case 'P': exp10 += 15; break;
-      case 'E': exp10 += 18; break;
-      default: return std::nullopt;
+      case 'n':
+        exp10 -= 9;
+        break;
+      case 'u':
+        exp10 -= 6;
+        break;
+      case 'm':
+        exp10 -= 3;
+        break;
+      case 'k':
+        exp10 += 3;
+        break;
+      case 'M':
+        exp10 += 6;
+        break;
+      case 'G':
+        exp10 += 9;
+        break;
+      case 'T':
+        exp10 += 12;
+        break;
+      case 'P':
+        exp10 += 15;
+        break;
+      case 'E':
+        exp10 += 18;
+        break;
+      default:
+        return std::nullopt;
     }
   } else {
     return std::nullopt;

@@ -43,7 +43,7 @@ struct MetricsCollectorOptions {
 
 struct MetricsCollectorStats {
   uint64_t polls = 0;
-  uint64_t failures = 0;  // polls that ended in a request error
+  uint64_t failures = 0;   // polls that ended in a request error
   bool available = false;  // the last poll produced a sample
 };
 

@@ -26,6 +26,8 @@
 //     backoff; they do not make the kind unavailable.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -37,8 +39,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "common/backoff.h"
 #include "kube/cancellation.h"
