@@ -208,6 +208,49 @@ TEST_CASE("After a forced 410 the relist reports exactly what changed during the
   CHECK(c.Stats().objects == ApiState(f).size());
 }
 
+TEST_CASE("An expired continue token restarts the paged list and the result is still exact",
+          "[stream][collector]") {
+  ApiServerOptions so;
+  so.watch_history = 3;  // the first page's snapshot is compacted by the churn below
+  ApiFixture f(so);
+  f.CreateNamespace("pages");
+  f.CreateNamespace("churn");
+  for (const char* n : {"a", "b", "c", "d"}) {
+    REQUIRE(f.client().Create(f.ConfigMap("pages", n, R"({"v":"1"})")).ok());
+  }
+  RecordingSink sink;
+  auto o = ConfigMaps();
+  o.page_size = 2;
+  bool churned = false;  // collector thread only
+  // Between the first and the second page (while "b" of page one is being
+  // projected): "a", already reported, is deleted, "e" appears, and enough
+  // writes happen that the continue token expires.
+  o.project = [&](const rapidjson::Value& obj) {
+    if (!churned && json::GetString(obj, {"metadata", "name"}) == "b") {
+      churned = true;
+      REQUIRE(f.client().Delete({"v1", "ConfigMap", "pages", "a"}).ok());
+      REQUIRE(f.client().Create(f.ConfigMap("pages", "e", R"({"v":"1"})")).ok());
+      for (int i = 0; i < 5; ++i) {
+        REQUIRE(f.client().Create(f.ConfigMap("churn", "c-" + std::to_string(i))).ok());
+      }
+    }
+    return ProjectConfigMap(obj);
+  };
+  ResourceCollector c(f.shared_client(), o, &sink);
+  c.Start();
+  REQUIRE(Eventually([&] { return sink.Has("synced ConfigMap"); }));
+  auto journal = sink.Journal();
+  auto at = [&](const std::string& line) {
+    return std::find(journal.begin(), journal.end(), line) - journal.begin();
+  };
+  CHECK(sink.Has("upsert pages/a"));                     // reported from the first, abandoned pass
+  CHECK(at("remove pages/a") < at("synced ConfigMap"));  // and taken back before Synced
+  CHECK(sink.Has("upsert pages/e"));
+  CHECK(sink.State("ConfigMap") == ApiState(f));
+  CHECK(c.Stats().errors == 0);  // a restart is not an error
+  CHECK(c.Stats().relists == 0);
+}
+
 TEST_CASE("A 410 ERROR event on the watch causes a relist without duplicate reports",
           "[stream][collector]") {
   ApiFixture f;
