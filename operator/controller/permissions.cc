@@ -9,6 +9,11 @@ namespace srexpert::controller {
 namespace {
 
 const std::vector<std::string> kRead = {"get", "list", "watch"};
+// Collected through list+watch only (no object is ever read by name).
+const std::vector<std::string> kListWatch = {"list", "watch"};
+// Helm reads its release records (ConfigMaps) by name, which collection's
+// list/watch on ConfigMaps does not cover.
+const std::vector<std::string> kHelmCore = {"get", "create", "patch", "update", "delete"};
 const std::vector<std::string> kWrite = {"create", "patch", "update"};
 const std::vector<std::string> kWriteDelete = {"create", "patch", "update", "delete"};
 
@@ -131,10 +136,11 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
        C,
        "",
        {"configmaps"},
-       kRead,
+       kListWatch,
        {},
-       "ConfigMap metadata (names, labels, owners). The agent requests metadata only, but RBAC "
-       "cannot limit a grant to metadata: this permission also allows reading ConfigMap data."},
+       "ConfigMap metadata (names, labels, owners, key names): the agent keeps metadata only and "
+       "never streams data, but RBAC cannot limit a grant to metadata, so this permission also "
+       "allows reading ConfigMap data. No get: nothing reads a single ConfigMap."},
       {F::kCollection,
        C,
        "apps",
@@ -170,12 +176,18 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
        kRead,
        {},
        "RBAC posture for scans (who can do what); RBAC objects hold no credentials."},
-      {F::kEvents, C, "", {"events"}, kRead, {}, "Kubernetes Events (core API)."},
+      {F::kEvents,
+       C,
+       "",
+       {"events"},
+       kListWatch,
+       {},
+       "Kubernetes Events (core API), streamed as they happen; a watch needs no get."},
       {F::kEvents,
        C,
        "events.k8s.io",
        {"events"},
-       kRead,
+       kListWatch,
        {},
        "Kubernetes Events through the events.k8s.io/v1 API (same objects, newer fields)."},
       {F::kMetrics,
@@ -229,11 +241,12 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
                  C,
                  kind.group,
                  kind.resources,
-                 kWriteDelete,
+                 kind.group.empty() ? kHelmCore : kWriteDelete,
                  {},
                  kind.group.empty()
                      ? "Install, upgrade, roll back and uninstall charts of these kinds; Helm's "
-                       "release records are ConfigMaps (HELM_DRIVER=configmap), never Secrets."
+                       "release records are ConfigMaps (HELM_DRIVER=configmap), never Secrets, "
+                       "read by name (get)."
                      : "Install, upgrade, roll back and uninstall charts of these kinds."});
   }
   return p;
