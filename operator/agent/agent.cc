@@ -109,6 +109,9 @@ struct AgentMetrics {
   prometheus::Counter* lease_errors = nullptr;
   prometheus::Gauge* lease_contact_age = nullptr;
   std::map<TunnelState, prometheus::Gauge*> tunnel_state;
+  // The leader's state stream (docs/streaming.md); 0 on a standby. Gauges
+  // mirroring the Streamer's own counters of the current leadership.
+  std::map<std::string, prometheus::Gauge*> stream;
 
   void Init(prometheus::Registry& r, const std::string& version) {
     leader = &prometheus::BuildGauge()
@@ -142,6 +145,23 @@ struct AgentMetrics {
                        .Register(r);
     for (TunnelState s : kPublishedStates)
       tunnel_state[s] = &states.Add({{"state", TunnelStateName(s)}});
+    auto stream_gauge = [&](const char* name, const char* help) {
+      stream[name] = &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+    };
+    stream_gauge("srexpert_stream_objects", "Objects in the leader's projected cluster state");
+    stream_gauge("srexpert_stream_object_bytes",
+                 "Bytes of projected JSON the leader holds for those objects");
+    stream_gauge("srexpert_stream_pending_changes",
+                 "Object changes waiting to be sealed into a delta (one per object at most)");
+    stream_gauge("srexpert_stream_unacked_messages",
+                 "Sent stream messages the backend has not acknowledged yet");
+    stream_gauge("srexpert_stream_unacked_bytes", "Bytes of those messages");
+    stream_gauge("srexpert_stream_acked_seq", "Highest sequence number the backend acknowledged");
+    stream_gauge("srexpert_stream_snapshots", "Snapshots sent in this leadership");
+    stream_gauge("srexpert_stream_resumes", "Sessions that resumed without a snapshot");
+    stream_gauge("srexpert_stream_changes_sent", "Object changes sealed into deltas");
+    stream_gauge("srexpert_stream_events_dropped",
+                 "Events dropped because the pending event backlog was full");
     prometheus::BuildGauge()
         .Name("srexpert_agent_info")
         .Help("Agent build information")
@@ -636,14 +656,29 @@ void Agent::RefreshMetrics() {
   Impl& d = *impl_;
   if (!d.registry) return;
   std::shared_ptr<TunnelClient> t;
+  std::shared_ptr<stream::ClusterStream> cs;
   TunnelState state;
   bool leading;
   {
     std::lock_guard l(d.mu);
     t = d.tunnel;
+    cs = d.cluster_stream;
     state = d.state;
     leading = d.leading;
   }
+  stream::StreamerStats st;
+  if (cs) st = cs->streamer().Stats();
+  auto set = [&](const char* name, double v) { d.metrics.stream[name]->Set(v); };
+  set("srexpert_stream_objects", static_cast<double>(st.objects));
+  set("srexpert_stream_object_bytes", static_cast<double>(st.object_bytes));
+  set("srexpert_stream_pending_changes", static_cast<double>(st.pending_changes));
+  set("srexpert_stream_unacked_messages", static_cast<double>(st.window_messages));
+  set("srexpert_stream_unacked_bytes", static_cast<double>(st.window_bytes));
+  set("srexpert_stream_acked_seq", static_cast<double>(st.acked_seq));
+  set("srexpert_stream_snapshots", static_cast<double>(st.snapshots));
+  set("srexpert_stream_resumes", static_cast<double>(st.resumes));
+  set("srexpert_stream_changes_sent", static_cast<double>(st.changes_sealed));
+  set("srexpert_stream_events_dropped", static_cast<double>(st.events_dropped));
   d.metrics.leader->Set(leading ? 1 : 0);
   for (auto& [s, g] : d.metrics.tunnel_state) g->Set(s == state ? 1 : 0);
   if (d.lock) {

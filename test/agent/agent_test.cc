@@ -229,6 +229,15 @@ TEST_CASE("agent: two agents on one Lease keep exactly one tunnel session", "[ag
   CHECK(json::GetBool(*info, {"leader"}));
   CHECK(json::GetString(*info, {"tunnelState"}) == "Connected");
 
+  // Only the leader streams the cluster: it holds the projected state and
+  // has sent a snapshot; the standby runs no collectors and holds nothing.
+  REQUIRE(WaitUntil([&] { return leader->agent->Status().stream.snapshots >= 1; }, seconds(30)));
+  CHECK(leader->agent->Status().stream.objects > 0);
+  CHECK(standby->agent->Status().stream.objects == 0);
+  CHECK(Contains(standby->Metrics(), "srexpert_stream_objects 0"));
+  CHECK_FALSE(Contains(leader->Metrics(), "srexpert_stream_objects 0"));
+  CHECK(json::Find(*info, {"stream", "objects"}) != nullptr);
+
   // Some renewals later there is still one leader and one session.
   std::this_thread::sleep_for(seconds(2));
   CHECK(Leaders(pods) == 1);
