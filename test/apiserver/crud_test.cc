@@ -312,3 +312,22 @@ TEST_CASE_METHOD(Fixture, "discovery lists built-in groups, resources and status
   CHECK(ds);
   CHECK(client.Get("/apis/nope/v1").status == 404);
 }
+
+TEST_CASE_METHOD(Fixture, "a Secret's stringData is merged into data on every write and not stored",
+                 "[apiserver][crud]") {
+  const std::string path = "/api/v1/namespaces/default/secrets";
+  auto r = client.Post(path, R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},
+    "data":{"keep":"a2VlcA=="},"stringData":{"token":"plain","keep2":"x"}})");
+  REQUIRE(r.status == 201);
+  auto obj = r.Json();
+  CHECK(json::GetString(obj, {"data", "token"}) == "cGxhaW4=");
+  CHECK(json::GetString(obj, {"data", "keep"}) == "a2VlcA==");
+  CHECK(json::GetString(obj, {"data", "keep2"}) == "eA==");
+  CHECK(json::Find(obj, {"stringData"}) == nullptr);
+  // stringData wins over data for the same key, also on update.
+  auto u = client.Patch(path + "/s", R"({"stringData":{"token":"new"}})",
+                        "application/merge-patch+json");
+  REQUIRE(u.status == 200);
+  CHECK(json::GetString(u.Json(), {"data", "token"}) == "bmV3");
+  CHECK(json::Find(u.Json(), {"stringData"}) == nullptr);
+}

@@ -20,6 +20,26 @@ namespace {
 constexpr char kCrdCleanupFinalizer[] = "customresourcecleanup.apiextensions.k8s.io";
 
 bool IsNamespaces(const ResourceType& t) { return t.group.empty() && t.resource == "namespaces"; }
+bool IsSecrets(const ResourceType& t) { return t.group.empty() && t.resource == "secrets"; }
+
+// Like the real server's Secret strategy: stringData is write-only input,
+// merged into data (base64) on every write and never stored.
+void MergeStringData(const ResourceType& type, json::Document& obj) {
+  if (!IsSecrets(type) || !obj.IsObject() || !obj.HasMember("stringData")) return;
+  auto& a = obj.GetAllocator();
+  if (obj["stringData"].IsObject()) {
+    if (!obj.HasMember("data") || !obj["data"].IsObject()) {
+      json::Set(obj, "data", json::Value(rapidjson::kObjectType), a);
+    }
+    for (auto& m : obj["stringData"].GetObject()) {
+      if (!m.value.IsString()) continue;
+      json::SetString(obj["data"], m.name.GetString(),
+                      base64::Encode({m.value.GetString(), m.value.GetStringLength()}), a);
+    }
+  }
+  json::Remove(obj, "stringData");
+}
+
 bool IsCrd(const ResourceType& t) {
   return t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions";
 }
@@ -275,6 +295,7 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
   auto& a = body.GetAllocator();
   if (!body.IsObject()) return BadRequest("the body of the request was not a JSON object");
   if (auto e = CheckTypeMeta(type, version, body, a)) return *e;
+  MergeStringData(type, body);
   auto& meta = body["metadata"];
   if (type.namespaced) {
     std::string body_ns = json::GetString(meta, {"namespace"});
@@ -457,6 +478,7 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     if (is_apply) CopyMember(merged, next, {"metadata"}, "managedFields");
     next = std::move(merged);
   } else {
+    MergeStringData(type, next);
     if (type.has_status) CopyTopLevel(next, *old, "status");
     if (IsNamespaces(type)) CopyTopLevel(next, *old, "spec");  // spec.finalizers via /finalize only
   }
