@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/agentconfig_controller.h"
+#include "controller/bootstrap.h"
 #include "kube/rest_client.h"
 #include "leaderelection/kube_lease_lock.h"
 #include "leaderelection/leader_elector.h"
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   std::string kubeconfig, ns, metrics_addr = ":8080", probe_addr = ":8081";
   std::string agent_image = "ghcr.io/srexpert/srexpert-agent:" SREXPERT_VERSION;
   std::string election_id = "srexpert-operator", log_level = "info", log_format = "json";
+  std::string bootstrap_file, own_cluster_role, own_cluster_role_binding;
   bool leader_elect = false;
   int workers = 2;
   CLI::App app{"srexpert-operator: keeps srexpert-agent's resources in sync with AgentConfigs"};
@@ -65,6 +69,14 @@ int main(int argc, char** argv) {
   app.add_option("--health-probe-bind-address", probe_addr, "Address of /healthz and /readyz; 0 disables them")->capture_default_str();
   app.add_option("--agent-image", agent_image, "Agent image used when an AgentConfig does not set spec.agent.image")->capture_default_str();
   app.add_option("--workers", workers, "Concurrent reconciles")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--bootstrap-agent-config", bootstrap_file,
+                 "AgentConfig (YAML or JSON) to create at start-up once its CRD is served, "
+                 "unless one of that name exists; never updates it");
+  app.add_option("--operator-cluster-role", own_cluster_role,
+                 "The operator's own ClusterRole; its Namespace is made its owner so deleting "
+                 "the namespace removes it");
+  app.add_option("--operator-cluster-role-binding", own_cluster_role_binding,
+                 "The operator's own ClusterRoleBinding; owned by its Namespace like the role");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log-format", log_format, "json or text")->capture_default_str();
   app.set_version_flag("--version", SREXPERT_VERSION);
@@ -89,6 +101,17 @@ int main(int argc, char** argv) {
   if (!client.ok()) {
     log::Error("cannot create Kubernetes client", {{"error", client.error().ToString()}});
     return 2;
+  }
+  // A bad bootstrap file is a broken install: fail fast and visibly
+  // (CrashLoopBackOff with the reason in the log) rather than run without it.
+  std::optional<json::Document> bootstrap;
+  if (!bootstrap_file.empty()) {
+    std::string why;
+    bootstrap = controller::LoadBootstrapAgentConfig(bootstrap_file, ns, &why);
+    if (!bootstrap) {
+      log::Error("invalid --bootstrap-agent-config", {{"error", why}});
+      return 2;
+    }
   }
   log::Info("starting srexpert-operator", {{"version", SREXPERT_VERSION}, {"namespace", ns},
                                             {"api", config->Describe()},
@@ -156,7 +179,33 @@ int main(int argc, char** argv) {
   log::Info("serving probes and metrics", {{"healthPort", probes.health_port()},
                                            {"metricsPort", probes.metrics_port()}});
 
-  std::atomic<bool> lost{false};
+  // Start-up tasks (bootstrap AgentConfig, namespace ownership of the
+  // operator's cluster RBAC) run on their own thread once this replica
+  // leads, so neither probes nor reconciles wait for them.
+  std::atomic<bool> quit{false}, lost{false}, bootstrap_rejected{false};
+  controller::StartupTasks startup(**client);
+  std::thread startup_thread;
+  std::once_flag startup_once;
+  auto start_tasks = [&] {
+    std::call_once(startup_once, [&] {
+      startup_thread = std::thread([&] {
+        std::vector<kube::ObjectRef> own;
+        if (!own_cluster_role.empty()) {
+          own.push_back({"rbac.authorization.k8s.io/v1", "ClusterRole", "", own_cluster_role});
+        }
+        if (!own_cluster_role_binding.empty()) {
+          own.push_back({"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "",
+                         own_cluster_role_binding});
+        }
+        if (!own.empty() && !startup.OwnByNamespace(ns, own)) return;
+        if (bootstrap &&
+            startup.CreateAgentConfig(*bootstrap) == controller::StartupTasks::Outcome::kRejected) {
+          bootstrap_rejected = true;
+          quit = true;
+        }
+      });
+    });
+  };
   std::unique_ptr<leaderelection::KubeLeaseLock> lock;
   std::unique_ptr<leaderelection::LeaderElector> elector;
   std::thread election;
@@ -173,25 +222,31 @@ int main(int argc, char** argv) {
             [&] {
               is_leader = true;
               ctrl.Start();
+              start_tasks();
             },
             [&] {
               // Like controller-runtime: a replica that lost its lease exits
               // and restarts clean rather than reconciling on a stale belief.
-              if (is_leader.exchange(false)) lost = true;
+              if (is_leader.exchange(false)) lost = quit = true;
             },
             nullptr});
     election = std::thread([&] { elector->Run(); });
   } else {
     ctrl.Start();
+    start_tasks();
   }
 
-  int sig = runtime::WaitForTermination(lost);
+  int sig = runtime::WaitForTermination(quit);
   log::Info("shutting down", {{"signal", sig}, {"leadershipLost", lost.load()}});
+  startup.Stop();
   ctrl.Stop();
   if (elector) {
     elector->Stop();
     election.join();
   }
+  // After the elector: it can no longer start the tasks' thread.
+  if (startup_thread.joinable()) startup_thread.join();
   probes.Stop();
+  if (bootstrap_rejected) return 2;
   return lost ? 1 : 0;
 }

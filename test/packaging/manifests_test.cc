@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "test/api/crd_schema.h"
 #include "test/apiserver/api_server.h"
+#include "test/net/test_support.h"
 #include "test/packaging/packaging_support.h"
 #include "test/packaging/pod_security.h"
 
@@ -33,16 +34,10 @@ class Kubectl {
     argv.insert(argv.end(), args.begin(), args.end());
     return Run(argv, input);
   }
-  // The install command docs/install.md gives: kubectl maps every object of
-  // a file before it applies the first one, so on a fresh cluster the
-  // AgentConfig fails until the CRD exists; the second apply creates it.
+  // The install command docs/install.md gives: one apply, also on a fresh
+  // cluster (install.yaml holds no object of the CRD's own kind).
   CommandResult Install(const std::string& file) const {
-    std::string k = "kubectl --kubeconfig '" + kubeconfig_ + "' --cache-dir '" + cache_.path() + "'";
-    return Run({"bash", "-c",
-                k + " apply --server-side -f '" + file + "' || { " + k +
-                    " wait --for=condition=Established --timeout=60s"
-                    " crd/agentconfigs.agent.srexpert.io && " +
-                    k + " apply --server-side -f '" + file + "'; }"});
+    return (*this)({"apply", "--server-side", "-f", file});
   }
 
  private:
@@ -71,8 +66,8 @@ TEST_CASE("manifests/install.yaml is what scripts/gen-manifests.sh generates fro
   CHECK(ReadFile(out) == ReadFile(SourcePath(kInstall)));
 }
 
-TEST_CASE("install.yaml holds the namespace, CRD, operator, token Secret and AgentConfig in "
-          "apply order",
+TEST_CASE("install.yaml holds the namespace, CRD, operator, token Secret and bootstrap "
+          "AgentConfig in apply order",
           "[packaging][manifests]") {
   auto docs = LoadDocuments(ReadFile(SourcePath(kInstall)));
   REQUIRE(docs.size() >= 2);
@@ -90,13 +85,26 @@ TEST_CASE("install.yaml holds the namespace, CRD, operator, token Secret and Age
                     "ClusterRoleBinding srexpert-operator",
                     "Deployment srexpert-system/srexpert-operator",
                     "Secret srexpert-system/srexpert-agent-registration",
-                    "AgentConfig srexpert-system/srexpert-agent",
+                    "ConfigMap srexpert-system/srexpert-operator-bootstrap",
                 });
   // The CRD is the checked-in one, byte for byte in content.
   CHECK(Canonical(docs[1]) ==
         Canonical(YAML::LoadFile(SourcePath("crds/agentconfigs.agent.srexpert.io.yaml"))));
+  // No AgentConfig object: kubectl could not map it before the CRD exists.
+  // The operator creates it from the bootstrap ConfigMap it mounts.
+  auto deployment = FindOne(docs, "Deployment", "srexpert-operator");
+  bool flag = false;
+  for (const auto& arg : deployment["spec"]["template"]["spec"]["containers"][0]["args"]) {
+    flag = flag || arg.as<std::string>() ==
+                       "--bootstrap-agent-config=/etc/srexpert/bootstrap/agentconfig.yaml";
+  }
+  CHECK(flag);
+  auto ac = YAML::Load(
+      FindOne(docs, "ConfigMap", "srexpert-operator-bootstrap")["data"]["agentconfig.yaml"]
+          .as<std::string>());
+  CHECK(ac["kind"].as<std::string>() == "AgentConfig");
+  CHECK(ac["metadata"]["namespace"].as<std::string>() == "srexpert-system");
   // The placeholders a user (or srexpert-hub) replaces.
-  auto ac = FindOne(docs, "AgentConfig");
   CHECK(ac["spec"]["clusterName"].as<std::string>() == "my-cluster");
   CHECK(ac["spec"]["backend"]["url"].as<std::string>() == "wss://connect.srexpert.io/agent");
   CHECK(FindOne(docs, "Secret")["stringData"]["token"].as<std::string>() ==
@@ -170,14 +178,8 @@ TEST_CASE("kubectl installs install.yaml on an API server with the documented co
   CommandResult install = kubectl.Install(SourcePath(kInstall));
   INFO(install.Describe());
   REQUIRE(install.exit_code == 0);
-  CHECK(install.out.find("agentconfig.agent.srexpert.io/srexpert-agent serverside-applied") !=
+  CHECK(install.out.find("configmap/srexpert-operator-bootstrap serverside-applied") !=
         std::string::npos);
-
-  CommandResult get = kubectl({"get", "agentconfig", "srexpert-agent", "-n", "srexpert-system",
-                               "-o", "jsonpath={.spec.clusterName}"});
-  INFO(get.Describe());
-  CHECK(get.exit_code == 0);
-  CHECK(get.out == "my-cluster");
   for (const std::vector<std::string>& object :
        {std::vector<std::string>{"deployment", "srexpert-operator", "-n", "srexpert-system"},
         {"clusterrole", "srexpert-operator"},
@@ -201,7 +203,7 @@ TEST_CASE("kubectl installs install.yaml on an API server with the documented co
       kubectl({"apply", "--dry-run=client", "-f", "-"}, ReadFile(SourcePath(kInstall)));
   INFO(dry.Describe());
   CHECK(dry.exit_code == 0);
-  CHECK(dry.out.find("agentconfig.agent.srexpert.io/srexpert-agent") != std::string::npos);
+  CHECK(dry.out.find("configmap/srexpert-operator-bootstrap") != std::string::npos);
 
   for (const auto& e : kExamples) {
     CommandResult dry_example = kubectl({"apply", "--dry-run=client", "-f", SourcePath(e)});
@@ -215,4 +217,103 @@ TEST_CASE("kubectl installs install.yaml on an API server with the documented co
   CommandResult ref = kubectl({"get", "agentconfig", "srexpert-agent", "-n", "srexpert-system",
                                "-o", "jsonpath={.spec.token.secretRef.name}"});
   CHECK(ref.out == "srexpert-registration");
+}
+
+TEST_CASE("One plain kubectl apply of install.yaml on a fresh API server, then the operator "
+          "creates the AgentConfig and deleting the namespace removes everything but the CRD",
+          "[packaging][manifests][kubectl][operator]") {
+  testing::ApiServer server;
+  server.Start();
+  Kubectl kubectl(server);
+
+  // The literal command, client-side apply, exactly once.
+  CommandResult install = kubectl({"apply", "-f", SourcePath(kInstall)});
+  INFO(install.Describe());
+  REQUIRE(install.exit_code == 0);
+  CHECK(install.out.find("customresourcedefinition.apiextensions.k8s.io/"
+                         "agentconfigs.agent.srexpert.io created") != std::string::npos);
+  CHECK(install.out.find("deployment.apps/srexpert-operator created") != std::string::npos);
+
+  // No kubelet here: run the operator binary as the Deployment would, with
+  // the bootstrap ConfigMap "mounted" as a file.
+  TempDir dir;
+  CommandResult bootstrap = kubectl({"get", "configmap", "srexpert-operator-bootstrap", "-n",
+                                     "srexpert-system", "-o", "jsonpath={.data.agentconfig\\.yaml}"});
+  INFO(bootstrap.Describe());
+  REQUIRE(bootstrap.exit_code == 0);
+  const std::string bootstrap_file = dir.Write("agentconfig.yaml", bootstrap.out);
+  const std::string log_file = dir.path() + "/operator.log";
+  auto docs = LoadDocuments(ReadFile(SourcePath(kInstall)));
+  std::vector<std::string> argv = {SRX_BINARY_DIR "/operator/cmd/srexpert-operator",
+                                   "--kubeconfig", server.KubeconfigFile(),
+                                   "--metrics-bind-address=0",
+                                   "--health-probe-bind-address=127.0.0.1:0"};
+  // The Deployment's own arguments, with the paths and the pod's namespace
+  // of this machine.
+  for (const auto& arg : FindOne(docs, "Deployment", "srexpert-operator")["spec"]["template"]
+                             ["spec"]["containers"][0]["args"]) {
+    std::string a = arg.as<std::string>();
+    if (a.rfind("--metrics-bind-address", 0) == 0 ||
+        a.rfind("--health-probe-bind-address", 0) == 0) {
+      continue;
+    }
+    if (a == "--namespace=$(POD_NAMESPACE)") a = "--namespace=srexpert-system";
+    if (a.rfind("--bootstrap-agent-config=", 0) == 0) a = "--bootstrap-agent-config=" + bootstrap_file;
+    argv.push_back(a);
+  }
+  testing::ChildProcess op(argv, log_file, log_file);
+
+  auto get = [&](std::vector<std::string> args) { return kubectl(args); };
+  CHECK(testing::WaitUntil(
+      [&] {
+        return get({"get", "agentconfig", "srexpert-agent", "-n", "srexpert-system", "-o",
+                    "jsonpath={.spec.clusterName}"})
+                   .out == "my-cluster";
+      },
+      std::chrono::seconds(60)));
+  // The operator reconciles it: the agent's children appear.
+  CHECK(testing::WaitUntil(
+      [&] { return get({"get", "daemonset", "srexpert-agent", "-n", "srexpert-system"}).exit_code == 0; },
+      std::chrono::seconds(60)));
+  for (const char* kind : {"clusterrole", "clusterrolebinding"}) {
+    INFO(kind);
+    CHECK(testing::WaitUntil(
+        [&] {
+          return get({"get", kind, "srexpert-operator", "-o",
+                      "jsonpath={.metadata.ownerReferences[0].kind}/"
+                      "{.metadata.ownerReferences[0].name}"})
+                     .out == "Namespace/srexpert-system";
+        },
+        std::chrono::seconds(60)));
+  }
+  // Applying the file again (GitOps, upgrades) keeps both the ownership and
+  // any edit made to the AgentConfig since.
+  CommandResult edit = kubectl({"patch", "agentconfig", "srexpert-agent", "-n", "srexpert-system",
+                                "--type=merge", "-p", R"({"spec":{"clusterName":"edited"}})"});
+  INFO(edit.Describe());
+  CHECK(edit.exit_code == 0);
+  CommandResult again = kubectl({"apply", "-f", SourcePath(kInstall)});
+  INFO(again.Describe());
+  CHECK(again.exit_code == 0);
+  CHECK(get({"get", "clusterrole", "srexpert-operator", "-o",
+             "jsonpath={.metadata.ownerReferences[0].name}"})
+            .out == "srexpert-system");
+  CHECK(get({"get", "agentconfig", "srexpert-agent", "-n", "srexpert-system", "-o",
+             "jsonpath={.spec.clusterName}"})
+            .out == "edited");
+
+  // Uninstall: one command; only the CRD stays (docs/uninstall.md).
+  CommandResult del = kubectl({"delete", "namespace", "srexpert-system", "--wait=false"});
+  INFO(del.Describe());
+  CHECK(del.exit_code == 0);
+  CHECK(testing::WaitUntil(
+      [&] {
+        return get({"get", "clusterrole,clusterrolebinding", "-o", "name"}).out.find("srexpert") ==
+                   std::string::npos &&
+               get({"get", "namespace", "srexpert-system"}).exit_code != 0;
+      },
+      std::chrono::seconds(60)));
+  CHECK(get({"get", "crd", "agentconfigs.agent.srexpert.io"}).exit_code == 0);
+  INFO(ReadFile(log_file));
+  CHECK(op.Terminate(std::chrono::seconds(20)) == 0);
 }

@@ -95,6 +95,18 @@ TEST_CASE("The operator holds what it needs to reconcile an AgentConfig", "[pack
       CHECK(Allows(n.cluster ? rbac.cluster_role : rbac.role, n.group, n.resource, verb, ""));
     }
   }
+  // Its own ClusterRole and ClusterRoleBinding, to make its Namespace their
+  // owner at start-up (--operator-cluster-role[-binding]).
+  for (const char* resource : {"clusterroles", "clusterrolebindings"}) {
+    for (const char* verb : {"get", "patch"}) {
+      INFO(resource << " " << verb);
+      CHECK(Allows(rbac.cluster_role, "rbac.authorization.k8s.io", resource, verb,
+                   "srexpert-operator"));
+    }
+  }
+  // Creating AgentConfigs only when the chart asks the operator to bootstrap
+  // one (install.yaml does).
+  CHECK_FALSE(Allows(rbac.role, "agent.srexpert.io", "agentconfigs", "create", ""));
   // Secrets stay namespaced: the operator cannot read Secrets elsewhere.
   CHECK_FALSE(Allows(rbac.cluster_role, "", "secrets", "get", ""));
   CHECK_FALSE(Allows(rbac.cluster_role, "", "secrets", "list", ""));
@@ -140,6 +152,23 @@ TEST_CASE("docs/install.md explains every rule of the operator's own RBAC", "[pa
   };
   check(rbac.role, rbac.role.size());
   // The ClusterRole's own rules; the generated rest is docs/permissions.md.
-  check(rbac.cluster_role, 2);
+  check(rbac.cluster_role, 3);
   CHECK(section.find("docs/permissions.md") != std::string::npos);
+}
+
+TEST_CASE("With agentConfig.bootstrap the operator may create AgentConfigs, and nothing more",
+          "[packaging][rbac]") {
+  ChartRender render;
+  render.values_files = {SourcePath("helm/srexpert-agent/ci/default-values.yaml")};
+  render.set = {"agentConfig.bootstrap=true"};
+  CommandResult r = HelmTemplate(render);
+  INFO(r.Describe());
+  REQUIRE(r.exit_code == 0);
+  auto docs = LoadDocuments(r.out);
+  auto role = RulesOf(FindOne(docs, "Role", "srexpert-operator"));
+  CHECK(Allows(role, "agent.srexpert.io", "agentconfigs", "create", ""));
+  CHECK_FALSE(Allows(role, "agent.srexpert.io", "agentconfigs", "delete", "srexpert-agent"));
+  // The bootstrap replaces the rendered AgentConfig, it does not add one.
+  for (const auto& d : docs) CHECK(d["kind"].as<std::string>() != "AgentConfig");
+  FindOne(docs, "ConfigMap", "srexpert-operator-bootstrap");
 }

@@ -52,3 +52,109 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "srexpert.leaderElect" -}}
 {{- if or .Values.operator.leaderElect (gt (int .Values.operator.replicas) 1) -}}true{{- end -}}
 {{- end -}}
+
+
+{{/*
+The AgentConfig built from .Values.agentConfig: rendered as an object
+(templates/agentconfig.yaml) or, with agentConfig.bootstrap, into the
+operator's bootstrap ConfigMap (templates/bootstrap-configmap.yaml).
+*/}}
+{{- define "srexpert.agentConfig" -}}
+{{- $ac := .Values.agentConfig -}}
+{{- if and $ac.token.value $ac.token.existingSecret.name }}
+{{- fail "agentConfig.token: set either value or existingSecret.name, not both" }}
+{{- end }}
+{{- if not (or $ac.token.value $ac.token.existingSecret.name) }}
+{{- fail "agentConfig.token: set value (--set agentConfig.token.value=...) or existingSecret.name" }}
+{{- end }}
+{{- if not $ac.clusterName }}
+{{- fail "agentConfig.clusterName is required (--set agentConfig.clusterName=...)" }}
+{{- end }}
+apiVersion: agent.srexpert.io/v1alpha1
+kind: AgentConfig
+metadata:
+  name: {{ $ac.name }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "srexpert.agentConfigLabels" . | nindent 4 }}
+spec:
+  clusterName: {{ $ac.clusterName | quote }}
+  backend:
+    url: {{ $ac.backend.url | quote }}
+    insecure: {{ $ac.backend.insecure }}
+    {{- with $ac.backend.caBundle }}
+    caBundle: |
+      {{- . | trim | nindent 6 }}
+    {{- end }}
+    {{- if $ac.backend.proxy.url }}
+    proxy:
+      url: {{ $ac.backend.proxy.url | quote }}
+      {{- with $ac.backend.proxy.noProxy }}
+      noProxy:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+  token:
+    secretRef:
+      {{- if $ac.token.existingSecret.name }}
+      name: {{ $ac.token.existingSecret.name }}
+      key: {{ $ac.token.existingSecret.key | quote }}
+      {{- else }}
+      name: {{ include "srexpert.tokenSecretName" . }}
+      key: token
+      {{- end }}
+  agent:
+    {{- with $ac.agent.image }}
+    image: {{ . | quote }}
+    {{- end }}
+    imagePullPolicy: {{ $ac.agent.imagePullPolicy }}
+    {{- with $ac.agent.imagePullSecrets }}
+    imagePullSecrets:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    resources:
+      {{- toYaml $ac.agent.resources | nindent 6 }}
+    nodeSelector:
+      {{- toYaml $ac.agent.nodeSelector | nindent 6 }}
+    tolerations:
+      {{- toYaml $ac.agent.tolerations | nindent 6 }}
+    {{- with $ac.agent.priorityClassName }}
+    priorityClassName: {{ . }}
+    {{- end }}
+    {{- with $ac.agent.podLabels }}
+    podLabels:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $ac.agent.podAnnotations }}
+    podAnnotations:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    logLevel: {{ $ac.agent.logLevel }}
+  leaderElection:
+    leaseDuration: {{ $ac.leaderElection.leaseDuration | quote }}
+    renewDeadline: {{ $ac.leaderElection.renewDeadline | quote }}
+    retryPeriod: {{ $ac.leaderElection.retryPeriod | quote }}
+  tunnel:
+    pingInterval: {{ $ac.tunnel.pingInterval | quote }}
+    pongTimeout: {{ $ac.tunnel.pongTimeout | quote }}
+    backoff:
+      initial: {{ $ac.tunnel.backoff.initial | quote }}
+      max: {{ $ac.tunnel.backoff.max | quote }}
+      multiplier: {{ $ac.tunnel.backoff.multiplier | float64 }}
+    maxMessageBytes: {{ $ac.tunnel.maxMessageBytes | int64 }}
+  collection:
+    events: {{ $ac.collection.events }}
+    metrics: {{ $ac.collection.metrics }}
+    {{- with $ac.collection.excludedNamespaces }}
+    excludedNamespaces:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+  scans:
+    enabled: {{ $ac.scans.enabled }}
+    interval: {{ $ac.scans.interval | quote }}
+  actions:
+    scale: {{ $ac.actions.scale }}
+    restart: {{ $ac.actions.restart }}
+    applyManifests: {{ $ac.actions.applyManifests }}
+    helm: {{ $ac.actions.helm }}
+{{- end -}}
