@@ -195,6 +195,8 @@ struct Agent::Impl {
 
   AgentOptions options;
   std::shared_ptr<kube::RestClient> client;
+  std::mutex stream_client_mu;
+  std::shared_ptr<kube::RestClient> stream_client;  // StreamClient()
   std::shared_ptr<prometheus::Registry> registry;
   Clock& clock;
   RandomSource own_random;
@@ -348,6 +350,31 @@ struct Agent::Impl {
     return o;
   }
 
+  // The collectors' own API client. Relists of twenty kinds after a watch
+  // expiry burst through a client-side rate limiter; sharing it with the
+  // Lease renewals would let them starve the renewals into a lost
+  // leadership (seen in the stream e2e test). Like controller-runtime's
+  // separate leader-election client, the Lease keeps the main client.
+  std::shared_ptr<kube::RestClient> StreamClient() {
+    std::lock_guard l(stream_client_mu);
+    if (stream_client) return stream_client;
+    kube::RestConfig config = client->config();
+    if (config.qps > 0) {
+      config.qps = std::max(config.qps, 50.0);
+      config.burst = std::max(config.burst, 100);
+    }
+    kube::ClientOptions o;
+    o.clock = &clock;
+    auto c = kube::RestClient::New(std::move(config), o);
+    if (!c.ok()) {
+      log::Warn("cannot build a separate API client for the collectors; sharing the main one",
+                {{"error", c.error().ToString()}});
+      return client;
+    }
+    stream_client = *c;
+    return stream_client;
+  }
+
   static stream::SendResult SendOnTunnel(const std::weak_ptr<TunnelClient>& weak,
                                          const protocol::StreamMessage& m) {
     auto t = weak.lock();
@@ -382,7 +409,8 @@ struct Agent::Impl {
         if (!WaitInTerm(my_term, retry)) return;
         continue;
       }
-      auto cs = std::make_shared<stream::ClusterStream>(client, ClusterStreamOptionsFor(), clock);
+      auto cs = std::make_shared<stream::ClusterStream>(StreamClient(), ClusterStreamOptionsFor(),
+                                                        clock);
       auto t =
           std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random, registry);
       std::weak_ptr<TunnelClient> weak_tunnel = t;
