@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "common/log.h"
+#include "stream/merge_patch.h"
 
 namespace srexpert::stream {
 
@@ -95,8 +96,9 @@ void Streamer::Stop() {
 // ---- ChangeSink -------------------------------------------------------------
 
 void Streamer::MarkPendingLocked(const std::string& key) {
-  auto [it, inserted] = pending_.try_emplace(key, Pending{objects_.count(key) > 0});
-  if (!inserted) return;
+  if (pending_.count(key)) return;
+  auto obj = objects_.find(key);
+  pending_.emplace(key, Pending{obj == objects_.end() ? nullptr : obj->second});
   if (pending_order_.empty()) oldest_pending_ = clock_.Now();
   pending_order_.push_back(key);
 }
@@ -432,7 +434,8 @@ void Streamer::SealDeltaLocked() {
       auto pit = pending_.find(key);
       auto oit = objects_.find(key);
       const bool exists = oit != objects_.end();
-      const bool existed = pit != pending_.end() && pit->second.existed_before;
+      const JsonText before = pit != pending_.end() ? pit->second.before : nullptr;
+      const bool existed = before != nullptr;
       if (!exists && !existed) {  // created and deleted between two batches
         pending_.erase(pit);
         pending_order_.pop_front();
@@ -459,8 +462,16 @@ void Streamer::SealDeltaLocked() {
       w.Key("name");
       WriteStr(w, parts.name);
       if (exists) {
-        w.Key("object");
-        WriteRaw(w, *oit->second);
+        std::optional<std::string> patch;
+        if (existed && options_.merge_patches) patch = CreateMergePatch(*before, *oit->second);
+        if (patch && patch->size() < oit->second->size()) {
+          w.Key("patch");
+          WriteRaw(w, *patch);
+          ++stats_.patches_sealed;
+        } else {
+          w.Key("object");
+          WriteRaw(w, *oit->second);
+        }
       }
       w.EndObject();
       ++changes;

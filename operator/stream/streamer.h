@@ -58,6 +58,9 @@ struct StreamerOptions {
   size_t eager_in_flight = 2;
   std::chrono::milliseconds batch_interval{50};
   size_t max_pending_events = 10000;
+  // A modified object travels as an RFC 7386 merge patch against its
+  // previous form when that is smaller (docs/protocol.md, `patch`).
+  bool merge_patches = true;
   std::chrono::milliseconds initial_sync_timeout{120000};
 };
 
@@ -84,6 +87,7 @@ struct StreamerStats {
   uint64_t messages_sealed = 0;
   uint64_t bytes_sealed = 0;        // payload bytes of sealed messages
   uint64_t changes_sealed = 0;      // object changes in sealed deltas
+  uint64_t patches_sealed = 0;      // of which sent as merge patches
   uint64_t events_sealed = 0;
   uint64_t events_dropped = 0;      // pending events dropped at the bound
   uint64_t oversized_dropped = 0;   // single objects larger than a message
@@ -130,7 +134,9 @@ class Streamer final : public ChangeSink {
 
  private:
   struct Pending {
-    bool existed_before;  // the backend's state (as of the last sealed message) has it
+    // The object as the backend has it (as of the last sealed message);
+    // null when the backend does not have it.
+    JsonText before;
   };
   struct KindState {
     bool synced = false;
