@@ -1,11 +1,14 @@
 // srexpert-hub: the reference backend end of the tunnel (docs/protocol.md,
 // "srexpert-hub"). A thin main: flags into HubOptions, then RunHub().
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "api/agent_config.h"
 #include "common/log.h"
 #include "hub/hub.h"
+#include "hub/install_manifest.h"
 
 using namespace srexpert;
 
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
   std::string handshake_timeout = "15s", idle_timeout = "1m", log_level = "info",
               log_format = "json";
   bool disable_api = false;
+  hub::InstallEndpointOptions install;
   CLI::App app{"srexpert-hub: reference backend for srexpert-agent tunnels"};
   app.add_option("--bind-address", o.bind_address, "Address of the tunnel listener")
       ->capture_default_str();
@@ -44,6 +48,13 @@ int main(int argc, char** argv) {
   app.add_option("--tokens-file", o.tokens_file,
                  "JSON file mapping registration tokens to cluster names; re-read when it changes")
       ->required();
+  app.add_option("--public-url", install.public_url,
+                 "Tunnel URL as agents reach this hub (wss://<host>:<port>/api/v1/tunnel); "
+                 "enables the one-line install GET /install.yaml?token=... on the tunnel port")
+      ->capture_default_str();
+  app.add_option("--public-ca-file", install.public_ca_file,
+                 "PEM CA bundle put into /install.yaml for the agents (default: the "
+                 "certificates of --tls-cert-file)");
   app.add_option("--api-bind-address", o.api_bind_address, "Address of the REST API")
       ->capture_default_str();
   app.add_option("--api-port", o.api_port, "Port of the REST API; 0 picks one")
@@ -84,6 +95,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.api_enabled = !disable_api;
+  // The one-line install: answered on the tunnel listener, the hub's public
+  // port; without --public-url it answers 503 with how to enable it.
+  install.tls_cert_file = o.tls_cert_file;
+  install.tokens_file = o.tokens_file;
+  auto endpoint = std::make_shared<hub::InstallEndpoint>(install);
+  std::string install_error;
+  if (!endpoint->Load(&install_error)) {
+    log::Error("cannot serve /install.yaml", {{"error", install_error}});
+    return 2;
+  }
+  o.tunnel_http = [endpoint](std::string_view method, std::string_view target)
+      -> std::optional<hub::HubOptions::PlainResponse> {
+    auto r = endpoint->Handle(method, target);
+    if (!r) return std::nullopt;
+    return hub::HubOptions::PlainResponse{r->status, r->content_type, std::move(r->body)};
+  };
   o.version = SREXPERT_VERSION;
   return hub::RunHub(o);
 }

@@ -171,10 +171,13 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
 
   template <typename Ws>
   awaitable<bool> Reply(Ws& ws, http::status status, unsigned version, std::string body,
-                        bool bearer_challenge = false) {
+                        bool bearer_challenge = false,
+                        std::string_view content_type = "text/plain; charset=utf-8") {
     http::response<http::string_body> res{status, version};
     res.set(http::field::server, "srexpert-hub");
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::content_type, content_type);
+    // Nothing here is for caches (the install manifest carries a token).
+    res.set(http::field::cache_control, "no-store");
     if (bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
     res.body() = std::move(body);
     res.keep_alive(false);
@@ -205,6 +208,16 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       } else if (path == protocol::kTunnelPath) {
         co_await Reply(ws, http::status::bad_request, req.version(),
                        "WebSocket upgrade required\n");
+      } else if (auto extra = options.tunnel_http
+                                  ? options.tunnel_http(req.method_string(), target)
+                                  : std::nullopt) {
+        // Named locals, no temporaries in the co_await: GCC 12 destroys
+        // temporaries of a co_await's arguments twice in some cases.
+        std::string body = req.method() == http::verb::head ? "" : std::move(extra->body);
+        std::string type = extra->content_type.empty() ? "text/plain; charset=utf-8"
+                                                       : extra->content_type;
+        co_await Reply(ws, static_cast<http::status>(extra->status), req.version(),
+                       std::move(body), false, type);
       } else {
         co_await Reply(ws, http::status::not_found, req.version(), "not found\n");
       }

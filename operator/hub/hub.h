@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/messages.h"
@@ -47,6 +49,17 @@ struct HubOptions {
   // An agent silent for this long is dropped; the hub pings at half of it.
   std::chrono::milliseconds idle_timeout{60000};
   std::string version = "0.1.0";
+
+  // Plain (non-WebSocket) requests on the tunnel listener other than
+  // /healthz and the tunnel path, e.g. the one-line install
+  // (hub/install_manifest.h). nullopt, or no handler: 404.
+  struct PlainResponse {
+    int status = 404;
+    std::string content_type;
+    std::string body;
+  };
+  std::function<std::optional<PlainResponse>(std::string_view method, std::string_view target)>
+      tunnel_http;
 };
 
 struct ClusterStatus {
