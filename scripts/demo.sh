@@ -9,13 +9,38 @@
 #                        wrote, as if the DaemonSet had scheduled them on
 #                        three nodes; one wins the Lease and opens the tunnel
 #
-# Usage: scripts/demo.sh [--once]   (--once: show the result and stop)
-# Ctrl-C stops everything it started.
+# With --kubeconfig <file> the operator and the three agents work against
+# that (real) cluster instead of the simulated one. They still run here, as
+# local processes with that kubeconfig's credentials, and dial the local hub.
+# Nothing touches an existing install: everything goes to namespace
+# srexpert-demo, AgentConfig srexpert-demo, whose DaemonSet is pinned to no
+# node (its pods would need the agent image and could not reach a hub on this
+# machine). Ctrl-C deletes the AgentConfig (and so every object the operator
+# created) before stopping; the CRD and the namespace stay.
+#
+# Usage: scripts/demo.sh [--once] [--kubeconfig <file>]
+#   --once: show the result and stop.   Ctrl-C stops everything it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 once=0
-[ "${1:-}" = "--once" ] && once=1
+real_kubeconfig=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --once) once=1 ;;
+    --kubeconfig) real_kubeconfig="${2:?--kubeconfig needs a file}"; shift ;;
+    --kubeconfig=*) real_kubeconfig="${1#--kubeconfig=}" ;;
+    *) echo "usage: scripts/demo.sh [--once] [--kubeconfig <file>]" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -n "$real_kubeconfig" ]; then
+  [ -r "$real_kubeconfig" ] || { echo "demo: cannot read kubeconfig $real_kubeconfig" >&2; exit 2; }
+  real_kubeconfig=$(cd "$(dirname "$real_kubeconfig")" && pwd)/$(basename "$real_kubeconfig")
+  ns=srexpert-demo name=srexpert-demo
+else
+  ns=srexpert-system name=srexpert-agent
+fi
 
 if [ "${SREXPERT_DEMO_SKIP_BUILD:-0}" != 1 ]; then
   bash scripts/install-deps.sh
@@ -34,8 +59,16 @@ state="${SREXPERT_DEMO_STATE:-$root/.demo}"
 rm -rf "$state"
 mkdir -p "$state"/{api,hub,agent,logs}
 pids=()
+op_pid=""
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$real_kubeconfig" ] && [ -n "$op_pid" ]; then
+    # While the operator still runs: its finalizer removes the ClusterRole
+    # and ClusterRoleBinding it made, garbage collection the rest.
+    echo "demo: deleting AgentConfig $ns/$name from the cluster"
+    kubectl --kubeconfig "$real_kubeconfig" -n "$ns" delete agentconfig "$name" \
+      --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
+  fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "demo: stopped everything it started (logs in $state/logs)"
@@ -58,11 +91,18 @@ wait_for() {  # wait_for <seconds> <description> <command...>
   return 1
 }
 
-echo "demo: starting the simulated cluster (kube-test-apiserver)"
-"$bin_api" --port 0 --state-dir "$state/api" >"$state/api/ready.json" 2>"$state/logs/apiserver.log" &
-pids+=($!)
-wait_for 30 "the API server" grep -q kubeconfig "$state/api/ready.json"
-kubeconfig=$(sed -n 's/.*"kubeconfig":"\([^"]*\)".*/\1/p' "$state/api/ready.json")
+if [ -n "$real_kubeconfig" ]; then
+  kubeconfig=$real_kubeconfig
+  echo "demo: using the cluster of $kubeconfig ($(kubectl --kubeconfig "$kubeconfig" config current-context 2>/dev/null || echo '?'))"
+  kubectl --kubeconfig "$kubeconfig" version >/dev/null 2>&1 ||
+    { echo "demo: cannot reach that cluster (kubectl version failed)" >&2; exit 1; }
+else
+  echo "demo: starting the simulated cluster (kube-test-apiserver)"
+  "$bin_api" --port 0 --state-dir "$state/api" >"$state/api/ready.json" 2>"$state/logs/apiserver.log" &
+  pids+=($!)
+  wait_for 30 "the API server" grep -q kubeconfig "$state/api/ready.json"
+  kubeconfig=$(sed -n 's/.*"kubeconfig":"\([^"]*\)".*/\1/p' "$state/api/ready.json")
+fi
 k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 
 echo "demo: generating the hub's TLS certificate and a cluster token"
@@ -79,40 +119,52 @@ api_port=$(free_port)
 pids+=($!)
 wait_for 30 "the hub" curl -fsS "http://127.0.0.1:$api_port/healthz"
 
-echo "demo: installing the CRD and sample workloads with kubectl"
-k apply --server-side -f crds/agentconfigs.agent.srexpert.io.yaml >/dev/null
-wait_for 30 "the CRD" k get crd agentconfigs.agent.srexpert.io
-for ns in srexpert-system shop payments; do
-  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    demo.srexpert.io/simulated: "true"\n' "$ns" | k apply -f - >/dev/null
-done
-for app in shop/frontend shop/cart payments/api; do
-  ns=${app%/*}; name=${app#*/}
-  cat <<YAML | k apply -f - >/dev/null
+if [ -n "$real_kubeconfig" ]; then
+  echo "demo: applying the CRD and namespace $ns with kubectl"
+  k apply --server-side -f crds/agentconfigs.agent.srexpert.io.yaml >/dev/null
+  k wait --for=condition=Established --timeout=60s crd/agentconfigs.agent.srexpert.io >/dev/null
+  k create namespace "$ns" --dry-run=client -o yaml | k apply -f - >/dev/null
+else
+  echo "demo: installing the CRD and sample workloads with kubectl"
+  k apply --server-side -f crds/agentconfigs.agent.srexpert.io.yaml >/dev/null
+  wait_for 30 "the CRD" k get crd agentconfigs.agent.srexpert.io
+  for sim_ns in srexpert-system shop payments; do
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    demo.srexpert.io/simulated: "true"\n' "$sim_ns" | k apply -f - >/dev/null
+  done
+  for app in shop/frontend shop/cart payments/api; do
+    app_ns=${app%/*}; app_name=${app#*/}
+    cat <<YAML | k apply -f - >/dev/null
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: $name, namespace: $ns, labels: {app: $name}}
+metadata: {name: $app_name, namespace: $app_ns, labels: {app: $app_name}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: $name}}
+  selector: {matchLabels: {app: $app_name}}
   template:
-    metadata: {labels: {app: $name}}
-    spec: {containers: [{name: $name, image: "registry.example.com/$name:1.0"}]}
+    metadata: {labels: {app: $app_name}}
+    spec: {containers: [{name: $app_name, image: "registry.example.com/$app_name:1.0"}]}
 YAML
-done
+  done
+fi
 
 op_health=$(free_port)
-"$bin_op" --kubeconfig "$kubeconfig" --namespace srexpert-system --agent-image srexpert/agent:demo \
+"$bin_op" --kubeconfig "$kubeconfig" --namespace "$ns" --agent-image srexpert/agent:demo \
   --health-probe-bind-address "127.0.0.1:$op_health" --metrics-bind-address "127.0.0.1:$op_health" \
   --log-format text 2>"$state/logs/operator.log" &
-pids+=($!)
+op_pid=$!
+pids+=($op_pid)
 wait_for 30 "the operator" curl -fsS "http://127.0.0.1:$op_health/readyz"
 
 echo "demo: applying the AgentConfig"
 ca_indented=$(sed 's/^/      /' "$state/hub/tls.crt")
+# On a real cluster the DaemonSet is pinned to no node: its pods would need
+# the agent image and could not reach the hub on this machine.
+pin=""
+[ -n "$real_kubeconfig" ] && pin="  agent: {nodeSelector: {demo.srexpert.io/agent-pods: none}}"
 cat <<YAML | k apply -f - >/dev/null
 apiVersion: agent.srexpert.io/v1alpha1
 kind: AgentConfig
-metadata: {name: srexpert-agent, namespace: srexpert-system}
+metadata: {name: $name, namespace: $ns}
 spec:
   clusterName: demo-cluster
   backend:
@@ -121,15 +173,16 @@ spec:
 $ca_indented
   token: {value: "$token"}
   leaderElection: {leaseDuration: 6s, renewDeadline: 4s, retryPeriod: 1s}
+$pin
 YAML
-wait_for 30 "the agent ConfigMap" k -n srexpert-system get configmap srexpert-agent-config
+wait_for 30 "the agent ConfigMap" k -n "$ns" get configmap "$name-config"
 
 # The operator's ConfigMap and Secret are what the DaemonSet would mount; the
 # demo writes them to files and rewrites the in-pod paths.
-k -n srexpert-system get configmap srexpert-agent-config -o 'jsonpath={.data.ca\.crt}' >"$state/agent/ca.crt"
-k -n srexpert-system get secret srexpert-agent-secret -o 'jsonpath={.data.token}' | base64 -d >"$state/agent/token"
+k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.ca\.crt}' >"$state/agent/ca.crt"
+k -n "$ns" get secret "$name-secret" -o 'jsonpath={.data.token}' | base64 -d >"$state/agent/token"
 chmod 600 "$state/agent/token"
-k -n srexpert-system get configmap srexpert-agent-config -o 'jsonpath={.data.config\.json}' |
+k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
   sed -e "s#/etc/srexpert/config/ca.crt#$state/agent/ca.crt#" -e "s#/etc/srexpert/token/token#$state/agent/token#" \
   >"$state/agent/config.json"
 
@@ -138,7 +191,7 @@ for i in 1 2 3; do
   p=$(free_port)
   agent_ports+=("$p")
   "$bin_agent" --kubeconfig "$kubeconfig" --config "$state/agent/config.json" \
-    --pod-name "srexpert-agent-node$i" --pod-namespace srexpert-system --node-name "demo-node-$i" \
+    --pod-name "$name-node$i" --pod-namespace "$ns" --node-name "demo-node-$i" \
     --health-probe-bind-address "127.0.0.1:$p" --metrics-bind-address "127.0.0.1:$p" \
     --log-format text 2>"$state/logs/agent-$i.log" &
   pids+=($!)
@@ -146,19 +199,52 @@ done
 wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
 
 wait_for 30 "the leader to report its tunnel" sh -c \
-  "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.tunnel}' | grep -qx Connected"
+  "kubectl --kubeconfig '$kubeconfig' -n '$ns' get agentconfig '$name' -o 'jsonpath={.status.tunnel}' | grep -qx Connected"
+
+ready=0
+for p in "${agent_ports[@]}"; do curl -fsS "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && ready=$((ready + 1)); done
+leader=$(k -n "$ns" get lease "$name-leader" -o 'jsonpath={.spec.holderIdentity}')
+
+if [ -n "$real_kubeconfig" ]; then
+  cat <<TXT
+
+=== srexpert demo is running against a REAL cluster ===============================
+Cluster: $kubeconfig ($(k config current-context 2>/dev/null || echo '?'))
+The operator and three agents run on THIS machine with that kubeconfig's
+credentials ($ready of 3 ready). The DaemonSet $ns/$name exists but is pinned
+to no node (nodeSelector demo.srexpert.io/agent-pods=none): in-cluster agent
+pods need the agent image (docs/image.md) and a hub they can reach.
+
+Hub: clusters connected (GET http://127.0.0.1:$api_port/api/v1/clusters):
+$(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
+
+Leader agent (Lease $ns/$name-leader): $leader
+
+$(k -n "$ns" get agentconfig)
+
+Look around:
+  kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n $ns
+  kubectl --kubeconfig $kubeconfig get clusterrole $name -o yaml
+  curl -s http://127.0.0.1:$api_port/api/v1/clusters
+  tail -f $state/logs/*.log
+Stopping deletes AgentConfig $ns/$name (and what the operator made from it).
+Afterwards remove the rest: kubectl delete namespace $ns
+  (and, if nothing else uses it: kubectl delete crd agentconfigs.agent.srexpert.io)
+==================================================================================
+TXT
+  if [ "$once" = 1 ]; then exit 0; fi
+  echo "demo: running; Ctrl-C stops everything"
+  while :; do sleep 1; done
+fi
 
 # There is no kubelet or DaemonSet controller in the simulated cluster: the
 # demo plays that part and reports the three agent processes as the
 # DaemonSet's pods, counting those whose /readyz answers.
-ready=0
-for p in "${agent_ports[@]}"; do curl -fsS "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && ready=$((ready + 1)); done
 k -n srexpert-system patch daemonset srexpert-agent --subresource=status --type=merge \
   -p "{\"status\":{\"desiredNumberScheduled\":3,\"currentNumberScheduled\":3,\"updatedNumberScheduled\":3,\"numberReady\":$ready,\"numberAvailable\":$ready,\"numberMisscheduled\":0}}" >/dev/null
 wait_for 30 "the AgentConfig to turn Ready" sh -c \
   "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
-leader=$(k -n srexpert-system get lease srexpert-agent-leader -o 'jsonpath={.spec.holderIdentity}')
 cat <<TXT
 
 === srexpert demo is running =====================================================
