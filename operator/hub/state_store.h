@@ -94,9 +94,11 @@ class StateStore {
   // cluster's resources and kinds.
   ApplyResult ApplySnapshot(const std::string& cluster, int64_t seq, const SnapshotPayload& part,
                             bool final);
-  // A delta: changes in order, events upserted (then trimmed to the bound),
-  // metrics replaced. kRejected while a snapshot is unfinished: the staged
-  // snapshot would later overwrite the delta's changes.
+  // A delta: changes in order (a `patch` is merged into the stored form,
+  // RFC 7386), events upserted (then trimmed to the bound), metrics
+  // replaced. kRejected while a snapshot is unfinished (the staged snapshot
+  // would later overwrite the delta's changes) and for a patch of an object
+  // the store does not hold.
   ApplyResult ApplyDelta(const std::string& cluster, int64_t seq, const DeltaPayload& delta);
 
   // Queries; false and `error` only when SQLite fails. An unknown cluster

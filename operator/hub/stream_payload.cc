@@ -106,6 +106,14 @@ std::string Integer(const Value& obj, std::string_view name, bool required, int6
   return {};
 }
 
+// Any exact integer (usage figures: only their type is the protocol's).
+std::string AnyInteger(const Value& obj, std::string_view name, bool required) {
+  const Value* v = Member(obj, name);
+  if (!v) return required ? fmt::format("{}: required", name) : std::string();
+  if (!v->IsInt64()) return fmt::format("{}: must be an integer", name);
+  return {};
+}
+
 std::string Bool(const Value& obj, std::string_view name, bool required, bool* out = nullptr) {
   const Value* v = Member(obj, name);
   if (!v) return required ? fmt::format("{}: required", name) : std::string();
@@ -162,8 +170,8 @@ std::string Kinds(const Value& kinds) {
       e = "must be an object";
     } else {
       bool available = true;
-      e = String(k, "apiVersion", 1, kMaxName, true);
-      if (e.empty()) e = String(k, "kind", 1, kMaxKind, true);
+      e = String(k, "kind", 1, kMaxKind, true);
+      if (e.empty()) e = String(k, "apiVersion", 0, kMaxName, false);
       if (e.empty()) e = Bool(k, "available", true, &available);
       if (e.empty()) e = String(k, "reason", 0, kMaxReason, false);
     }
@@ -208,8 +216,8 @@ std::string Usage(const Value& entry, bool pod) {
   std::string e;
   if (pod) e = String(entry, "namespace", 0, kMaxName, true);
   if (e.empty()) e = String(entry, "name", 1, kMaxName, true);
-  if (e.empty()) e = Integer(entry, "cpuMilli", true);
-  if (e.empty()) e = Integer(entry, "memoryBytes", true);
+  if (e.empty()) e = AnyInteger(entry, "cpuMilli", true);
+  if (e.empty()) e = AnyInteger(entry, "memoryBytes", true);
   return e.empty() ? e : "." + e;
 }
 
@@ -319,11 +327,22 @@ std::optional<DeltaPayload> DecodeDeltaPayload(std::string_view json, std::strin
       }
       if (e.empty()) e = Identity(entry, &c.resource);
       if (e.empty()) {
+        // added: object; modified: object or patch; deleted: neither.
         const Value* obj = Member(entry, "object");
+        const Value* patch = Member(entry, "patch");
         if (c.op == ChangeOp::kDeleted) {
           if (obj) e = "object: not allowed with op deleted";
+          else if (patch) e = "patch: not allowed with op deleted";
+        } else if (c.op == ChangeOp::kAdded && patch) {
+          e = "patch: not allowed with op added";
+        } else if (obj && patch) {
+          e = "patch: not allowed together with object";
+        } else if (patch) {
+          if (!patch->IsObject()) e = "patch: must be an object";
+          else c.patch = dump(*patch);
         } else if (!obj) {
-          e = fmt::format("object: required with op {}", op);
+          e = c.op == ChangeOp::kAdded ? "object: required with op added"
+                                       : "object: required with op modified (or patch)";
         } else if (!obj->IsObject()) {
           e = "object: must be an object";
         } else {

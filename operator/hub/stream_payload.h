@@ -35,7 +35,7 @@ struct SnapshotPayload {
   std::string snapshot;  // id shared by every part, 1..128 bytes
   int64_t part = 0;      // 0..2^53-1
   // Part 0 only: the `kinds` array as compact JSON text (each entry
-  // {apiVersion, kind, available[, reason]}); empty on later parts, where
+  // {kind, available[, apiVersion][, reason]}); empty on later parts, where
   // the member is ignored.
   std::string kinds_json;
   std::vector<ResourceRecord> objects;
@@ -45,7 +45,11 @@ enum class ChangeOp { kAdded, kModified, kDeleted };
 
 struct Change {
   ChangeOp op = ChangeOp::kAdded;
-  ResourceRecord resource;  // `object` is empty for kDeleted
+  // `object` is empty for kDeleted and for a kModified that carries `patch`.
+  ResourceRecord resource;
+  // kModified only: an RFC 7386 merge patch (compact JSON object text)
+  // against the form the backend holds, instead of the whole object.
+  std::string patch;
 };
 
 struct EventRecord {

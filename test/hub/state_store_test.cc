@@ -215,6 +215,31 @@ TEST_CASE("deltas add, modify and delete in order", "[hub][store]") {
   CHECK(view.items[2].kind == "Service");
 }
 
+TEST_CASE("a modified object may come as a merge patch of the stored form", "[hub][store]") {
+  auto store = OpenStore();
+  REQUIRE(store->ApplySnapshot("prod", 1,
+                               Part("s", 0, {Obj("Pod", "a", "p1", R"({"spec":{"n":"x"},"status":{"phase":"Pending","ip":"1"}})")}),
+                               true).ok());
+  DeltaPayload d;
+  Change patch{ChangeOp::kModified, {"Pod", "a", "p1", ""}, R"({"status":{"phase":"Running","ip":null},"l":[1]})"};
+  d.changes = {patch};
+  REQUIRE(store->ApplyDelta("prod", 2, d).ok());
+  ResourcesView view;
+  std::string error;
+  REQUIRE(store->Resources("prod", {}, &view, &error));
+  REQUIRE(view.items.size() == 1);
+  CHECK(view.items[0].object == R"({"spec":{"n":"x"},"status":{"phase":"Running"},"l":[1]})");
+
+  // A patch of an object the store does not hold rejects the whole delta.
+  Change orphan{ChangeOp::kModified, {"Pod", "a", "ghost", ""}, R"({"x":1})"};
+  d.changes = {Upsert(ChangeOp::kAdded, Obj("Pod", "a", "p2")), orphan};
+  auto r = store->ApplyDelta("prod", 3, d);
+  CHECK(r.status == ApplyResult::Status::kRejected);
+  CHECK(r.error == "changes[1].patch: the hub holds no Pod a/ghost to patch");
+  CHECK(Names(*store, "prod") == Strings{"Pod/a/p1"});
+  CHECK(store->LastAck("prod") == 2);
+}
+
 TEST_CASE("events are upserted by uid, served newest first and bounded", "[hub][store]") {
   auto store = OpenStore("", 3);
   DeltaPayload d;

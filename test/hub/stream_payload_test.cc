@@ -81,6 +81,10 @@ TEST_CASE("malformed snapshots are rejected naming the member", "[hub][payload]"
         "kinds[0]: must be an object");
   CHECK(SnapshotError(R"({"snapshot":"s","part":0,"kinds":[{"apiVersion":"v1","kind":"Pod"}],"objects":[]})") ==
         "kinds[0].available: required");
+  CHECK(SnapshotError(R"({"snapshot":"s","part":0,"kinds":[{"apiVersion":"v1","available":true}],"objects":[]})") ==
+        "kinds[0].kind: required");
+  CHECK(SnapshotError(R"({"snapshot":"s","part":0,"kinds":[{"apiVersion":1,"kind":"Pod","available":true}],"objects":[]})") ==
+        "kinds[0].apiVersion: must be a string");
   CHECK(SnapshotError(R"({"snapshot":"s","part":0,"kinds":[{"apiVersion":"v1","kind":"Pod","available":"yes"}],"objects":[]})") ==
         "kinds[0].available: must be a boolean");
   CHECK(SnapshotError(R"({"snapshot":"s","part":1})") == "objects: required");
@@ -105,7 +109,8 @@ TEST_CASE("a delta decodes changes, events and metrics", "[hub][payload]") {
   auto p = DecodeDeltaPayload(R"({
       "changes":[{"op":"added","kind":"Pod","namespace":"default","name":"web-1","object":{"x":1}},
                  {"op":"modified","kind":"Deployment","namespace":"default","name":"web","object":{"y":2}},
-                 {"op":"deleted","kind":"Pod","namespace":"default","name":"web-0"}],
+                 {"op":"deleted","kind":"Pod","namespace":"default","name":"web-0"},
+                 {"op":"modified","kind":"Pod","namespace":"default","name":"web-2","patch":{"status":{"phase":"Running","x":null}}}],
       "events":[{"uid":"e1","namespace":"default","name":"web-0.17a","type":"Warning","reason":"BackOff",
                  "message":"m","count":7,"firstTimestamp":"2026-11-24T20:00:00Z","lastTimestamp":"2026-11-24T21:00:00Z",
                  "regarding":{"kind":"Pod","namespace":"default","name":"web-0","uid":"p1"},
@@ -118,7 +123,10 @@ TEST_CASE("a delta decodes changes, events and metrics", "[hub][payload]") {
                               &error);
   INFO(error);
   REQUIRE(p);
-  REQUIRE(p->changes.size() == 3);
+  REQUIRE(p->changes.size() == 4);
+  CHECK(p->changes[3].op == ChangeOp::kModified);
+  CHECK(p->changes[3].resource.object.empty());
+  CHECK(p->changes[3].patch == R"({"status":{"phase":"Running","x":null}})");
   CHECK(p->changes[0].op == ChangeOp::kAdded);
   CHECK(p->changes[0].resource.object == R"({"x":1})");
   CHECK(p->changes[1].op == ChangeOp::kModified);
@@ -159,6 +167,16 @@ TEST_CASE("malformed deltas are rejected naming the member", "[hub][payload]") {
         "changes[0].object: required with op added");
   CHECK(DeltaError(R"({"changes":[{"op":"modified","kind":"Pod","namespace":"a","name":"b","object":"x"}]})") ==
         "changes[0].object: must be an object");
+  CHECK(DeltaError(R"({"changes":[{"op":"modified","kind":"Pod","namespace":"a","name":"b"}]})") ==
+        "changes[0].object: required with op modified (or patch)");
+  CHECK(DeltaError(R"({"changes":[{"op":"modified","kind":"Pod","namespace":"a","name":"b","object":{},"patch":{}}]})") ==
+        "changes[0].patch: not allowed together with object");
+  CHECK(DeltaError(R"({"changes":[{"op":"modified","kind":"Pod","namespace":"a","name":"b","patch":null}]})") ==
+        "changes[0].patch: must be an object");
+  CHECK(DeltaError(R"({"changes":[{"op":"added","kind":"Pod","namespace":"a","name":"b","patch":{}}]})") ==
+        "changes[0].patch: not allowed with op added");
+  CHECK(DeltaError(R"({"changes":[{"op":"deleted","kind":"Pod","namespace":"a","name":"b","patch":{}}]})") ==
+        "changes[0].patch: not allowed with op deleted");
   CHECK(DeltaError(R"({"changes":[{"op":"deleted","kind":"Pod","namespace":"a","name":"b","object":{}}]})") ==
         "changes[0].object: not allowed with op deleted");
   CHECK(DeltaError(R"({"changes":[{"op":"deleted","kind":"Pod","namespace":7,"name":"b"}]})") ==
@@ -189,7 +207,7 @@ TEST_CASE("malformed deltas are rejected naming the member", "[hub][payload]") {
   CHECK(DeltaError(R"({"metrics":{"available":true,"pods":[{"name":"p","cpuMilli":1,"memoryBytes":2}]}})") ==
         "metrics.pods[0].namespace: required");
   CHECK(DeltaError(R"({"metrics":{"available":true,"pods":[{"namespace":"a","name":"p","cpuMilli":1.5,"memoryBytes":2}]}})") ==
-        "metrics.pods[0].cpuMilli: must be an integer 0..2^53-1");
+        "metrics.pods[0].cpuMilli: must be an integer");
 }
 
 TEST_CASE("hostile payloads are rejected without crashing", "[hub][payload]") {
