@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
   app.add_option("--tokens-file", o.tokens_file,
                  "JSON file mapping registration tokens to cluster names; re-read when it changes")
       ->required();
+  app.add_option("--state-file", o.state_file,
+                 "SQLite file keeping each cluster's streamed state and last ack across restarts "
+                 "(default: in memory)");
+  app.add_option("--max-events-per-cluster", o.max_events_per_cluster,
+                 "Events kept per cluster; the oldest go first")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
   app.add_option("--public-url", install.public_url,
                  "Tunnel URL as agents reach this hub (wss://<host>:<port>/api/v1/tunnel); "
                  "enables the one-line install GET /install.yaml?token=... on the tunnel port")

@@ -31,6 +31,8 @@
 #include "common/json.h"
 #include "common/time_format.h"
 #include "common/log.h"
+#include "hub/state_store.h"
+#include "hub/stream_payload.h"
 #include "hub/token_store.h"
 #include "net/http_server.h"
 #include "net/tls.h"
@@ -97,6 +99,70 @@ struct Pending {
   std::shared_ptr<asio::steady_timer> timer;
 };
 
+net::HttpResponse JsonError(int status, std::string_view message) {
+  return net::HttpResponse::Json(status,
+                                 fmt::format(R"({{"error":"{}"}})", net::JsonEscape(message)));
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding (and '+' as space in queries); false on a malformed
+// escape or a decoded NUL.
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      int hi = i + 1 < in.size() ? HexDigit(in[i + 1]) : -1;
+      int lo = i + 2 < in.size() ? HexDigit(in[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return false;
+      c = static_cast<char>(hi * 16 + lo);
+      if (c == '\0') return false;
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    out->push_back(c);
+  }
+  return true;
+}
+
+// The query string as decoded name → value; only `allowed` names, each at
+// most once. "" and the error otherwise.
+std::string ParseQuery(std::string_view query, std::initializer_list<std::string_view> allowed,
+                       std::map<std::string, std::string>* out) {
+  out->clear();
+  size_t i = 0;
+  while (i < query.size()) {
+    size_t end = query.find('&', i);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view item = query.substr(i, end - i);
+    i = end + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    std::string name, value;
+    if (!PercentDecode(item.substr(0, eq), true, &name) ||
+        (eq != std::string_view::npos && !PercentDecode(item.substr(eq + 1), true, &value))) {
+      return "malformed percent-encoding in the query";
+    }
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string names;
+      for (auto a : allowed) names += fmt::format("{}{}", names.empty() ? "" : ", ", a);
+      return fmt::format("unknown query parameter \"{}\" (allowed: {})", name.substr(0, 64),
+                         names.empty() ? "none" : names);
+    }
+    if (!out->emplace(name, std::move(value)).second) {
+      return fmt::format("query parameter \"{}\" given twice", name);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 struct Session {
@@ -114,6 +180,8 @@ struct Session {
 struct Hub::Impl : std::enable_shared_from_this<Impl> {
   HubOptions options;
   std::unique_ptr<TokenStore> tokens;
+  // Written on the tunnel thread only; read by API threads (thread-safe).
+  std::unique_ptr<StateStore> store;
   std::shared_ptr<asio::ssl::context> tls;
   asio::io_context io;
   std::optional<tcp::acceptor> acceptor;
@@ -125,6 +193,8 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<bool> stopped{false};
 
   mutable std::mutex mu;  // guards `clusters` (read by API threads)
+  // Every cluster that connected or has stored state. last_ack mirrors the
+  // store (loaded at start, updated after each commit on the tunnel thread).
   std::map<std::string, ClusterStatus> clusters;
 
   // Tunnel thread only.
@@ -367,7 +437,9 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     const Message& m = *d.message;
     {
       std::lock_guard lock(mu);
-      ++clusters[session->cluster].messages_in;
+      ClusterStatus& c = clusters[session->cluster];
+      c.name = session->cluster;
+      ++c.messages_in;
     }
     if (!session->welcomed) {
       if (!std::holds_alternative<protocol::Hello>(m)) {
@@ -444,6 +516,11 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       c.max_concurrent_sessions = std::max(c.max_concurrent_sessions, open);
       w.last_ack = c.last_ack;
     }
+    std::string error;
+    if (!store->RememberCluster(session->cluster, &error)) {
+      log::Warn("state store cannot record the cluster", {{"cluster", session->cluster},
+                                                          {"error", error}});
+    }
     Send(session, w);
     log::Info("agent session open", {{"cluster", session->cluster}, {"session", session->id},
                                      {"agentVersion", hello.agent_version},
@@ -451,28 +528,72 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
                                      {"lastAck", w.last_ack}});
   }
 
+  // docs/protocol.md, "Sequence numbers, acks and resume": a seq at or
+  // below the last accepted one is a duplicate (acked again); a snapshot's
+  // part 0 may start at any later seq; every other message must be exactly
+  // the next one. A payload that breaks the rules is refused with
+  // invalid_payload and the seq does not advance.
   void HandleStream(const std::shared_ptr<Session>& session, const protocol::StreamMessage& s) {
+    const std::string& cluster = session->cluster;
     int64_t last;
     {
       std::lock_guard lock(mu);
-      last = clusters[session->cluster].last_ack;
+      last = clusters[cluster].last_ack;
     }
     bool snapshot = s.kind == protocol::StreamMessage::Kind::kSnapshot;
     if (s.seq <= last) {
       Send(session, protocol::Ack{last});  // duplicate after a resume: ack again
       return;
     }
-    if (!snapshot && s.seq != last + 1) {
+    std::string error;
+    std::optional<SnapshotPayload> part;
+    std::optional<DeltaPayload> delta;
+    if (snapshot) {
+      // The part number decides the sequencing rule, so decode first.
+      part = DecodeSnapshotPayload(s.payload, &error);
+      if (!part) return InvalidPayload(session, s.seq, error);
+    }
+    bool may_jump = snapshot && part->part == 0;
+    if (!may_jump && s.seq != last + 1) {
       Send(session, protocol::MakeError("sequence_gap",
                                         fmt::format("expected seq {}, got {}", last + 1, s.seq),
                                         std::to_string(s.seq)));
       return;
     }
+    if (!snapshot) {
+      delta = DecodeDeltaPayload(s.payload, &error);
+      if (!delta) return InvalidPayload(session, s.seq, error);
+    }
+    ApplyResult r = snapshot ? store->ApplySnapshot(cluster, s.seq, *part, s.final)
+                             : store->ApplyDelta(cluster, s.seq, *delta);
+    if (r.status == ApplyResult::Status::kRejected) return InvalidPayload(session, s.seq, r.error);
+    if (r.status == ApplyResult::Status::kFailed) {
+      // Not the agent's fault: no ack, and a fresh session resumes from the
+      // last stored seq once the store works again.
+      log::Error("state store failed", {{"cluster", cluster}, {"seq", s.seq}, {"error", r.error}});
+      Send(session, protocol::MakeError("internal", "the hub could not store the message",
+                                        std::to_string(s.seq)));
+      session->queue.Close(protocol::kCloseInternal, "state store failed");
+      return;
+    }
     {
       std::lock_guard lock(mu);
-      clusters[session->cluster].last_ack = s.seq;
+      clusters[cluster].last_ack = s.seq;
+    }
+    if (snapshot) {
+      log::Debug("snapshot part stored", {{"cluster", cluster}, {"seq", s.seq},
+                                          {"snapshot", part->snapshot}, {"part", part->part},
+                                          {"objects", part->objects.size()}, {"final", s.final}});
     }
     Send(session, protocol::Ack{s.seq});
+  }
+
+  void InvalidPayload(const std::shared_ptr<Session>& session, int64_t seq, std::string error) {
+    log::Warn("agent sent an invalid payload", {{"cluster", session->cluster},
+                                                {"session", session->id}, {"seq", seq},
+                                                {"error", error}});
+    if (error.size() > 4096) error.resize(4096);
+    Send(session, protocol::MakeError("invalid_payload", error, std::to_string(seq)));
   }
 
   void Touch(const std::string& cluster) {
@@ -560,6 +681,11 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       }
       return net::HttpResponse::Json(200, ClustersJson(list));
     });
+    api->Handle("GET", "/api/v1/clusters/*", [weak](const net::HttpRequest& req) {
+      auto self = weak.lock();
+      if (!self) return net::HttpResponse::Text(503, "stopping\n");
+      return self->ServeClusterState(req);
+    });
     api->HandleAsync("POST", "/api/v1/clusters/*", [weak](const net::HttpRequest& req,
                                                          net::Respond respond) {
       auto self = weak.lock();
@@ -589,6 +715,112 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
                              std::chrono::milliseconds(timeout_ms),
                              [respond](RequestResult r) { respond(ResultToHttp(r)); });
     });
+  }
+
+  // GET /api/v1/clusters/<name>/{resources,events,metrics}.
+  net::HttpResponse ServeClusterState(const net::HttpRequest& req) {
+    constexpr std::string_view kPrefix = "/api/v1/clusters/";
+    std::string_view rest = std::string_view(req.path).substr(kPrefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) return JsonError(404, "not found");
+    std::string_view what = rest.substr(slash + 1);
+    std::string cluster;
+    if (!PercentDecode(rest.substr(0, slash), false, &cluster)) {
+      return JsonError(400, "malformed percent-encoding in the cluster name");
+    }
+    std::map<std::string, std::string> query;
+    std::string error;
+    if (what == "resources") {
+      error = ParseQuery(req.query, {"kind", "namespace"}, &query);
+    } else if (what == "events") {
+      error = ParseQuery(req.query, {"namespace", "limit"}, &query);
+    } else if (what == "metrics") {
+      error = ParseQuery(req.query, {}, &query);
+    } else {
+      return JsonError(404, "not found");
+    }
+    if (!error.empty()) return JsonError(400, error);
+    {
+      std::lock_guard lock(mu);
+      if (!clusters.count(cluster)) {
+        return JsonError(404, fmt::format("unknown cluster \"{}\"", cluster.substr(0, 253)));
+      }
+    }
+    auto bad = [](const std::string& name, std::string_view rule) {
+      return JsonError(400, fmt::format("query parameter {}: {}", name, rule));
+    };
+    std::optional<std::string> ns;
+    if (auto it = query.find("namespace"); it != query.end()) {
+      if (it->second.size() > 253) return bad("namespace", "must be 0..253 bytes");
+      ns = it->second;
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto str = [&](std::string_view v) {
+      w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    auto raw = [&](const std::string& json, rapidjson::Type type) {
+      w.RawValue(json.data(), json.size(), type);
+    };
+    if (what == "resources") {
+      ResourceFilter filter;
+      filter.ns = ns;
+      if (auto it = query.find("kind"); it != query.end()) {
+        if (it->second.empty() || it->second.size() > 64) return bad("kind", "must be 1..64 bytes");
+        filter.kind = it->second;
+      }
+      ResourcesView view;
+      if (!store->Resources(cluster, filter, &view, &error)) return StoreError(cluster, error);
+      w.StartObject();
+      w.Key("cluster");
+      str(cluster);
+      w.Key("kinds");
+      raw(view.kinds_json, rapidjson::kArrayType);
+      w.Key("items");
+      w.StartArray();
+      for (const ResourceRecord& r : view.items) {
+        w.StartObject();
+        w.Key("kind");
+        str(r.kind);
+        w.Key("namespace");
+        str(r.ns);
+        w.Key("name");
+        str(r.name);
+        w.Key("object");
+        raw(r.object, rapidjson::kObjectType);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+    } else if (what == "events") {
+      int64_t limit = 500;
+      if (auto it = query.find("limit"); it != query.end()) {
+        const std::string& v = it->second;
+        bool digits = !v.empty() && v.size() <= 4 &&
+                      std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+        limit = digits ? std::stoll(v) : 0;
+        if (limit < 1 || limit > 5000) return bad("limit", "must be an integer 1..5000");
+      }
+      std::vector<std::string> events;
+      if (!store->Events(cluster, ns, limit, &events, &error)) return StoreError(cluster, error);
+      w.StartObject();
+      w.Key("items");
+      w.StartArray();
+      for (const std::string& e : events) raw(e, rapidjson::kObjectType);
+      w.EndArray();
+      w.EndObject();
+    } else {
+      std::optional<std::string> metrics;
+      if (!store->Metrics(cluster, &metrics, &error)) return StoreError(cluster, error);
+      if (metrics) return net::HttpResponse::Json(200, std::move(*metrics));
+      return net::HttpResponse::Json(200, R"({"available":false,"reason":"no sample received yet"})");
+    }
+    return net::HttpResponse::Json(200, std::string(buf.GetString(), buf.GetSize()));
+  }
+
+  static net::HttpResponse StoreError(const std::string& cluster, const std::string& error) {
+    log::Error("state store query failed", {{"cluster", cluster}, {"error", error}});
+    return JsonError(500, "state store query failed");
   }
 
   static net::HttpResponse ResultToHttp(const RequestResult& r) {
@@ -677,9 +909,28 @@ bool Hub::Start(std::string* error) {
     if (error) *error = "TLS certificate and key are required (plain ws needs allow_plain_ws)";
     return false;
   }
-  if (o.max_message_bytes < 1024 || o.max_in_flight_requests < 1) {
-    if (error) *error = "max_message_bytes must be >= 1024 and max_in_flight_requests >= 1";
+  if (o.max_message_bytes < 1024 || o.max_in_flight_requests < 1 ||
+      o.max_events_per_cluster < 1) {
+    if (error) {
+      *error = "max_message_bytes must be >= 1024, max_in_flight_requests and "
+               "max_events_per_cluster >= 1";
+    }
     return false;
+  }
+  StateStoreOptions store_options;
+  store_options.path = o.state_file;
+  store_options.max_events_per_cluster = o.max_events_per_cluster;
+  d.store = StateStore::Open(store_options, error);
+  if (!d.store) return false;
+  {
+    std::vector<StoredCluster> stored;
+    if (!d.store->Clusters(&stored, error)) return false;
+    std::lock_guard lock(d.mu);
+    for (const StoredCluster& c : stored) {
+      ClusterStatus& status = d.clusters[c.name];
+      status.name = c.name;
+      status.last_ack = c.last_ack;
+    }
   }
   boost::system::error_code ec;
   auto address = asio::ip::make_address(o.bind_address, ec);
@@ -725,7 +976,8 @@ bool Hub::Start(std::string* error) {
     }
   });
   log::Info("hub listening", {{"tunnelPort", d.tunnel_port}, {"tls", has_tls},
-                              {"apiPort", d.api ? d.api->port() : 0}});
+                              {"apiPort", d.api ? d.api->port() : 0},
+                              {"stateFile", o.state_file.empty() ? "(memory)" : o.state_file}});
   return true;
 }
 

@@ -4,13 +4,21 @@
 // authenticates agents by bearer token against a TokenStore file, runs the
 // v1 handshake, keeps one live session per cluster (a newer one supersedes
 // the older with close 4409), acknowledges the agent's sequenced stream, and
-// can send requests to an agent and await the response. A REST API on a
-// second port (srx_net HttpServer):
+// can send requests to an agent and await the response.
+//
+// The stream (snapshots and deltas, docs/protocol.md "State stream
+// payloads") is decoded strictly and applied to a StateStore (SQLite, a file
+// or in memory) in one transaction per message together with its seq, so a
+// hub restarted on the same state file keeps each cluster's resources,
+// events, metrics and lastAck. A REST API on a second port (srx_net
+// HttpServer):
 //   GET  /healthz
-//   GET  /api/v1/clusters                       connected clusters and history
+//   GET  /api/v1/clusters                       clusters, sessions, lastAck
+//   GET  /api/v1/clusters/<name>/resources      ?kind=&namespace=
+//   GET  /api/v1/clusters/<name>/events         ?namespace=&limit=
+//   GET  /api/v1/clusters/<name>/metrics
 //   POST /api/v1/clusters/<name>/requests       {"kind","payload","timeoutMs"}
-// State (sessions, acks, history) lives in memory; a restarted hub starts
-// empty and agents re-sync. The streaming issue adds a SQLite store.
+// Session history (counters, hello) lives in memory only.
 #pragma once
 
 #include <chrono>
@@ -35,6 +43,11 @@ struct HubOptions {
   // Without TLS files the hub refuses to start unless this is set.
   bool allow_plain_ws = false;
   std::string tokens_file;
+  // SQLite file of the clusters' streamed state; "" keeps it in memory (a
+  // restarted hub then starts empty and agents re-sync with a snapshot).
+  std::string state_file;
+  // Events kept per cluster; the oldest (by lastTimestamp) go first.
+  int64_t max_events_per_cluster = 10000;
 
   // REST API listener (plain HTTP unless api_tls, which uses the same
   // certificate). api_port 0 = ephemeral; disable with api_enabled=false.
@@ -108,8 +121,8 @@ class Hub {
                    const std::string& payload_json, std::chrono::milliseconds timeout,
                    std::function<void(RequestResult)> done);
 
-  // Observes every valid message from agents (tests, later the streaming
-  // store). Runs on the hub's tunnel thread; must not block. Set before Start.
+  // Observes every valid message from agents (after the hub handled it).
+  // Runs on the hub's tunnel thread; must not block. Set before Start.
   void OnMessage(std::function<void(const std::string& cluster, const protocol::Message&)> cb);
 
  private:

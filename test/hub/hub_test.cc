@@ -1,19 +1,6 @@
-// The hub against a raw WebSocket agent written with Beast directly, so every
-// protocol rule can be broken on purpose.
+// The hub against a raw WebSocket agent (hub_fixture.h), so every protocol
+// rule can be broken on purpose.
 #include "hub/hub.h"
-
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -21,156 +8,16 @@
 
 #include "common/json.h"
 #include "protocol/messages.h"
+#include "test/hub/hub_fixture.h"
 #include "test/net/test_support.h"
 
 using namespace srexpert;
 using namespace srexpert::hub;
+using namespace srexpert::hub::testing;
 using srexpert::testing::HttpCall;
 using srexpert::testing::TempDir;
 using srexpert::testing::TestPki;
 using srexpert::testing::WaitUntil;
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
-
-namespace {
-
-// A hub on ephemeral ports with tokens prod → "tok-prod", dev → "tok-dev",
-// disabled → "tok-off".
-struct HubFixture {
-  TempDir dir;
-  TestPki pki{dir.path()};
-  std::unique_ptr<Hub> hub;
-
-  explicit HubFixture(std::function<void(HubOptions&)> tweak = {}) {
-    srexpert::testing::WriteFile(dir.File("tokens.json"), R"({"clusters":[
-      {"name":"prod","token":"tok-prod"},{"name":"dev","token":"tok-dev"},
-      {"name":"off","token":"tok-off","disabled":true}]})");
-    HubOptions o;
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
-    o.api_port = 0;
-    o.tls_cert_file = pki.server_cert;
-    o.tls_key_file = pki.server_key;
-    o.tokens_file = dir.File("tokens.json");
-    if (tweak) tweak(o);
-    hub = std::make_unique<Hub>(o);
-    std::string error;
-    INFO(error);
-    REQUIRE(hub->Start(&error));
-  }
-};
-
-protocol::Hello MakeHello(std::vector<int> versions = {1}) {
-  protocol::Hello h;
-  h.agent_version = "0.1.0-test";
-  h.protocol_versions = std::move(versions);
-  h.cluster = {"uid-123", "prod-eu", "v1.30.2"};
-  h.node = "node-a";
-  h.pod = "agent-0";
-  return h;
-}
-
-// A blocking WebSocket agent; reads time out after 10 s.
-class RawAgent {
- public:
-  explicit RawAgent(const std::string& ca) : ctx_(asio::ssl::context::tls_client), ws_(io_, ctx_) {
-    ctx_.load_verify_file(ca);
-    ctx_.set_verify_mode(asio::ssl::verify_peer);
-  }
-
-  // Returns the HTTP status of the upgrade (101 on success).
-  int Connect(uint16_t port, const std::string& token, bool subprotocol = true,
-              const std::string& path = std::string(protocol::kTunnelPath)) {
-    tcp::resolver resolver(io_);
-    auto& sock = beast::get_lowest_layer(ws_);
-    asio::connect(sock, resolver.resolve("127.0.0.1", std::to_string(port)));
-    timeval tv{10, 0};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), "localhost");
-    ws_.next_layer().handshake(asio::ssl::stream_base::client);
-    ws_.set_option(websocket::stream_base::decorator([token, subprotocol](websocket::request_type& r) {
-      if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
-      if (subprotocol) r.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
-    }));
-    websocket::permessage_deflate pmd;
-    pmd.client_enable = true;
-    ws_.set_option(pmd);
-    ws_.read_message_max(64 * 1024 * 1024);
-    // The async handshake fills `res` even when the upgrade is declined; the
-    // synchronous one in Boost 1.74 does not.
-    websocket::response_type res;
-    ws_.async_handshake(res, "localhost", path, [](boost::system::error_code) {});
-    io_.restart();
-    io_.run();
-    subprotocol_ = std::string(res[http::field::sec_websocket_protocol]);
-    return static_cast<int>(res.result_int());
-  }
-
-  void Send(const std::string& text) {
-    ws_.text(true);
-    ws_.write(asio::buffer(text));
-  }
-  void Send(const protocol::Message& m) { Send(*protocol::Encode(m)); }
-
-  // The next message; nullopt when the connection closed (see close_code()).
-  std::optional<protocol::Message> Read() {
-    beast::flat_buffer buf;
-    boost::system::error_code ec;
-    ws_.read(buf, ec);
-    if (ec) {
-      close_code_ = ws_.reason().code;
-      return std::nullopt;
-    }
-    auto d = protocol::Decode(beast::buffers_to_string(buf.data()), 64 * 1024 * 1024);
-    REQUIRE(d.ok());
-    return d.message;
-  }
-
-  template <typename T>
-  T ReadAs() {
-    auto m = Read();
-    REQUIRE(m);
-    INFO("got " << protocol::TypeName(*m));
-    REQUIRE(std::holds_alternative<T>(*m));
-    return std::get<T>(*m);
-  }
-
-  // Reads until the connection closes; returns the close code.
-  int ReadUntilClosed() {
-    for (int i = 0; i < 100; ++i) {
-      if (!Read()) return close_code_;
-    }
-    return -1;
-  }
-
-  protocol::Welcome Handshake(protocol::Hello hello = MakeHello()) {
-    Send(hello);
-    return ReadAs<protocol::Welcome>();
-  }
-
-  const std::string& subprotocol() const { return subprotocol_; }
-  int close_code() const { return close_code_; }
-
- private:
-  asio::io_context io_;
-  asio::ssl::context ctx_;
-  websocket::stream<beast::ssl_stream<tcp::socket>> ws_;
-  std::string subprotocol_;
-  int close_code_ = 0;
-};
-
-std::optional<ClusterStatus> FindCluster(Hub& hub, const std::string& name) {
-  for (auto& c : hub.Clusters()) {
-    if (c.name == name) return c;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 TEST_CASE("the hub refuses to start without TLS unless plain ws is allowed", "[hub]") {
   TempDir dir;
@@ -258,7 +105,7 @@ TEST_CASE("an unknown message type gets 'unsupported' and the session stays", "[
   auto err = agent.ReadAs<protocol::Error>();
   CHECK(err.code == "unsupported");
   CHECK(err.ref == "teleport");
-  agent.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kSnapshot, 1, "{}", true});
+  agent.Send(SnapshotMessage(1));
   CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
 }
 
@@ -292,23 +139,23 @@ TEST_CASE("no common version: error then close 4426", "[hub]") {
 
 TEST_CASE("sequenced messages are acked cumulatively, gaps and duplicates handled", "[hub]") {
   HubFixture f;
-  using K = protocol::StreamMessage::Kind;
   std::string welcome_session;
   {
     RawAgent agent(f.pki.ca_cert);
     REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
     agent.Handshake();
-    agent.Send(protocol::StreamMessage{K::kSnapshot, 1, R"({"objects":[]})", true});
+    agent.Send(SnapshotMessage(1));
     CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
-    agent.Send(protocol::StreamMessage{K::kDelta, 2, "{}", true});
+    agent.Send(DeltaMessage(2, OneChange("added", "web-0")));
     CHECK(agent.ReadAs<protocol::Ack>().seq == 2);
-    agent.Send(protocol::StreamMessage{K::kDelta, 2, "{}", true});  // duplicate
+    agent.Send(DeltaMessage(2, OneChange("added", "web-0")));  // duplicate
     CHECK(agent.ReadAs<protocol::Ack>().seq == 2);
-    agent.Send(protocol::StreamMessage{K::kDelta, 5, "{}", true});  // gap
+    agent.Send(DeltaMessage(5, OneChange("added", "web-1")));  // gap
     auto gap = agent.ReadAs<protocol::Error>();
     CHECK(gap.code == "sequence_gap");
     CHECK(gap.message == "expected seq 3, got 5");
-    agent.Send(protocol::StreamMessage{K::kSnapshot, 7, "{}", true});  // snapshot heals
+    CHECK(gap.ref == "5");
+    agent.Send(SnapshotMessage(7));  // snapshot heals
     CHECK(agent.ReadAs<protocol::Ack>().seq == 7);
   }
   // The next session learns where the hub stands.
@@ -316,7 +163,7 @@ TEST_CASE("sequenced messages are acked cumulatively, gaps and duplicates handle
   RawAgent again(f.pki.ca_cert);
   REQUIRE(again.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
   CHECK(again.Handshake().last_ack == 7);
-  again.Send(protocol::StreamMessage{K::kDelta, 8, "{}", true});
+  again.Send(DeltaMessage(8, OneChange("deleted", "web-0")));
   CHECK(again.ReadAs<protocol::Ack>().seq == 8);
 }
 
@@ -418,7 +265,7 @@ TEST_CASE("an unanswered request times out and in-flight requests are bounded", 
   CHECK(r.status == RequestResult::Status::kTimeout);
   // A late response is ignored.
   agent.Send(protocol::Response{wait_request.id, true, "{}", {}});
-  agent.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kSnapshot, 1, "{}", true});
+  agent.Send(SnapshotMessage(1));
   CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
 }
 

@@ -1,6 +1,7 @@
 // A hub process for tests that need a real, separate peer (SIGSTOP, kill
 // and restart). Usage:
 //   srx_hub_testd --port N --tokens FILE [--cert F --key F | --plain]
+//                 [--state-file F] [--api-port N]
 // Logs JSON lines to stderr; exits on SIGTERM/SIGINT.
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,11 @@ int main(int argc, char** argv) {
     else if (a == "--cert") o.tls_cert_file = next();
     else if (a == "--key") o.tls_key_file = next();
     else if (a == "--plain") o.allow_plain_ws = true;
+    else if (a == "--state-file") o.state_file = next();
+    else if (a == "--api-port") {
+      o.api_enabled = true;
+      o.api_port = static_cast<uint16_t>(std::atoi(next().c_str()));
+    }
     else return 2;
   }
   return srexpert::hub::RunHub(o);
