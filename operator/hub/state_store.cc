@@ -202,7 +202,7 @@ struct StateStore::Impl {
   // Writer statements.
   Stmt begin, commit, rollback;
   Stmt find_cluster, insert_cluster, set_ack;
-  Stmt upsert_resource, delete_resource, clear_resources, move_staged, get_resource;
+  Stmt upsert_resource, delete_resource, clear_resources, move_staged, get_resource, set_object;
   Stmt upsert_staged, clear_staged, set_staging, finish_snapshot, set_kinds;
   Stmt upsert_event, count_events, trim_events, set_metrics;
   Queries writer_queries;
@@ -231,9 +231,10 @@ struct StateStore::Impl {
                                    error) &&
            clear_resources.Prepare(db, "DELETE FROM resources WHERE cluster_id = ?1", error) &&
            get_resource.Prepare(db,
-                                "SELECT object FROM resources WHERE cluster_id = ?1 AND kind = ?2 "
+                                "SELECT id, object FROM resources WHERE cluster_id = ?1 AND kind = ?2 "
                                 "AND namespace = ?3 AND name = ?4",
                                 error) &&
+           set_object.Prepare(db, "UPDATE resources SET object = ?2 WHERE id = ?1", error) &&
            move_staged.Prepare(db,
                                "INSERT INTO resources (cluster_id, kind, namespace, name, object) "
                                "SELECT cluster_id, kind, namespace, name, object FROM staged "
@@ -296,13 +297,14 @@ struct StateStore::Impl {
     return rc == SQLITE_ROW;
   }
 
-  // A modified object sent as a merge patch: the stored form with the patch
-  // applied. kRejected when the store holds no such object.
-  ApplyResult Patched(int64_t cluster_id, size_t index, const Change& c, std::string* merged) {
+  // A modified object sent as a merge patch: replaces the stored form with
+  // the patch applied. kRejected when the store holds no such object.
+  ApplyResult Patch(int64_t cluster_id, size_t index, const Change& c) {
     const ResourceRecord& r = c.resource;
     get_resource.Bind(1, cluster_id).Bind(2, r.kind).Bind(3, r.ns).Bind(4, r.name);
     int rc = get_resource.Step();
-    std::string stored = rc == SQLITE_ROW ? get_resource.Text(0) : std::string();
+    int64_t id = rc == SQLITE_ROW ? get_resource.Int(0) : 0;
+    std::string stored = rc == SQLITE_ROW ? get_resource.Text(1) : std::string();
     get_resource.Reset();
     if (rc == SQLITE_DONE) {
       return {ApplyResult::Status::kRejected,
@@ -312,18 +314,21 @@ struct StateStore::Impl {
     if (rc != SQLITE_ROW) return {ApplyResult::Status::kFailed, ErrorOf(writer.db, "reading resource")};
     // Both texts were produced by the strict decoder, so they parse.
     rapidjson::Document target, patch;
-    target.Parse(stored.data(), stored.size());
+    target.ParseInsitu(stored.data());  // our own copy: parse in place
     patch.Parse(c.patch.data(), c.patch.size());
     if (target.HasParseError() || patch.HasParseError()) {
       return {ApplyResult::Status::kFailed, "stored object or patch is not JSON"};
     }
     json::MergePatch(target, patch, target.GetAllocator());
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    patch_buffer.Clear();
+    rapidjson::Writer<rapidjson::StringBuffer> w(patch_buffer);
     target.Accept(w);
-    merged->assign(buf.GetString(), buf.GetSize());
+    std::string error;
+    set_object.Bind(1, id).Bind(2, std::string_view(patch_buffer.GetString(), patch_buffer.GetSize()));
+    if (!set_object.Run(&error)) return {ApplyResult::Status::kFailed, error};
     return {};
   }
+  rapidjson::StringBuffer patch_buffer;
 
   bool PutResource(Stmt& stmt, int64_t cluster_id, const ResourceRecord& r, std::string* error) {
     stmt.Bind(1, cluster_id).Bind(2, r.kind).Bind(3, r.ns).Bind(4, r.name).Bind(5, r.object);
@@ -523,7 +528,6 @@ ApplyResult StateStore::ApplyDelta(const std::string& cluster, int64_t seq, cons
       return {S::kRejected, fmt::format("payload: a delta while snapshot {} is unfinished (expected part {})",
                                         *row.staging_snapshot, row.staging_next_part)};
     }
-    std::string merged;
     for (size_t i = 0; i < delta.changes.size(); ++i) {
       const Change& c = delta.changes[i];
       if (c.op == ChangeOp::kDeleted) {
@@ -531,10 +535,7 @@ ApplyResult StateStore::ApplyDelta(const std::string& cluster, int64_t seq, cons
             .Bind(4, c.resource.name);
         if (!d.delete_resource.Run(&error)) return failed();
       } else if (!c.patch.empty()) {
-        if (ApplyResult r = d.Patched(row.id, i, c, &merged); !r.ok()) return r;
-        d.upsert_resource.Bind(1, row.id).Bind(2, c.resource.kind).Bind(3, c.resource.ns)
-            .Bind(4, c.resource.name).Bind(5, merged);
-        if (!d.upsert_resource.Run(&error)) return failed();
+        if (ApplyResult r = d.Patch(row.id, i, c); !r.ok()) return r;
       } else if (!d.PutResource(d.upsert_resource, row.id, c.resource, &error)) {
         return failed();
       }

@@ -1,6 +1,7 @@
 // Throughput of the hub's stream path: decoding delta payloads and applying
 // them to the StateStore (one transaction per message), for an in-memory
-// and a file store. Prints figures; asserts nothing. Usage:
+// and a file store, with modified objects sent whole and as merge patches.
+// Prints figures; asserts nothing. Usage:
 //   srx_hub_store_bench [--objects N] [--batch N] [--messages N] [--file PATH]
 #include <chrono>
 #include <cstdio>
@@ -23,6 +24,19 @@ std::string PodJson(int i, int generation) {
   return fmt::format(
       R"({{"metadata":{{"name":"pod-{0}","namespace":"ns-{1}","uid":"7c1e5a2e-0000-4000-8000-{0:012d}","resourceVersion":"{2}","labels":{{"app":"web-{1}","pod-template-hash":"6d4cf56db6"}},"ownerReferences":[{{"kind":"ReplicaSet","name":"web-{1}-6d4cf56db6","uid":"9a1e5a2e-0000-4000-8000-000000000001","controller":true}}]}},"spec":{{"nodeName":"node-{3}","serviceAccountName":"default","containers":[{{"name":"app","image":"registry.example/web:1.2.{2}","resources":{{"requests":{{"cpu":"100m","memory":"128Mi"}},"limits":{{"cpu":"500m","memory":"256Mi"}}}},"ports":[{{"containerPort":8080,"protocol":"TCP"}}]}},{{"name":"sidecar","image":"registry.example/proxy:2.0","resources":{{"requests":{{"cpu":"10m","memory":"32Mi"}}}}}}]}},"status":{{"phase":"Running","podIP":"10.0.{4}.{5}","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":{2}}},{{"name":"sidecar","ready":true,"restartCount":0}}]}}}})",
       i, i % 100, generation, i % 1000, (i / 256) % 256, i % 256);
+}
+
+// A status flip as the agent sends it: a merge patch of the stored form.
+std::string PatchText(int first, int batch, int objects, int generation) {
+  std::string out = R"({"changes":[)";
+  for (int k = 0; k < batch; ++k) {
+    int i = (first + k) % objects;
+    if (k) out += ',';
+    out += fmt::format(
+        R"({{"op":"modified","kind":"Pod","namespace":"ns-{}","name":"pod-{}","patch":{{"metadata":{{"resourceVersion":"{}"}},"status":{{"containerStatuses":[{{"name":"app","ready":true,"restartCount":{}}},{{"name":"sidecar","ready":true,"restartCount":0}}]}}}}}})",
+        i % 100, i, generation, generation);
+  }
+  return out + "]}";
 }
 
 std::string DeltaText(int first, int batch, int objects, int generation) {
@@ -65,11 +79,13 @@ void Run(const std::string& label, const std::string& path, int objects, int bat
   }
   double snapshot_s = std::chrono::duration<double>(Clock::now() - t0).count();
 
+  for (bool patches : {false, true}) {
   // Pre-build the payload texts so only decode + apply are timed.
   std::vector<std::string> texts;
   size_t bytes = 0;
   for (int m = 0; m < messages; ++m) {
-    texts.push_back(DeltaText(m * batch, batch, objects, m + 2));
+    texts.push_back(patches ? PatchText(m * batch, batch, objects, m + 2)
+                            : DeltaText(m * batch, batch, objects, m + 2));
     bytes += texts.back().size();
   }
   double decode_s = 0, apply_s = 0;
@@ -91,13 +107,16 @@ void Run(const std::string& label, const std::string& path, int objects, int bat
     apply_s += std::chrono::duration<double>(c - b).count();
   }
   double changes = static_cast<double>(messages) * batch;
+  if (!patches) {
+    fmt::print("{:<8} snapshot {} objects in {} parts: {:.0f} ms ({:.0f} objects/s)\n", label,
+               objects, parts, snapshot_s * 1000, objects / snapshot_s);
+  }
   fmt::print(
-      "{:<8} snapshot {} objects in {} parts: {:.0f} ms ({:.0f} objects/s)\n"
-      "{:<8} deltas: {} messages x {} changes ({:.1f} MiB payload): decode {:.0f} changes/s, "
+      "{:<8} {} deltas: {} messages x {} changes ({:.1f} MiB payload): decode {:.0f} changes/s, "
       "apply {:.0f} changes/s, decode+apply {:.0f} changes/s ({:.2f} ms per message)\n",
-      label, objects, parts, snapshot_s * 1000, objects / snapshot_s, label, messages, batch,
-      bytes / 1048576.0, changes / decode_s, changes / apply_s, changes / (decode_s + apply_s),
-      (decode_s + apply_s) * 1000 / messages);
+      label, patches ? "patch" : "whole", messages, batch, bytes / 1048576.0, changes / decode_s,
+      changes / apply_s, changes / (decode_s + apply_s), (decode_s + apply_s) * 1000 / messages);
+  }
 }
 
 }  // namespace
