@@ -256,7 +256,7 @@ TEST_CASE("the client connects over wss, says hello and gets acks", "[agent][tun
   CHECK(c->hello.cluster.uid == "uid-1");
   CHECK(c->session_id == client.Stats().session_id);
 
-  protocol::StreamMessage snap{protocol::StreamMessage::Kind::kSnapshot, 1, R"({"n":1})", true};
+  protocol::StreamMessage snap{protocol::StreamMessage::Kind::kSnapshot, 1, R"({"snapshot":"s","part":0,"kinds":[],"objects":[]})", true};
   CHECK(client.Send(snap) == SendStatus::kOk);
   REQUIRE(WaitUntil([&] { return rec.HasAck(1); }));
   auto s = client.Stats();

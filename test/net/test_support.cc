@@ -242,9 +242,10 @@ bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout) {
       timeout);
 }
 
-Tinyproxy::Tinyproxy(const std::string& dir, const std::string& user, const std::string& password)
+Tinyproxy::Tinyproxy(const std::string& dir, const std::string& user, const std::string& password,
+                     uint16_t port)
     : dir_(dir) {
-  port_ = FreePort();
+  port_ = port != 0 ? port : FreePort();
   // No ConnectPort lines: tinyproxy then allows CONNECT to every port (the
   // Debian default config restricts it to 443 and 563).
   std::string conf = "Port " + std::to_string(port_) +

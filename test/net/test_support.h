@@ -92,7 +92,10 @@ bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout = std::chrono:
 // auth. Logs to <dir>/tinyproxy.log.
 class Tinyproxy {
  public:
-  Tinyproxy(const std::string& dir, const std::string& user = "", const std::string& password = "");
+  // `port` 0 picks a free one; a fixed port lets a test restart the proxy
+  // where the agents expect it.
+  Tinyproxy(const std::string& dir, const std::string& user = "", const std::string& password = "",
+            uint16_t port = 0);
   uint16_t port() const { return port_; }
   std::string Url() const;  // http://127.0.0.1:<port> (no credentials)
   std::string Log() const;
