@@ -131,6 +131,10 @@ else
   for sim_ns in srexpert-system shop payments; do
     printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    demo.srexpert.io/simulated: "true"\n' "$sim_ns" | k apply -f - >/dev/null
   done
+  # The three "nodes" the agent processes stand for.
+  for node in 1 2 3; do
+    printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: demo-node-%s\n  labels:\n    kubernetes.io/hostname: demo-node-%s\n    demo.srexpert.io/simulated: "true"\n' "$node" "$node" | k apply -f - >/dev/null
+  done
   for app in shop/frontend shop/cart payments/api; do
     app_ns=${app%/*}; app_name=${app#*/}
     cat <<YAML | k apply -f - >/dev/null
@@ -201,6 +205,18 @@ wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clus
 wait_for 30 "the leader to report its tunnel" sh -c \
   "kubectl --kubeconfig '$kubeconfig' -n '$ns' get agentconfig '$name' -o 'jsonpath={.status.tunnel}' | grep -qx Connected"
 
+# The leader streams the cluster's state; the hub rebuilds it (SQLite).
+hub_state="http://127.0.0.1:$api_port/api/v1/clusters/demo-cluster"
+wait_for 60 "the hub to hold the streamed cluster state" sh -c \
+  "curl -fsS '$hub_state/resources?kind=Namespace' | grep -q '\"items\":\[{'"
+streamed_summary() {
+  local kind n
+  for kind in Namespace Node Deployment ReplicaSet Pod Service ConfigMap ServiceAccount ClusterRole; do
+    n=$(curl -fsS "$hub_state/resources?kind=$kind" | grep -o "{\"kind\":\"$kind\",\"namespace\"" | wc -l)
+    printf '  %-15s %s\n' "$kind" "$n"
+  done
+}
+
 ready=0
 for p in "${agent_ports[@]}"; do curl -fsS "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && ready=$((ready + 1)); done
 leader=$(k -n "$ns" get lease "$name-leader" -o 'jsonpath={.spec.holderIdentity}')
@@ -220,12 +236,17 @@ $(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
 
 Leader agent (Lease $ns/$name-leader): $leader
 
+Cluster state streamed by the leader, as the hub holds it (objects per kind):
+$(streamed_summary)
+
 $(k -n "$ns" get agentconfig)
 
 Look around:
   kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n $ns
   kubectl --kubeconfig $kubeconfig get clusterrole $name -o yaml
   curl -s http://127.0.0.1:$api_port/api/v1/clusters
+  curl -s '$hub_state/resources?kind=Deployment'
+  curl -s '$hub_state/events?limit=20'
   tail -f $state/logs/*.log
 Stopping deletes AgentConfig $ns/$name (and what the operator made from it).
 Afterwards remove the rest: kubectl delete namespace $ns
@@ -255,12 +276,18 @@ $(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
 
 Leader agent (Lease srexpert-system/srexpert-agent-leader): $leader
 
+Cluster state streamed by the leader, as the hub holds it (objects per kind):
+$(streamed_summary)
+
 $(k -n srexpert-system get agentconfig)
 
 Look around:
   kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n srexpert-system
   kubectl --kubeconfig $kubeconfig get clusterrole srexpert-agent -o yaml
   curl -s http://127.0.0.1:$api_port/api/v1/clusters
+  curl -s '$hub_state/resources?kind=Deployment&namespace=shop'
+  curl -s '$hub_state/events?limit=20'
+  curl -s $hub_state/metrics
   curl -s http://127.0.0.1:${agent_ports[0]}/metrics | grep srexpert_
   tail -f $state/logs/*.log
 Try a failover: kill -TERM the leader's process (its pod name is $leader).
