@@ -882,6 +882,7 @@ struct Options {
   // costs nothing while nothing is deleted. Nothing here deletes.
   int gc_interval_ms = 10000;
   int timeout_seconds = 1800;
+  std::vector<std::string> agent_prefix;  // e.g. heaptrack -o FILE (investigation only)
   std::string log_dir;  // keep the hub's and agent's logs here (default: the temp dir)
   std::string build_dir = SRX_BINARY_DIR;
 };
@@ -915,7 +916,9 @@ void Usage() {
          "  --api-gc-interval-ms N  the test API server's garbage collector period (default 10000)\n"
          "  --timeout-seconds S  watchdog for the whole run (default 1800)\n"
          "  --build-dir DIR      where operator/cmd/srexpert-{agent,hub} are\n"
-         "  --log-dir DIR        keep hub.log and agent.log there (default: removed temp dir)\n";
+         "  --log-dir DIR        keep hub.log and agent.log there (default: removed temp dir)\n"
+         "  --agent-prefix CMD   run the agent under CMD (e.g. \"heaptrack -o /tmp/agent\");\n"
+         "                       for investigation: the figures then include CMD's overhead\n";
 }
 
 }  // namespace
@@ -947,6 +950,10 @@ int main(int argc, char** argv) {
     else if (a == "--timeout-seconds") opt.timeout_seconds = ParseInt(a, next());
     else if (a == "--build-dir") opt.build_dir = next();
     else if (a == "--log-dir") opt.log_dir = next();
+    else if (a == "--agent-prefix") {
+      std::istringstream words(next());
+      for (std::string w; words >> w;) opt.agent_prefix.push_back(w);
+    }
     else if (a == "--help" || a == "-h") {
       Usage();
       return 0;
@@ -1092,14 +1099,20 @@ int main(int argc, char** argv) {
 
     HubHttp hub_http(hub_api_port);
     auto t_agent_start = Clock::now();
-    agent = std::make_unique<Process>(
-        agent_bin,
-        std::vector<std::string>{"--kubeconfig", api.KubeconfigFile(), "--config",
+    std::vector<std::string> own_args{"--kubeconfig", api.KubeconfigFile(), "--config",
                                  dir.File("config.json"), "--health-probe-bind-address",
                                  "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
                                  "--pod-name", "agent-0", "--pod-namespace", kSystemNs,
-                                 "--node-name", "node-0000"},
-        log_file("agent.log"));
+                                 "--node-name", "node-0000"};
+    std::string agent_exe = agent_bin;
+    if (!opt.agent_prefix.empty()) {
+      agent_exe = opt.agent_prefix[0];
+      std::vector<std::string> args(opt.agent_prefix.begin() + 1, opt.agent_prefix.end());
+      args.push_back(agent_bin);
+      args.insert(args.end(), own_args.begin(), own_args.end());
+      own_args = std::move(args);
+    }
+    agent = std::make_unique<Process>(agent_exe, own_args, log_file("agent.log"));
     const pid_t agent_pid = agent->pid();
     progress("agent started (pid " + std::to_string(agent_pid) + "), hub pid " +
              std::to_string(hub->pid()) + ", bench (API server + drivers) pid " +
