@@ -918,7 +918,8 @@ void Usage() {
          "  --build-dir DIR      where operator/cmd/srexpert-{agent,hub} are\n"
          "  --log-dir DIR        keep hub.log and agent.log there (default: removed temp dir)\n"
          "  --agent-prefix CMD   run the agent under CMD (e.g. \"heaptrack -o /tmp/agent\");\n"
-         "                       for investigation: the figures then include CMD's overhead\n";
+         "                       for investigation: the figures then include CMD's overhead,\n"
+         "                       and the watchdog kills CMD, not the agent under it\n";
 }
 
 }  // namespace
