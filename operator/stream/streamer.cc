@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "common/log.h"
 #include "stream/merge_patch.h"
@@ -415,6 +418,12 @@ void Streamer::SealSnapshotPartLocked() {
     snapshot_active_ = false;
     snapshot_items_.clear();
     snapshot_items_.shrink_to_fit();
+#ifdef __GLIBC__
+    // The initial sync freed far more than the state it kept (list pages,
+    // watch events); hand the free pages back instead of carrying them as
+    // RSS for the whole leadership.
+    malloc_trim(0);
+#endif
   }
   PushLocked(std::move(m));
 }

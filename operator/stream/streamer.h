@@ -53,9 +53,13 @@ struct StreamerOptions {
   // welcome.limits.maxMessageBytes); snapshot parts are cut at it.
   size_t max_message_bytes = 1024 * 1024;
   // A delta is sealed as soon as fewer than `eager_in_flight` messages are
-  // unacknowledged (low latency when idle); under load changes gather until
-  // the oldest pending one is `batch_interval` old or the batch is full.
-  size_t eager_in_flight = 2;
+  // unacknowledged: with 1, an idle stream sends a change at once, and under
+  // load the changes that arrive while a message waits for its ack gather
+  // into the next one (self-clocking, like Nagle's algorithm), so batches
+  // grow with the change rate instead of the message rate capping it. The
+  // oldest pending change waits at most `batch_interval`, and a batch is
+  // sealed early when full.
+  size_t eager_in_flight = 1;
   std::chrono::milliseconds batch_interval{50};
   size_t max_pending_events = 10000;
   // A modified object travels as an RFC 7386 merge patch against its
