@@ -493,6 +493,7 @@ struct Agent::Impl {
         auto num = [&](const char* k, int64_t n) { json::Set(v, k, json::Value(n), a); };
         num("objects", static_cast<int64_t>(st.objects));
         num("objectBytes", static_cast<int64_t>(st.object_bytes));
+        num("objectRawBytes", static_cast<int64_t>(st.object_raw_bytes));
         num("nextSeq", st.next_seq);
         num("ackedSeq", st.acked_seq);
         num("snapshots", static_cast<int64_t>(st.snapshots));

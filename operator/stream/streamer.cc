@@ -58,8 +58,9 @@ void WriteRaw(JsonWriter& w, const std::string& json) {
 }
 
 // Upper bound of one change record's size in a payload.
+// `object` is an ObjectCodec form; its header holds the text's length.
 size_t ChangeRecordSize(std::string_view key, const JsonText& object) {
-  return key.size() + 64 + (object ? object->size() : 0);
+  return key.size() + 64 + (object ? ObjectCodec::DecodedSize(*object) : 0);
 }
 
 std::string NewSnapshotId(Clock& clock) {
@@ -110,18 +111,22 @@ void Streamer::Upsert(const std::string& kind, const std::string& ns, const std:
                       JsonText object) {
   if (!object) return;
   std::string key = KeyOf(kind, ns, name);
+  // Held deflated (ObjectCodec): a fraction of the text's size. Encoding is
+  // deterministic, so comparing encoded forms tells "unchanged" apart.
+  auto encoded = std::make_shared<const std::string>(codec_.Encode(kind, *object));
+  object.reset();
   {
     std::lock_guard lock(mu_);
     auto it = objects_.find(key);
-    if (it != objects_.end() && *it->second == *object) return;  // nothing the backend sees changed
+    if (it != objects_.end() && *it->second == *encoded) return;  // nothing the backend sees changed
     MarkPendingLocked(key);
     if (it != objects_.end()) {
-      object_bytes_ -= it->second->size();
-      it->second = std::move(object);
-      object_bytes_ += it->second->size();
+      Account(it->second, -1);
+      it->second = std::move(encoded);
+      Account(it->second, +1);
     } else {
-      object_bytes_ += object->size();
-      objects_.emplace(std::move(key), std::move(object));
+      Account(encoded, +1);
+      objects_.emplace(std::move(key), std::move(encoded));
     }
   }
   cv_.notify_all();
@@ -134,7 +139,7 @@ void Streamer::Remove(const std::string& kind, const std::string& ns, const std:
     auto it = objects_.find(key);
     if (it == objects_.end()) return;
     MarkPendingLocked(key);
-    object_bytes_ -= it->second->size();
+    Account(it->second, -1);
     objects_.erase(it);
   }
   cv_.notify_all();
@@ -383,6 +388,11 @@ void Streamer::SealSnapshotPartLocked() {
     }
     if (count > 0 && payload.size() + need > limit) break;
     auto parts = SplitKey(key);
+    auto text = DecodeLocked(parts.kind, obj);
+    if (!text) {
+      ++snapshot_cursor_;
+      continue;
+    }
     w.StartObject();
     w.Key("kind");
     WriteStr(w, parts.kind);
@@ -391,7 +401,7 @@ void Streamer::SealSnapshotPartLocked() {
     w.Key("name");
     WriteStr(w, parts.name);
     w.Key("object");
-    WriteRaw(w, *obj);
+    WriteRaw(w, *text);
     w.EndObject();
     ++count;
     ++snapshot_cursor_;
@@ -461,6 +471,15 @@ void Streamer::SealDeltaLocked() {
       }
       if (changes > 0 && payload.size() + need > limit) break;
       auto parts = SplitKey(key);
+      std::optional<std::string> text;
+      if (exists) {
+        text = DecodeLocked(parts.kind, oit->second);
+        if (!text) {
+          pending_.erase(pit);
+          pending_order_.pop_front();
+          continue;
+        }
+      }
       w.StartObject();
       w.Key("op");
       w.String(!exists ? "deleted" : existed ? "modified" : "added");
@@ -472,14 +491,16 @@ void Streamer::SealDeltaLocked() {
       WriteStr(w, parts.name);
       if (exists) {
         std::optional<std::string> patch;
-        if (existed && options_.merge_patches) patch = CreateMergePatch(*before, *oit->second);
-        if (patch && patch->size() < oit->second->size()) {
+        if (existed && options_.merge_patches) {
+          if (auto base = DecodeLocked(parts.kind, before)) patch = CreateMergePatch(*base, *text);
+        }
+        if (patch && patch->size() < text->size()) {
           w.Key("patch");
           WriteRaw(w, *patch);
           ++stats_.patches_sealed;
         } else {
           w.Key("object");
-          WriteRaw(w, *oit->second);
+          WriteRaw(w, *text);
         }
       }
       w.EndObject();
@@ -602,6 +623,23 @@ void Streamer::Loop() {
   }
 }
 
+std::optional<std::string> Streamer::DecodeLocked(std::string_view kind, const JsonText& encoded) {
+  auto text = codec_.Decode(std::string(kind), *encoded);
+  if (!text) {
+    // Cannot happen for forms this codec wrote; never send a guess.
+    ++stats_.codec_errors;
+    log::Error("cannot decode a held object; left out of the message", {{"kind", std::string(kind)}});
+  }
+  return text;
+}
+
+void Streamer::Account(const JsonText& encoded, int sign) {
+  const int64_t held = static_cast<int64_t>(encoded->size());
+  const int64_t raw = static_cast<int64_t>(ObjectCodec::DecodedSize(*encoded));
+  object_bytes_ = static_cast<uint64_t>(static_cast<int64_t>(object_bytes_) + sign * held);
+  object_raw_bytes_ = static_cast<uint64_t>(static_cast<int64_t>(object_raw_bytes_) + sign * raw);
+}
+
 // ---- Introspection ----------------------------------------------------------
 
 StreamerStats Streamer::Stats() const {
@@ -609,6 +647,7 @@ StreamerStats Streamer::Stats() const {
   StreamerStats s = stats_;
   s.objects = objects_.size();
   s.object_bytes = object_bytes_;
+  s.object_raw_bytes = object_raw_bytes_;
   s.pending_changes = pending_order_.size();
   s.pending_events = pending_event_order_.size();
   s.window_messages = window_.size();

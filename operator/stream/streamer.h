@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -42,6 +43,7 @@
 #include "common/clock.h"
 #include "protocol/messages.h"
 #include "stream/change_sink.h"
+#include "stream/object_codec.h"
 
 namespace srexpert::stream {
 
@@ -79,7 +81,8 @@ struct StreamKind {
 
 struct StreamerStats {
   uint64_t objects = 0;             // objects in the current state
-  uint64_t object_bytes = 0;        // sum of their projected JSON sizes
+  uint64_t object_bytes = 0;        // bytes held for them (deflated, ObjectCodec)
+  uint64_t object_raw_bytes = 0;    // sum of their projected JSON sizes
   uint64_t pending_changes = 0;
   uint64_t pending_events = 0;
   uint64_t window_messages = 0;
@@ -95,6 +98,7 @@ struct StreamerStats {
   uint64_t events_sealed = 0;
   uint64_t events_dropped = 0;      // pending events dropped at the bound
   uint64_t oversized_dropped = 0;   // single objects larger than a message
+  uint64_t codec_errors = 0;        // held objects that failed to decode (a bug)
   uint64_t last_snapshot_bytes = 0;  // payload bytes of the last snapshot
   uint64_t last_snapshot_parts = 0;
   uint64_t last_snapshot_objects = 0;
@@ -160,6 +164,8 @@ class Streamer final : public ChangeSink {
   bool WindowHasRoomLocked() const;
   size_t MessageLimitLocked() const;
   void MarkPendingLocked(const std::string& key);
+  std::optional<std::string> DecodeLocked(std::string_view kind, const JsonText& encoded);
+  void Account(const JsonText& encoded, int sign);  // object_bytes_ bookkeeping
 
   StreamerOptions options_;
   Clock& clock_;
@@ -170,9 +176,11 @@ class Streamer final : public ChangeSink {
   bool stop_ = false;
   bool started_ = false;
 
-  // The current state: key (kind \x1f namespace \x1f name) → projected JSON.
+  ObjectCodec codec_;
+  // The current state: key (kind \x1f namespace \x1f name) → projected
+  // JSON, held as ObjectCodec forms. Pending.before points at the same forms.
   std::unordered_map<std::string, JsonText> objects_;
-  uint64_t object_bytes_ = 0;
+  uint64_t object_bytes_ = 0, object_raw_bytes_ = 0;
   std::map<std::string, KindState> kinds_;
   Clock::Steady created_;
 
