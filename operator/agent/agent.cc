@@ -344,9 +344,10 @@ struct Agent::Impl {
     o.streamer.max_unacked_bytes = static_cast<size_t>(s.stream.max_unacked_bytes);
     o.streamer.max_unacked_messages = static_cast<size_t>(s.stream.max_unacked_messages);
     o.streamer.batch_interval = s.stream.batch_interval;
-    // Parts and batches stay well inside the tunnel's own message limit.
+    // Parts and batches stay well inside the tunnel's own message limit;
+    // small parts keep the window (and the peak RSS) small during a snapshot.
     o.streamer.max_message_bytes =
-        static_cast<size_t>(std::min<int64_t>(s.tunnel.max_message_bytes, 1024 * 1024));
+        static_cast<size_t>(std::min<int64_t>(s.tunnel.max_message_bytes, 256 * 1024));
     return o;
   }
 

@@ -71,7 +71,7 @@ struct AgentSettings {
   } collection;
   // The state stream's bounds (docs/protocol.md, "Agent stream buffer").
   struct Stream {
-    int64_t max_unacked_bytes = 8 * 1024 * 1024;
+    int64_t max_unacked_bytes = 4 * 1024 * 1024;
     int64_t max_unacked_messages = 256;
     std::chrono::milliseconds batch_interval{50};
   } stream;

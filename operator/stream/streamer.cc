@@ -240,6 +240,7 @@ void Streamer::SessionEnded() {
 }
 
 void Streamer::OnAck(int64_t seq) {
+  bool trim = false;
   {
     std::lock_guard lock(mu_);
     if (seq <= acked_seq_) return;
@@ -248,8 +249,20 @@ void Streamer::OnAck(int64_t seq) {
       window_bytes_ -= window_.front()->payload.size();
       window_.pop_front();
     }
+    if (trim_after_seq_ > 0 && seq >= trim_after_seq_) {
+      trim_after_seq_ = 0;
+      trim = true;
+    }
   }
   cv_.notify_all();
+#ifdef __GLIBC__
+  // A snapshot is done: the initial sync freed far more than the state it
+  // kept (list pages, watch events, the snapshot's own parts). Hand the free
+  // pages back instead of carrying them as RSS for the whole leadership.
+  if (trim) malloc_trim(0);
+#else
+  (void)trim;
+#endif
 }
 
 void Streamer::OnError(const protocol::Error& error) {
@@ -428,12 +441,7 @@ void Streamer::SealSnapshotPartLocked() {
     snapshot_active_ = false;
     snapshot_items_.clear();
     snapshot_items_.shrink_to_fit();
-#ifdef __GLIBC__
-    // The initial sync freed far more than the state it kept (list pages,
-    // watch events); hand the free pages back instead of carrying them as
-    // RSS for the whole leadership.
-    malloc_trim(0);
-#endif
+    trim_after_seq_ = m->seq;
   }
   PushLocked(std::move(m));
 }

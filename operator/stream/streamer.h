@@ -49,11 +49,11 @@ namespace srexpert::stream {
 
 struct StreamerOptions {
   // Window of sent, unacknowledged messages.
-  size_t max_unacked_bytes = 8 * 1024 * 1024;
+  size_t max_unacked_bytes = 4 * 1024 * 1024;
   size_t max_unacked_messages = 256;
   // A sealed message stays below this many bytes (and below the backend's
   // welcome.limits.maxMessageBytes); snapshot parts are cut at it.
-  size_t max_message_bytes = 1024 * 1024;
+  size_t max_message_bytes = 256 * 1024;
   // A delta is sealed as soon as fewer than `eager_in_flight` messages are
   // unacknowledged: with 1, an idle stream sends a change at once, and under
   // load the changes that arrive while a message waits for its ack gather
@@ -209,6 +209,7 @@ class Streamer final : public ChangeSink {
   int snapshot_part_ = 0;
   std::string snapshot_id_;
   uint64_t snapshot_bytes_ = 0;
+  int64_t trim_after_seq_ = 0;  // the last snapshot's final part, until acked
 
   // Session.
   StreamSender send_;

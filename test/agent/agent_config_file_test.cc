@@ -273,7 +273,7 @@ TEST_CASE("config.json: collection and stream tuning knobs parse with defaults a
   CHECK(defaults->collection.metrics_interval == milliseconds(60000));
   CHECK(defaults->collection.events_per_second == 50);
   CHECK(defaults->collection.event_burst == 200);
-  CHECK(defaults->stream.max_unacked_bytes == 8 * 1024 * 1024);
+  CHECK(defaults->stream.max_unacked_bytes == 4 * 1024 * 1024);
   CHECK(defaults->stream.max_unacked_messages == 256);
   CHECK(defaults->stream.batch_interval == milliseconds(50));
 
