@@ -1,6 +1,7 @@
 #include "test/net/test_support.h"
 
 #include <cctype>
+#include <cstring>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -171,7 +172,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
   pid_t pid;
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv[0]);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv[0] + ": " + std::strerror(rc));
   pid_ = pid;
 }
 
