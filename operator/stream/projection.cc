@@ -188,6 +188,34 @@ void ObjectArray(W& w, const Value& obj, std::string_view key, F&& fields) {
   w.EndArray();
 }
 
+// A status list whose elements are identified by one member (Kubernetes
+// "list-map": conditions by type, container statuses by name), written as
+// an object keyed by that member instead of an array. A merge patch then
+// carries only the element that changed — a restart is one container's
+// status and the two conditions that turned, not the whole lists. Elements
+// without the key, or repeating one, are left out (a JSON object cannot
+// hold a name twice).
+template <typename F>
+void KeyedObjectArray(W& w, const Value& obj, std::string_view key, std::string_view id,
+                      F&& fields) {
+  const Value* v = Get(obj, key);
+  if (!v || !v->IsArray() || v->Empty()) return;
+  Key(w, key);
+  w.StartObject();
+  std::vector<std::string_view> seen;
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsObject()) continue;
+    std::string_view name = GetStr(e, id);
+    if (name.empty() || std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    Key(w, name);
+    w.StartObject();
+    fields(e);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
 void StringArray(W& w, const Value& obj, std::string_view key) {
   const Value* v = Get(obj, key);
   if (!v || !v->IsArray() || v->Empty()) return;
@@ -202,8 +230,8 @@ void StringArray(W& w, const Value& obj, std::string_view key) {
 void Conditions(W& w, const Value& status) {
   // No timestamps: lastHeartbeatTime / lastProbeTime / lastUpdateTime change
   // without any change of state.
-  ObjectArray(w, status, "conditions", [&](const Value& c) {
-    Scalars(w, c, {"type", "status", "reason"});
+  KeyedObjectArray(w, status, "conditions", "type", [&](const Value& c) {
+    Scalars(w, c, {"status", "reason"});
   });
 }
 
@@ -425,8 +453,7 @@ std::string_view SpecImage(const Value* spec, std::string_view list, std::string
 
 void ContainerStatuses(W& w, const Value& status, const Value* spec, std::string_view key,
                        std::string_view spec_list) {
-  ObjectArray(w, status, key, [&](const Value& cs) {
-    Scalar(w, cs, "name");
+  KeyedObjectArray(w, status, key, "name", [&](const Value& cs) {
     // The running image, when it is not simply the spec's (a re-tagged or
     // digest-resolved image); the spec already carries the usual case.
     const std::string_view image = GetStr(cs, "image");

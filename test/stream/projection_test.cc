@@ -141,7 +141,8 @@ TEST_CASE("A node heartbeat alone leaves the node's projection unchanged", "[pro
   CHECK(json::GetString(doc, {"spec", "providerID"}).rfind("aws:///", 0) == 0);
   CHECK(json::GetString(doc, {"status", "allocatable", "pods"}) == "110");
   CHECK(json::GetString(doc, {"status", "nodeInfo", "kubeletVersion"}) == "v1.30.2");
-  CHECK(doc["status"]["conditions"].Size() == 4);
+  CHECK(doc["status"]["conditions"].MemberCount() == 4);  // keyed by type
+  CHECK(json::GetString(doc, {"status", "conditions", "Ready", "status"}) == "True");
   CHECK(doc["status"]["addresses"].Size() == 3);
 }
 
@@ -183,9 +184,12 @@ TEST_CASE(
   CHECK(json::GetBool(volumes[3], {"serviceAccountToken"}));
   CHECK(json::GetString(doc, {"status", "phase"}) == "Running");
   CHECK(json::GetString(doc, {"status", "qosClass"}) == "Burstable");
-  CHECK(doc["status"]["conditions"].Size() == 5);
-  CHECK_FALSE(doc["status"]["conditions"][0].HasMember("lastTransitionTime"));
-  const auto& cs = doc["status"]["containerStatuses"][0];
+  // Status lists are keyed by their list-map key (type, name).
+  CHECK(doc["status"]["conditions"].MemberCount() == 5);
+  CHECK(json::GetString(doc, {"status", "conditions", "Ready", "status"}) == "True");
+  CHECK_FALSE(doc["status"]["conditions"]["Ready"].HasMember("lastTransitionTime"));
+  REQUIRE(doc["status"]["containerStatuses"].IsObject());
+  const auto& cs = doc["status"]["containerStatuses"].MemberBegin()->value;
   CHECK(json::GetBool(cs, {"ready"}));
   CHECK(cs.HasMember("restartCount"));
   CHECK(cs["state"].HasMember("running"));
@@ -206,7 +210,7 @@ TEST_CASE("Workloads keep replicas, selector, strategy, the projected template a
   CHECK(json::GetString(doc["spec"]["template"]["spec"]["containers"][0], {"name"}) == "app");
   CHECK(json::GetInt(doc, {"status", "readyReplicas"}) == 10);
   CHECK(json::GetInt(doc, {"status", "observedGeneration"}) == 4);
-  CHECK(doc["status"]["conditions"].Size() == 2);
+  CHECK(doc["status"]["conditions"].MemberCount() == 2);
   CHECK(out.find("managedFields") == std::string::npos);
 
   auto rs = MustParse(MustProject("ReplicaSet", ParseFixture(testing::RealisticReplicaSetJson(
@@ -435,4 +439,17 @@ TEST_CASE(
       CHECK(r != "*");
     }
   }
+}
+
+TEST_CASE("Status lists are keyed by type or name, and a repeated key is kept once",
+          "[projection]") {
+  auto pod = ParseFixture(R"({"metadata":{"name":"p","namespace":"n"},"status":{
+    "conditions":[{"type":"Ready","status":"True"},{"type":"Ready","status":"False"},{"status":"True"}],
+    "containerStatuses":[{"name":"app","ready":true,"restartCount":1},{"name":"app","ready":false}]}})");
+  auto doc = MustParse(MustProject("Pod", pod));
+  REQUIRE(doc["status"]["conditions"].IsObject());
+  CHECK(doc["status"]["conditions"].MemberCount() == 1);
+  CHECK(json::GetString(doc, {"status", "conditions", "Ready", "status"}) == "True");
+  CHECK(doc["status"]["containerStatuses"].MemberCount() == 1);
+  CHECK(json::GetInt(doc, {"status", "containerStatuses", "app", "restartCount"}) == 1);
 }
