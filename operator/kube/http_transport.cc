@@ -3,12 +3,12 @@
 // fmt before cpprestsdk: cpprestsdk's U() macro breaks fmt's templates.
 #include <fmt/format.h>
 
-#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 
 #include "kube/cancellation_state.h"
@@ -146,11 +146,29 @@ class TimedWait {
   bool registered_ = false;
 };
 
+// Reads a streamed body (a watch) in blocks and splits it into lines here.
+// cpprestsdk's istream::read_line pulls one byte at a time through the
+// streambuf, and every byte that is not yet buffered costs a pplx task and a
+// thread hand-off. Instead, whatever the body buffer already holds is taken
+// in one go (acquire/release: synchronous, no task, no copy inside
+// cpprestsdk); only when it is empty does ReadLine wait, on a single getc()
+// task that completes when the next bytes arrive. Lines are split in
+// `buf_`; a line may span any number of blocks.
 class CppRestResponseStream final : public ResponseStream {
  public:
+  using Buf = concurrency::streams::streambuf<uint8_t>;
+  using IntType = Buf::int_type;
+
+  // A line (one watch event) longer than this fails the stream: bounded
+  // memory against a server that never sends '\n'. Far above any object the
+  // API server stores (etcd's limit is 1.5 MiB).
+  static constexpr size_t kMaxLine = size_t{16} << 20;
+  // Taken from the body buffer per pull before lines are looked for again.
+  static constexpr size_t kPullBytes = size_t{256} << 10;
+
   CppRestResponseStream(http::http_response response, Cancellation cancel, std::string what)
       : response_(std::move(response)),
-        body_(response_.body()),
+        body_(response_.body().streambuf()),
         cancel_(std::move(cancel)),
         what_(std::move(what)) {}
   ~CppRestResponseStream() override { cancel_.Cancel(); }
@@ -158,45 +176,143 @@ class CppRestResponseStream final : public ResponseStream {
   Result<std::optional<std::string>> ReadLine(std::chrono::milliseconds idle) override {
     if (eof_) return std::optional<std::string>();
     if (cancel_.cancelled()) return Error(Reason::kCancelled, what_ + ": cancelled");
-    if (!pending_) {
-      // One read at a time; after a timeout the read stays pending and a
-      // later call resumes waiting for it instead of starting a second one.
-      line_ = std::make_shared<concurrency::streams::container_buffer<std::string>>();
-      pending_ = std::make_unique<TimedWait<size_t>>(body_.read_line(*line_), cancel_);
+    if (failed_) return *failed_;
+    // kTimeout when no complete line within `idle` of this call, as before.
+    const auto deadline = std::chrono::steady_clock::now() + idle;
+    for (;;) {
+      if (auto line = NextBufferedLine()) return std::optional<std::string>(std::move(*line));
+      if (ended_) {
+        // The body ended: a last line without '\n', then the end.
+        eof_ = true;
+        if (pos_ == buf_.size()) return std::optional<std::string>();
+        std::string line(buf_, pos_);
+        buf_.clear();
+        pos_ = scanned_ = 0;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return std::optional<std::string>(std::move(line));
+      }
+      if (buf_.size() - pos_ > kMaxLine) {
+        failed_ = Error(Reason::kTransport,
+                        fmt::format("stream {}: line longer than {} bytes", what_, kMaxLine));
+        return *failed_;
+      }
+      if (!pending_) {
+        auto pulled = Pull();
+        if (!pulled) return pulled.error();
+        if (*pulled) continue;
+        // Nothing buffered: wait for the next bytes. One wait at a time; after
+        // a timeout it stays pending and a later call resumes waiting for it.
+        pending_ = std::make_unique<TimedWait<IntType>>(body_.getc(), cancel_);
+      }
+      auto now = std::chrono::steady_clock::now();
+      auto left = deadline > now ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       deadline - now + std::chrono::microseconds(999))
+                                 : std::chrono::milliseconds(0);
+      auto outcome = pending_->Wait(left);
+      if (outcome == TimedWait<IntType>::Outcome::kCancelled) {
+        return Error(Reason::kCancelled, what_ + ": cancelled");
+      }
+      if (outcome == TimedWait<IntType>::Outcome::kTimeout) {
+        return Error(Reason::kTimeout,
+                     fmt::format("{}: no data for {} ms", what_, idle.count()));
+      }
+      auto wait = std::move(pending_);
+      try {
+        (void)wait->Take();  // getc() only peeks: the bytes are pulled next
+      } catch (const std::exception& e) {
+        return Failed(e.what());
+      }
     }
-    auto outcome = pending_->Wait(idle);
-    if (outcome == TimedWait<size_t>::Outcome::kCancelled) {
-      return Error(Reason::kCancelled, what_ + ": cancelled");
-    }
-    if (outcome == TimedWait<size_t>::Outcome::kTimeout) {
-      return Error(Reason::kTimeout,
-                   fmt::format("{}: no data for {} ms", what_, idle.count()));
-    }
-    auto wait = std::move(pending_);
-    size_t n = 0;
-    try {
-      n = wait->Take();
-    } catch (const std::exception& e) {
-      if (cancel_.cancelled()) return Error(Reason::kCancelled, what_ + ": cancelled");
-      return TransportError("stream", what_, e.what());
-    }
-    std::string line = std::move(line_->collection());
-    if (body_.is_eof()) {
-      eof_ = true;
-      if (n == 0 && line.empty()) return std::optional<std::string>();
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return std::optional<std::string>(std::move(line));
   }
 
  private:
+  // The next complete line in buf_ (without "\n" or "\r\n"), if any.
+  std::optional<std::string> NextBufferedLine() {
+    size_t from = pos_ + scanned_;
+    if (from >= buf_.size()) return std::nullopt;
+    const void* nl = std::memchr(buf_.data() + from, '\n', buf_.size() - from);
+    if (!nl) {
+      scanned_ = buf_.size() - pos_;
+      return std::nullopt;
+    }
+    size_t end = static_cast<const char*>(nl) - buf_.data();
+    size_t len = end - pos_;
+    if (len > 0 && buf_[end - 1] == '\r') --len;
+    std::string line(buf_.data() + pos_, len);
+    pos_ = end + 1;
+    scanned_ = 0;
+    if (pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+    }
+    return line;
+  }
+
+  // Moves what the body buffer holds (up to about kPullBytes) into buf_
+  // without waiting. True when bytes were taken or the body ended (ended_).
+  Result<bool> Pull() {
+    if (pos_ > 0) {  // drop consumed bytes before appending
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    size_t taken = 0;
+    try {
+      while (taken < kPullBytes) {
+        uint8_t* ptr = nullptr;
+        size_t count = 0;
+        if (!body_.acquire(ptr, count)) {
+          if (taken == 0) taken += PullSlowly();
+          break;
+        }
+        if (ptr == nullptr) {  // the write end closed and everything was read
+          if (auto exc = body_.exception()) std::rethrow_exception(exc);
+          ended_ = true;
+          break;
+        }
+        buf_.append(reinterpret_cast<const char*>(ptr), count);
+        body_.release(ptr, count);  // count 0: drops an empty block
+        taken += count;
+      }
+    } catch (const std::exception& e) {
+      return Failed(e.what());
+    }
+    return taken > 0 || ended_;
+  }
+
+  // For a body buffer without acquire(): what in_avail() promises, byte by
+  // byte but without tasks. Not the path a cpprestsdk response body takes.
+  size_t PullSlowly() {
+    size_t n = 0;
+    for (size_t avail = body_.in_avail(); n < avail && n < kPullBytes; ++n) {
+      IntType c = body_.sbumpc();
+      if (c == Buf::traits::eof()) {
+        if (auto exc = body_.exception()) std::rethrow_exception(exc);
+        ended_ = true;
+        break;
+      }
+      if (c == Buf::traits::requires_async()) break;
+      buf_.push_back(static_cast<char>(c));
+    }
+    return n;
+  }
+
+  Error Failed(const char* what) {
+    if (cancel_.cancelled()) return Error(Reason::kCancelled, what_ + ": cancelled");
+    failed_ = TransportError("stream", what_, what);
+    return *failed_;
+  }
+
   http::http_response response_;
-  concurrency::streams::istream body_;
+  Buf body_;
   Cancellation cancel_;
   std::string what_;
-  std::shared_ptr<concurrency::streams::container_buffer<std::string>> line_;
-  std::unique_ptr<TimedWait<size_t>> pending_;
-  bool eof_ = false;
+  std::string buf_;       // received, not yet returned: bytes [pos_, size)
+  size_t pos_ = 0;
+  size_t scanned_ = 0;    // bytes after pos_ known to hold no '\n'
+  bool ended_ = false;    // the body ended; buf_ holds the rest
+  bool eof_ = false;      // the end was returned
+  std::optional<Error> failed_;
+  std::unique_ptr<TimedWait<IntType>> pending_;
 };
 
 class CppRestTransport final : public HttpTransport {

@@ -36,7 +36,8 @@ class ResponseStream {
   virtual ~ResponseStream() = default;  // closes the connection if still open
   // The next line of the body without its '\n'. nullopt at the end of the
   // body. kTimeout when no complete line arrives within `idle`, kCancelled
-  // after cancellation, kTransport when the connection breaks.
+  // after cancellation, kTransport when the connection breaks (or a line
+  // exceeds 16 MiB: memory stays bounded whatever the server sends).
   virtual Result<std::optional<std::string>> ReadLine(std::chrono::milliseconds idle) = 0;
 };
 
