@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   // scattered across a dozen arenas. Two arenas keep the leader's RSS close
   // to what it actually holds. Set before any thread exists.
   mallopt(M_ARENA_MAX, 2);
+  // A fixed mmap threshold: list pages (megabytes of JSON) are mapped and
+  // unmapped instead of raising glibc's dynamic threshold and then staying
+  // in the heap as free but resident fragments.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // cpprestsdk's shared I/O pool defaults to 40 threads, each with its own
   // stack; the API traffic here is a few dozen mostly idle watch streams
   // and paged lists, which a handful of asio threads serve.
