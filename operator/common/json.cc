@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace srexpert::json {
 
 namespace {
@@ -19,6 +22,27 @@ const Value* Member(const Value& obj, std::string_view key) {
   if (!obj.IsObject()) return nullptr;
   auto it = obj.FindMember(Ref(key));
   return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string_view View(const Value& s) { return {s.GetString(), s.GetStringLength()}; }
+
+// Small objects (the common case in Kubernetes objects) are compared
+// pairwise, larger ones sorted: O(n log n) in the number of members.
+bool RepeatsMemberName(const Value& obj) {
+  rapidjson::SizeType n = obj.MemberCount();
+  if (n <= 8) {
+    for (auto a = obj.MemberBegin(); a != obj.MemberEnd(); ++a) {
+      for (auto b = a + 1; b != obj.MemberEnd(); ++b) {
+        if (View(a->name) == View(b->name)) return true;
+      }
+    }
+    return false;
+  }
+  std::vector<std::string_view> names;
+  names.reserve(n);
+  for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) names.push_back(View(m->name));
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) != names.end();
 }
 
 }  // namespace
@@ -178,6 +202,40 @@ void MergePatch(Value& target, const Value& patch, Allocator& alloc) {
       MergePatch(it->value, m.value, alloc);
     }
   }
+}
+
+int NestingDepth(std::string_view text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
+    else if (c == '}' || c == ']') --depth;
+  }
+  return max_depth;
+}
+
+bool HasDuplicateMembers(const Value& value, MemberScope scope) {
+  if (value.IsArray()) {
+    if (scope == MemberScope::kTopLevel) return false;
+    for (const auto& e : value.GetArray()) {
+      if (HasDuplicateMembers(e, scope)) return true;
+    }
+    return false;
+  }
+  if (!value.IsObject()) return false;
+  if (RepeatsMemberName(value)) return true;
+  if (scope == MemberScope::kTopLevel) return false;
+  for (auto m = value.MemberBegin(); m != value.MemberEnd(); ++m) {
+    if (HasDuplicateMembers(m->value, scope)) return true;
+  }
+  return false;
 }
 
 }  // namespace srexpert::json

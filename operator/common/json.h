@@ -62,4 +62,22 @@ bool Equal(const Value& a, const Value& b);
 // RFC 7386 JSON merge patch: applies `patch` to `target` in place.
 void MergePatch(Value& target, const Value& patch, Allocator& alloc);
 
+// Maximum nesting depth of `text` ("{}" is 1, "[{}]" is 2), counted without
+// parsing: brackets inside strings are skipped, the text need not be valid
+// JSON. Lets a decoder bound a hostile "[[[[..." before any parser or
+// recursive walk sees it.
+int NestingDepth(std::string_view text);
+
+// Which objects HasDuplicateMembers looks at.
+enum class MemberScope {
+  kTopLevel,  // `value`'s own members only
+  kNested,    // every object at any depth
+};
+
+// Whether an object repeats a member name. RFC 8259 leaves duplicates'
+// meaning open and RapidJSON keeps both, so decoders of peer input reject
+// them rather than read one value where another reader takes the other.
+// kNested recurses as deep as `value` is nested: bound it first (NestingDepth).
+bool HasDuplicateMembers(const Value& value, MemberScope scope = MemberScope::kNested);
+
 }  // namespace srexpert::json

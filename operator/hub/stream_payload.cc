@@ -1,13 +1,13 @@
 #include "hub/stream_payload.h"
 
+#include "common/json.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <fmt/format.h>
-
-#include <algorithm>
 
 namespace srexpert::hub {
 
@@ -16,7 +16,7 @@ namespace {
 using rapidjson::Value;
 
 // Same bound as the envelope codec: the parse is iterative, and the
-// duplicate-member walk below recurses at most this deep.
+// duplicate-member walk recurses at most this deep.
 constexpr int kMaxDepth = 64;
 constexpr size_t kMaxKind = 64;
 constexpr size_t kMaxName = 253;
@@ -25,58 +25,6 @@ constexpr size_t kMaxTimestamp = 64;
 constexpr size_t kMaxReason = 4096;
 constexpr size_t kMaxKinds = 1024;
 constexpr int64_t kMaxInteger = (int64_t{1} << 53) - 1;
-
-// Maximum nesting depth, counted without parsing (strings skipped), so a
-// hostile "[[[[..." never reaches a parser or a recursive walk.
-int NestingDepth(std::string_view text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
-    else if (c == '}' || c == ']') --depth;
-  }
-  return max_depth;
-}
-
-std::string_view View(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-// Duplicate member names at any depth. Small objects (the common case in
-// projected Kubernetes objects) are compared pairwise, larger ones sorted:
-// O(n log n) in the number of members overall.
-bool HasDuplicateMembers(const Value& v) {
-  if (v.IsArray()) {
-    for (const auto& e : v.GetArray()) {
-      if (HasDuplicateMembers(e)) return true;
-    }
-    return false;
-  }
-  if (!v.IsObject()) return false;
-  rapidjson::SizeType n = v.MemberCount();
-  if (n <= 8) {
-    for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
-      for (auto b = a + 1; b != v.MemberEnd(); ++b) {
-        if (View(a->name) == View(b->name)) return true;
-      }
-    }
-  } else {
-    std::vector<std::string_view> names;
-    names.reserve(n);
-    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) names.push_back(View(m->name));
-    std::sort(names.begin(), names.end());
-    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return true;
-  }
-  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-    if (HasDuplicateMembers(m->value)) return true;
-  }
-  return false;
-}
 
 const Value* Member(const Value& obj, std::string_view name) {
   auto it = obj.FindMember(Value::StringRefType(name.data(), static_cast<rapidjson::SizeType>(name.size())));
@@ -138,7 +86,7 @@ class Serializer {
 
 // Parses the payload text into `doc`; "" or the error.
 std::string ParsePayload(std::string_view text, rapidjson::Document* doc) {
-  if (NestingDepth(text) > kMaxDepth) {
+  if (json::NestingDepth(text) > kMaxDepth) {
     return fmt::format("payload: JSON nested deeper than {} levels", kMaxDepth);
   }
   doc->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
@@ -148,7 +96,7 @@ std::string ParsePayload(std::string_view text, rapidjson::Document* doc) {
                        rapidjson::GetParseError_En(doc->GetParseError()));
   }
   if (!doc->IsObject()) return "payload: must be an object";
-  if (HasDuplicateMembers(*doc)) return "payload: duplicate member names";
+  if (json::HasDuplicateMembers(*doc)) return "payload: duplicate member names";
   return {};
 }
 

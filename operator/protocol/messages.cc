@@ -1,5 +1,7 @@
 #include "protocol/messages.h"
 
+#include "common/json.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -8,7 +10,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 
 namespace srexpert::protocol {
 
@@ -24,25 +25,6 @@ constexpr size_t kMaxName = 253;     // DNS-1123 names: cluster, node, pod
 constexpr size_t kMaxMessage = 4096;  // human-readable messages
 constexpr int64_t kMaxTimeoutMs = 86'400'000;
 
-// Maximum JSON nesting depth of `text`, counted without parsing (strings are
-// skipped), so a hostile "[[[[..." never reaches a recursive walk.
-int NestingDepth(std::string_view text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
-    else if (c == '}' || c == ']') --depth;
-  }
-  return max_depth;
-}
-
 bool IsPrintableAscii(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x21 || c > 0x7e) return false;
@@ -52,14 +34,6 @@ bool IsPrintableAscii(std::string_view s) {
 
 rapidjson::Value::StringRefType Ref(std::string_view s) {
   return {s.data(), static_cast<rapidjson::SizeType>(s.size())};
-}
-
-bool HasDuplicateMembers(const Value& obj) {
-  std::set<std::string_view> seen;
-  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
-    if (!seen.emplace(it->name.GetString(), it->name.GetStringLength()).second) return true;
-  }
-  return false;
 }
 
 // Reads members of one JSON object, remembering the first problem.
@@ -125,7 +99,7 @@ class Reader {
       Fail(member, "must be an object");
       return nullptr;
     }
-    if (HasDuplicateMembers(*v)) {
+    if (json::HasDuplicateMembers(*v, json::MemberScope::kTopLevel)) {
       Fail(member, "duplicate member names");
       return nullptr;
     }
@@ -364,7 +338,7 @@ void Int(Writer& w, std::string_view key, int64_t value) {
 
 // Writes `text` (which must be a JSON object) under `key`.
 bool Payload(Writer& w, std::string_view key, const std::string& text, std::string* error) {
-  if (NestingDepth(text) > kMaxDepth) {
+  if (json::NestingDepth(text) > kMaxDepth) {
     *error = fmt::format("{}: nested too deep", key);
     return false;
   }
@@ -499,7 +473,7 @@ DecodeResult Decode(std::string_view text, int64_t max_bytes) {
     return Fail(DecodeErrorKind::kTooLarge,
                 fmt::format("message of {} bytes exceeds the limit of {}", text.size(), max_bytes));
   }
-  if (NestingDepth(text) > kMaxDepth) {
+  if (json::NestingDepth(text) > kMaxDepth) {
     return Fail(DecodeErrorKind::kInvalidJson,
                 fmt::format("JSON nested deeper than {} levels", kMaxDepth));
   }
@@ -514,7 +488,7 @@ DecodeResult Decode(std::string_view text, int64_t max_bytes) {
   if (doc.MemberCount() > kMaxEnvelopeMembers) {
     return Fail(DecodeErrorKind::kBadEnvelope, "too many members in the envelope");
   }
-  if (HasDuplicateMembers(doc)) {
+  if (json::HasDuplicateMembers(doc, json::MemberScope::kTopLevel)) {
     return Fail(DecodeErrorKind::kBadEnvelope, "duplicate member names in the envelope");
   }
   auto v = doc.FindMember("v");

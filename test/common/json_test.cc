@@ -49,3 +49,42 @@ TEST_CASE("MergePatch follows RFC 7386", "[json]") {
   auto want = *json::Parse(R"({"a":"z","c":{"d":"e"},"arr":[3],"n":{"y":1}})");
   CHECK(json::Equal(target, want));
 }
+
+TEST_CASE("NestingDepth counts brackets outside strings", "[json]") {
+  CHECK(json::NestingDepth("") == 0);
+  CHECK(json::NestingDepth("42") == 0);
+  CHECK(json::NestingDepth("{}") == 1);
+  CHECK(json::NestingDepth(R"({"a":[{"b":[]}],"c":{}})") == 4);
+  CHECK(json::NestingDepth(R"({"a":"[[[{{{\"[[["})") == 1);
+  CHECK(json::NestingDepth(R"(["\\",[]])") == 2);
+  // Not parsed: unbalanced or invalid text still gets a depth.
+  CHECK(json::NestingDepth(std::string(100, '[')) == 100);
+}
+
+TEST_CASE("HasDuplicateMembers finds repeated names at the scope asked for", "[json]") {
+  auto parse = [](std::string_view text) {
+    json::Document doc;
+    doc.Parse(text.data(), text.size());
+    REQUIRE_FALSE(doc.HasParseError());
+    return doc;
+  };
+  CHECK_FALSE(json::HasDuplicateMembers(parse(R"({"a":1,"b":{"a":2},"c":[{"a":3}]})")));
+  CHECK(json::HasDuplicateMembers(parse(R"({"a":1,"a":2})")));
+  CHECK(json::HasDuplicateMembers(parse(R"({"a":1,"a":2})"), json::MemberScope::kTopLevel));
+
+  // Nested duplicates: in an object member and in an array element.
+  auto in_object = parse(R"({"a":{"x":1,"x":2}})");
+  CHECK(json::HasDuplicateMembers(in_object));
+  CHECK_FALSE(json::HasDuplicateMembers(in_object, json::MemberScope::kTopLevel));
+  auto in_array = parse(R"({"a":[1,{"x":1,"y":2,"x":3}]})");
+  CHECK(json::HasDuplicateMembers(in_array));
+  CHECK_FALSE(json::HasDuplicateMembers(in_array, json::MemberScope::kTopLevel));
+
+  // More than eight members take the sorted path.
+  CHECK_FALSE(json::HasDuplicateMembers(
+      parse(R"({"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10})")));
+  CHECK(json::HasDuplicateMembers(
+      parse(R"({"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"d":10})")));
+  CHECK_FALSE(json::HasDuplicateMembers(parse("[1,2]")));
+  CHECK_FALSE(json::HasDuplicateMembers(parse("3")));
+}
