@@ -7,6 +7,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "kube/watch.h"
+#include "stream/paged_list.h"
 
 namespace srexpert::stream {
 
@@ -14,15 +15,6 @@ namespace {
 
 constexpr const char* kEventsApi = "events.k8s.io/v1";
 constexpr const char* kCoreApi = "v1";
-
-std::string MetaString(const rapidjson::Value& object, const char* field) {
-  if (!object.IsObject()) return {};
-  auto meta = object.FindMember("metadata");
-  if (meta == object.MemberEnd() || !meta->value.IsObject()) return {};
-  auto f = meta->value.FindMember(field);
-  if (f == meta->value.MemberEnd() || !f->value.IsString()) return {};
-  return {f->value.GetString(), f->value.GetStringLength()};
-}
 
 }  // namespace
 
@@ -175,8 +167,10 @@ void EventCollector::SendLoop() {
 }
 
 void EventCollector::Offer(const rapidjson::Value& object) {
-  if (!excluded_.empty() && excluded_.count(MetaString(object, "namespace"))) return;
-  std::string uid = MetaString(object, "uid");
+  if (!excluded_.empty() && excluded_.count(json::GetString(object, {"metadata", "namespace"}))) {
+    return;
+  }
+  std::string uid = json::GetString(object, {"metadata", "uid"});
   if (uid.empty()) return;
   auto projected = options_.project(object);
   if (!projected) return;
@@ -192,33 +186,8 @@ kube::Result<std::string> EventCollector::ListAll(const kube::ObjectRef& ref) {
   // Page by page, offering as we go: never a whole list in memory. A 410 on
   // a continue token just fails this pass; the caller lists again (events
   // already offered are upserted again, harmlessly).
-  std::string continue_token;
-  std::string list_rv;
-  do {
-    kube::ListOptions lo;
-    lo.limit = options_.page_size;
-    lo.continue_token = continue_token;
-    lo.cancel = stop_;
-    auto page = client_->List(ref, lo);
-    if (!page) return page.error();
-    list_rv = json::GetString(*page, {"metadata", "resourceVersion"});
-    continue_token = json::GetString(*page, {"metadata", "continue"});
-    auto* items = json::FindMutable(*page, {"items"});
-    if (items && items->IsArray()) {
-      auto& alloc = page->GetAllocator();
-      for (auto& item : items->GetArray()) {
-        if (stop_.cancelled()) return kube::Error(kube::Reason::kCancelled, "stopped");
-        if (item.IsObject() && !item.HasMember("apiVersion")) {
-          item.AddMember("apiVersion", rapidjson::StringRef(ref.api_version.c_str()), alloc);
-        }
-        if (item.IsObject() && !item.HasMember("kind")) {
-          item.AddMember("kind", "Event", alloc);
-        }
-        Offer(item);
-      }
-    }
-  } while (!continue_token.empty());
-  return list_rv;
+  return ListPaged(*client_, ref, options_.page_size, stop_,
+                   [this](rapidjson::Value& item) { Offer(item); });
 }
 
 bool EventCollector::WaitAfterError(const kube::Error& error, const char* during,

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "kube/watch.h"
+#include "stream/paged_list.h"
 
 namespace srexpert::stream {
 
@@ -140,47 +141,20 @@ kube::Result<std::string> ResourceCollector::ListAndDiff() {
   for (int restarts = 0;; ++restarts) {
     // A new pass: entries not stamped with this epoch by the end are gone.
     ++epoch_;
-    std::string continue_token;
-    std::string list_rv;
-    bool restart = false;
-    do {
-      kube::ListOptions lo;
-      lo.limit = options_.page_size;
-      lo.continue_token = continue_token;
-      lo.cancel = stop_;
-      auto page = client_->List(ref, lo);
-      if (!page) {
-        if (page.error().IsGone() && !continue_token.empty() && restarts < kMaxListRestarts) {
-          // The snapshot behind the continue token was compacted. Start a
-          // new consistent list rather than fall back to one unpaginated
-          // response (what ListAll does): memory stays one page.
-          log::Info("collector list continue token expired; restarting the list",
-                    {{"kind", ref.kind}, {"restart", restarts + 1}});
-          restart = true;
-          break;
-        }
-        return page.error();
+    bool continue_expired = false;
+    auto observe = [this](rapidjson::Value& item) { Observe(item); };
+    auto listed = ListPaged(*client_, ref, options_.page_size, stop_, observe, &continue_expired);
+    if (!listed) {
+      if (continue_expired && restarts < kMaxListRestarts) {
+        // The snapshot behind the continue token was compacted. Start a
+        // new consistent list rather than fall back to one unpaginated
+        // response (what ListAll does): memory stays one page.
+        log::Info("collector list continue token expired; restarting the list",
+                  {{"kind", ref.kind}, {"restart", restarts + 1}});
+        continue;
       }
-      list_rv = json::GetString(*page, {"metadata", "resourceVersion"});
-      continue_token = json::GetString(*page, {"metadata", "continue"});
-      auto* items = json::FindMutable(*page, {"items"});
-      if (items && items->IsArray()) {
-        auto& alloc = page->GetAllocator();
-        for (auto& item : items->GetArray()) {
-          if (stop_.cancelled()) return kube::Error(kube::Reason::kCancelled, "stopped");
-          // Built-in list items carry no apiVersion/kind; watch objects do.
-          if (item.IsObject() && !item.HasMember("apiVersion")) {
-            item.AddMember("apiVersion", rapidjson::StringRef(ref.api_version.c_str()), alloc);
-          }
-          if (item.IsObject() && !item.HasMember("kind")) {
-            item.AddMember("kind", rapidjson::StringRef(ref.kind.c_str()), alloc);
-          }
-          Observe(item);
-        }
-      }
-      // `page` (and its allocator) is freed here, before the next request.
-    } while (!continue_token.empty());
-    if (restart) continue;
+      return listed.error();
+    }
 
     size_t removed = 0;
     for (auto it = known_.begin(); it != known_.end();) {
@@ -196,7 +170,7 @@ kube::Result<std::string> ResourceCollector::ListAndDiff() {
       ++removed;
     }
     if (removed > 0) PublishCount();
-    return list_rv;
+    return listed;
   }
 }
 
