@@ -39,6 +39,7 @@
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "test/apiserver/api_server.h"
+#include "test/bench/bench_support.h"
 #include "test/e2e/hub_cluster_view.h"
 #include "test/net/test_support.h"
 
@@ -50,8 +51,7 @@ using srexpert::testing::TestPki;
 using srexpert::testing::WaitUntil;
 using srexpert::testing::WriteFile;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
+using namespace srexpert::bench;
 
 namespace {
 
@@ -59,136 +59,6 @@ constexpr char kNs[] = "srexpert-system";
 constexpr char kLease[] = "srexpert-agent-leader";
 constexpr char kCluster[] = "bench-cluster";
 constexpr char kToken[] = "bench-tunnel-token-Qw81ZpK3";
-
-// ---- every child PID, for the signal handler and the watchdog ---------------
-
-constexpr int kMaxChildren = 64;
-std::atomic<pid_t> g_children[kMaxChildren];
-
-void RegisterChild(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t empty = 0;
-    if (slot.compare_exchange_strong(empty, pid)) return;
-  }
-}
-void UnregisterChild(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t p = pid;
-    if (slot.compare_exchange_strong(p, 0)) return;
-  }
-}
-// Async-signal-safe: SIGKILL every registered child (SIGCONT is not needed
-// for SIGKILL).
-void KillAllChildren() {
-  for (auto& slot : g_children) {
-    pid_t p = slot.load();
-    if (p > 0) kill(p, SIGKILL);
-  }
-}
-extern "C" void OnFatalSignal(int sig) {
-  KillAllChildren();
-  _exit(128 + sig);
-}
-
-struct Failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-void Check(bool ok, const std::string& what) {
-  if (!ok) throw Failure(what);
-}
-
-double Ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
-// A srexpert process (testing::ChildProcess: scrubbed environment, SIGKILLed
-// and reaped on destruction) with stdout and stderr in `log_file`; its PID is
-// registered so the watchdog and signal handlers can kill it too.
-class Process {
- public:
-  Process(const std::string& binary, const std::vector<std::string>& args,
-          const std::string& log_file)
-      : log_file_(log_file), child_(Argv(binary, args), log_file, log_file) {
-    RegisterChild(child_.pid());
-  }
-  ~Process() { UnregisterChild(pid_at_start_); }
-
-  pid_t pid() const { return child_.pid(); }
-  void Signal(int sig) { child_.Signal(sig); }
-  bool Running() { return child_.Running(); }
-  // SIGTERM, then SIGKILL if it has not exited within `timeout`.
-  void Stop(std::chrono::milliseconds timeout) {
-    if (child_.Terminate(timeout) == -1) child_.Kill();
-  }
-  void KillNow() { child_.Kill(); }
-  std::string Log() const { return srexpert::testing::ReadFile(log_file_); }
-
-  // JSON log lines whose "msg" is `msg`, in order.
-  std::vector<json::Document> LogLines(const std::string& msg) const {
-    std::vector<json::Document> out;
-    std::istringstream lines(Log());
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto doc = json::Parse(line);
-      if (doc && doc->IsObject() && json::GetString(*doc, {"msg"}) == msg) {
-        out.push_back(std::move(*doc));
-      }
-    }
-    return out;
-  }
-  std::optional<json::Document> LogLine(const std::string& msg) const {
-    auto all = LogLines(msg);
-    if (all.empty()) return std::nullopt;
-    return std::move(all.front());
-  }
-
- private:
-  static std::vector<std::string> Argv(const std::string& binary,
-                                       const std::vector<std::string>& args) {
-    std::vector<std::string> argv{binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
-  std::string log_file_;
-  srexpert::testing::ChildProcess child_;
-  pid_t pid_at_start_ = child_.pid();
-};
-
-// /proc/<pid>/status, in KiB.
-struct Memory {
-  int64_t rss_kb = -1;
-  int64_t hwm_kb = -1;
-  int64_t anon_kb = -1;
-  int64_t file_kb = -1;
-  int64_t pss_kb = -1;  // /proc/<pid>/smaps_rollup: shared pages divided among sharers
-  int threads = -1;
-};
-Memory ReadMemory(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    auto value = [&] {
-      int64_t v = -1;
-      in >> v;
-      return v;
-    };
-    if (key == "VmRSS:") m.rss_kb = value();
-    else if (key == "VmHWM:") m.hwm_kb = value();
-    else if (key == "RssAnon:") m.anon_kb = value();
-    else if (key == "RssFile:") m.file_kb = value();
-    else if (key == "Threads:") m.threads = static_cast<int>(value());
-    std::string rest;
-    std::getline(in, rest);
-  }
-  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  while (std::getline(rollup, line)) {
-    if (line.rfind("Pss:", 0) == 0) m.pss_kb = std::atoll(line.c_str() + 4);
-  }
-  return m;
-}
 
 struct Options {
   int repetitions = 5;       // SIGTERM failovers
@@ -320,16 +190,8 @@ class World {
   // A connected session whose pod holds the Lease and is not `not_this`.
   std::string WaitForConnectedLeader(const std::string& not_this = "",
                                      std::chrono::milliseconds timeout = 60s) {
-    std::string pod;
-    WaitUntil(
-        [&] {
-          auto c = Cluster();
-          if (!c.connected || c.pod.empty() || c.pod == not_this) return false;
-          if (LeaseHolder() != c.pod) return false;
-          pod = c.pod;
-          return true;
-        },
-        timeout);
+    std::string pod = srexpert::testing::WaitForConnectedLeader(
+        api_port_, kCluster, [this] { return LeaseHolder(); }, not_this, timeout);
     Check(!pod.empty(), "no connected leader within " + std::to_string(timeout.count()) + " ms");
     return pod;
   }
@@ -390,11 +252,6 @@ Stats Summarize(std::vector<double> v) {
   return s;
 }
 
-std::string Fixed(double v, int digits = 0) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 std::string JsonList(const std::vector<double>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + Fixed(v[i]);
@@ -411,8 +268,6 @@ std::string JsonMemory(const Memory& m) {
          std::to_string(m.pss_kb) + R"(,"threads":)" +
          std::to_string(m.threads) + "}";
 }
-std::string MiB(int64_t kb) { return Fixed(static_cast<double>(kb) / 1024.0, 1); }
-
 struct MemoryRow {
   std::string phase, role, name;
   Memory mem;
@@ -569,20 +424,8 @@ int main(int argc, char** argv) {
   }
   if (opt.fast && !down_set) opt.hub_down_seconds = 3;
 
-  struct sigaction sa {};
-  sa.sa_handler = OnFatalSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  GuardChildren("agent_bench", opt.timeout_seconds);
   std::srand(static_cast<unsigned>(getpid()));
-
-  // Watchdog: a bounded run whatever happens.
-  std::thread([secs = opt.timeout_seconds] {
-    std::this_thread::sleep_for(std::chrono::seconds(secs));
-    std::cerr << "agent_bench: watchdog: " << secs << " s elapsed, killing every child\n";
-    KillAllChildren();
-    _exit(3);
-  }).detach();
 
   const char* profile = opt.fast ? "fast (lease 3 s, renew 2 s, retry 0.5 s)"
                                  : "default (lease 15 s, renew 10 s, retry 2 s)";

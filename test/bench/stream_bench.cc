@@ -72,6 +72,7 @@
 #include "kube/rest_client.h"
 #include "stream/projection.h"
 #include "test/apiserver/api_server.h"
+#include "test/bench/bench_support.h"
 #include "test/e2e/hub_cluster_view.h"
 #include "test/net/test_support.h"
 #include "test/stream/realistic_objects.h"
@@ -86,7 +87,7 @@ using srexpert::testing::TempDir;
 using srexpert::testing::TestPki;
 using srexpert::testing::WriteFile;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using namespace srexpert::bench;
 
 namespace {
 
@@ -97,124 +98,8 @@ constexpr char kToken[] = "bench-stream-token-7hQ2xLp9";
 constexpr char kLatencyNs[] = "bench-latency";
 constexpr char kLatencyDeploy[] = "latency-probe";
 
-// ---- every child PID, for the signal handler and the watchdog ---------------
-
-constexpr int kMaxChildren = 16;
-std::atomic<pid_t> g_children[kMaxChildren];
-
-void RegisterChild(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t empty = 0;
-    if (slot.compare_exchange_strong(empty, pid)) return;
-  }
-}
-void UnregisterChild(pid_t pid) {
-  for (auto& slot : g_children) {
-    pid_t p = pid;
-    if (slot.compare_exchange_strong(p, 0)) return;
-  }
-}
-void KillAllChildren() {  // async-signal-safe
-  for (auto& slot : g_children) {
-    pid_t p = slot.load();
-    if (p > 0) kill(p, SIGKILL);
-  }
-}
-extern "C" void OnFatalSignal(int sig) {
-  KillAllChildren();
-  _exit(128 + sig);
-}
-
-struct Failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-void Check(bool ok, const std::string& what) {
-  if (!ok) throw Failure(what);
-}
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string Fixed(double v, int digits = 0) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-std::string MiB(int64_t kb) { return Fixed(static_cast<double>(kb) / 1024.0, 1); }
-
-// A srexpert process (testing::ChildProcess: scrubbed environment, SIGKILLed
-// and reaped on destruction) logging to `log_file`; its PID is registered for
-// the watchdog and the signal handlers.
-class Process {
- public:
-  Process(const std::string& binary, const std::vector<std::string>& args,
-          const std::string& log_file)
-      : log_file_(log_file), child_(Argv(binary, args), log_file, log_file) {
-    RegisterChild(child_.pid());
-  }
-  ~Process() { UnregisterChild(pid_at_start_); }
-
-  pid_t pid() const { return child_.pid(); }
-  void Signal(int sig) { child_.Signal(sig); }
-  bool Running() { return child_.Running(); }
-  void Stop(std::chrono::milliseconds timeout) {
-    child_.Signal(SIGCONT);
-    if (child_.Terminate(timeout) == -1) child_.Kill();
-  }
-  std::string Log() const { return srexpert::testing::ReadFile(log_file_); }
-  std::optional<json::Document> LogLine(const std::string& msg) const {
-    std::istringstream lines(Log());
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto doc = json::Parse(line);
-      if (doc && doc->IsObject() && json::GetString(*doc, {"msg"}) == msg) return doc;
-    }
-    return std::nullopt;
-  }
-
- private:
-  static std::vector<std::string> Argv(const std::string& binary,
-                                       const std::vector<std::string>& args) {
-    std::vector<std::string> argv{binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-  std::string log_file_;
-  srexpert::testing::ChildProcess child_;
-  pid_t pid_at_start_ = child_.pid();
-};
-
 // ---- /proc ------------------------------------------------------------------
 
-struct Memory {
-  int64_t rss_kb = -1, hwm_kb = -1, anon_kb = -1, file_kb = -1, pss_kb = -1;
-  int threads = -1;
-};
-Memory ReadMemory(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    auto value = [&] {
-      int64_t v = -1;
-      in >> v;
-      return v;
-    };
-    if (key == "VmRSS:") m.rss_kb = value();
-    else if (key == "VmHWM:") m.hwm_kb = value();
-    else if (key == "RssAnon:") m.anon_kb = value();
-    else if (key == "RssFile:") m.file_kb = value();
-    else if (key == "Threads:") m.threads = static_cast<int>(value());
-    std::string rest;
-    std::getline(in, rest);
-  }
-  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  while (std::getline(rollup, line)) {
-    if (line.rfind("Pss:", 0) == 0) m.pss_kb = std::atoll(line.c_str() + 4);
-  }
-  return m;
-}
 std::string JsonMemory(const Memory& m) {
   return R"({"vmRssKiB":)" + std::to_string(m.rss_kb) + R"(,"vmHwmKiB":)" +
          std::to_string(m.hwm_kb) + R"(,"rssAnonKiB":)" + std::to_string(m.anon_kb) +
@@ -969,17 +854,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = OnFatalSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  std::thread([secs = opt.timeout_seconds] {
-    std::this_thread::sleep_for(std::chrono::seconds(secs));
-    std::cerr << "stream_bench: watchdog: " << secs << " s elapsed, killing every child\n";
-    KillAllChildren();
-    _exit(3);
-  }).detach();
+  GuardChildren("stream_bench", opt.timeout_seconds);
 
   // The in-process API server and the bench's clients log warnings only.
   srexpert::log::SetLevel(srexpert::log::Level::kWarn);

@@ -26,6 +26,7 @@
 #include "kube/rest_client.h"
 #include "test/apiserver/api_server.h"
 #include "test/e2e/hub_cluster_view.h"
+#include "test/e2e/json_log.h"
 #include "test/net/test_support.h"
 
 namespace srexpert::testing::e2e {
@@ -56,13 +57,7 @@ class Process {
 
   // The first JSON log line whose "msg" is `msg`.
   std::optional<json::Document> LogLine(const std::string& msg) const {
-    std::istringstream lines(Log());
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto doc = json::Parse(line);
-      if (doc && doc->IsObject() && json::GetString(*doc, {"msg"}) == msg) return std::move(*doc);
-    }
-    return std::nullopt;
+    return FirstJsonLogLine(Log(), msg);
   }
 
  private:
@@ -218,17 +213,8 @@ class E2eWorld {
   // other than `not_this` and the Lease names the same pod; returns it.
   std::string WaitForConnectedLeader(const std::string& not_this = "",
                                      std::chrono::milliseconds timeout = 30s) {
-    std::string pod;
-    WaitUntil(
-        [&] {
-          auto c = Cluster();
-          if (!c.connected || c.pod.empty() || c.pod == not_this) return false;
-          if (LeaseHolder() != c.pod) return false;
-          pod = c.pod;
-          return true;
-        },
-        timeout);
-    return pod;
+    return testing::WaitForConnectedLeader(
+        hub_.api_port, kCluster, [this] { return LeaseHolder(); }, not_this, timeout);
   }
 
   int LeadersAmong(const std::vector<Agent*>& agents) {

@@ -2,7 +2,9 @@
 // agent benchmark: GET /api/v1/clusters on the hub's API port.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/json.h"
@@ -40,6 +42,27 @@ inline HubClusterView ReadHubCluster(uint16_t api_port, const std::string& clust
     v.max_concurrent = json::GetInt(c, {"maxConcurrentSessions"});
   }
   return v;
+}
+
+// Waits until the hub has a connected session of `cluster` (hub API on
+// `api_port`) whose pod is not `not_this` and which `lease_holder()` (the
+// Lease's holderIdentity) names too: a leader that took over and got
+// through. Returns its pod, "" after `timeout`.
+inline std::string WaitForConnectedLeader(uint16_t api_port, const std::string& cluster,
+                                          const std::function<std::string()>& lease_holder,
+                                          const std::string& not_this,
+                                          std::chrono::milliseconds timeout) {
+  std::string pod;
+  WaitUntil(
+      [&] {
+        auto c = ReadHubCluster(api_port, cluster);
+        if (!c.connected || c.pod.empty() || c.pod == not_this) return false;
+        if (lease_holder() != c.pod) return false;
+        pod = c.pod;
+        return true;
+      },
+      timeout);
+  return pod;
 }
 
 }  // namespace srexpert::testing
