@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/json.h"
+#include "common/json_skip.h"
 #include "common/log.h"
 #include "kube/rate_limiter.h"
 #include "kube/token_source.h"
@@ -92,7 +93,9 @@ Result<Document> RestClient::Do(const Call& call) {
     if (response && response->status >= 200 && response->status <= 299) {
       if (response->body.empty()) return Document(rapidjson::kObjectType);
       std::string why;
-      auto doc = json::Parse(response->body, &why);
+      auto doc = call.skip_server_bookkeeping
+                     ? json::ParseSkipping(response->body, json::ServerBookkeepingPaths(), &why)
+                     : json::Parse(response->body, &why);
       if (!doc) {
         return Error(Reason::kDecode, fmt::format("{} {}: {}", call.method, call.path, why),
                      response->status);
@@ -187,7 +190,7 @@ Result<Document> RestClient::List(const ObjectRef& ref, const ListOptions& optio
       .Add("resourceVersion", options.resource_version);
   if (options.limit > 0) q.Add("limit", static_cast<long long>(options.limit));
   return Do({"list", "GET", *path + q.str(), "", "", Replay::kSafe,
-             options.cancel ? &*options.cancel : nullptr});
+             options.cancel ? &*options.cancel : nullptr, options.skip_server_bookkeeping});
 }
 
 Result<Document> RestClient::ListAll(const ObjectRef& ref, ListOptions options) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/json.h"
+#include "common/json_skip.h"
 #include "common/log.h"
 
 namespace srexpert::kube {
@@ -22,9 +23,10 @@ std::string_view WatchEventTypeName(WatchEvent::Type type) {
   return "ERROR";
 }
 
-Result<WatchEvent> DecodeWatchEvent(std::string_view line) {
+Result<WatchEvent> DecodeWatchEvent(std::string_view line, bool skip_server_bookkeeping) {
   std::string why;
-  auto doc = json::Parse(line, &why);
+  auto doc = skip_server_bookkeeping ? json::ParseSkipping(line, json::ServerBookkeepingPaths(), &why)
+                                     : json::Parse(line, &why);
   if (!doc) return Error(Reason::kDecode, "watch event: " + why);
   std::string type = json::GetString(*doc, {"type"});
   auto* object = json::FindMutable(*doc, {"object"});
@@ -47,7 +49,8 @@ Result<WatchEvent> DecodeWatchEvent(std::string_view line) {
   return event;
 }
 
-WatchStream::WatchStream(std::unique_ptr<ResponseStream> body) : body_(std::move(body)) {}
+WatchStream::WatchStream(std::unique_ptr<ResponseStream> body, bool skip_server_bookkeeping)
+    : body_(std::move(body)), skip_server_bookkeeping_(skip_server_bookkeeping) {}
 
 Result<std::optional<WatchEvent>> WatchStream::Next(std::chrono::milliseconds idle) {
   for (;;) {
@@ -55,7 +58,7 @@ Result<std::optional<WatchEvent>> WatchStream::Next(std::chrono::milliseconds id
     if (!line) return line.error();
     if (!line->has_value()) return std::optional<WatchEvent>();
     if ((*line)->empty()) continue;  // keep-alive newline
-    auto event = DecodeWatchEvent(**line);
+    auto event = DecodeWatchEvent(**line, skip_server_bookkeeping_);
     if (!event) return event.error();
     if (event->type == WatchEvent::Type::kError) {
       Error err = Error::FromStatus(*event->object);
@@ -93,7 +96,7 @@ Result<void> Watcher::Run(const Handler& on_event) {
     bool progressed = false;
     auto body = client_->OpenWatch(collection_, watch, stop_);
     if (body) {
-      WatchStream stream(std::move(*body));
+      WatchStream stream(std::move(*body), options_.skip_server_bookkeeping);
       for (;;) {
         auto event = stream.Next(options_.idle_timeout);
         if (!event) {

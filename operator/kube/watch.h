@@ -36,12 +36,13 @@ struct WatchEvent {
 std::string_view WatchEventTypeName(WatchEvent::Type type);
 
 // Decodes one line of a watch body ({"type":...,"object":{...}}); kDecode
-// for anything else.
-Result<WatchEvent> DecodeWatchEvent(std::string_view line);
+// for anything else. `skip_server_bookkeeping`: leave managedFields and the
+// last-applied annotation out of the object (ListOptions has the same).
+Result<WatchEvent> DecodeWatchEvent(std::string_view line, bool skip_server_bookkeeping = false);
 
 class WatchStream {
  public:
-  explicit WatchStream(std::unique_ptr<ResponseStream> body);
+  explicit WatchStream(std::unique_ptr<ResponseStream> body, bool skip_server_bookkeeping = false);
 
   // The next event. nullopt when the server ended the watch (normal, e.g.
   // timeoutSeconds elapsed). ERROR events are returned as errors: 410 as
@@ -51,6 +52,7 @@ class WatchStream {
 
  private:
   std::unique_ptr<ResponseStream> body_;
+  bool skip_server_bookkeeping_;
 };
 
 struct WatcherOptions {
@@ -61,6 +63,8 @@ struct WatcherOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
                         true};
+  // Objects arrive without managedFields and the last-applied annotation.
+  bool skip_server_bookkeeping = false;
 };
 
 class Watcher {

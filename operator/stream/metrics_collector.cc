@@ -255,6 +255,7 @@ kube::Result<std::string> MetricsCollector::Collect() {
     std::string continue_token;
     do {
       kube::ListOptions lo;
+      lo.skip_server_bookkeeping = true;
       lo.limit = options_.page_size;
       lo.continue_token = continue_token;
       lo.cancel = stop_;

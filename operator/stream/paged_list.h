@@ -23,6 +23,9 @@ namespace srexpert::stream {
 // objects carry them) get those of `collection` first, so a visitor sees the
 // same shape from a list as from a watch.
 //
+// Items come without managedFields and the last-applied annotation
+// (ListOptions::skip_server_bookkeeping): no projection uses them.
+//
 // Returns the list's resourceVersion, to watch from. Fails with kCancelled
 // once `cancel` fires (checked before each item and by the requests), else
 // with the failed List's error. When that error is a 410 on a continue
