@@ -44,7 +44,14 @@ size_t ObjectCodec::DecodedSize(std::string_view encoded) {
   return n;
 }
 
-const std::string& ObjectCodec::DictionaryLocked(const std::string& kind, std::string_view first) {
+const std::string* ObjectCodec::FindDictionary(const std::string& kind) {
+  std::lock_guard lock(dictionaries_mu_);
+  auto it = dictionaries_.find(kind);
+  return it == dictionaries_.end() ? nullptr : &it->second;
+}
+
+const std::string& ObjectCodec::Dictionary(const std::string& kind, std::string_view first) {
+  std::lock_guard lock(dictionaries_mu_);
   auto it = dictionaries_.find(kind);
   if (it != dictionaries_.end()) return it->second;
   // zlib matches against the end of the dictionary first; the whole first
@@ -54,10 +61,10 @@ const std::string& ObjectCodec::DictionaryLocked(const std::string& kind, std::s
 }
 
 std::string ObjectCodec::Encode(const std::string& kind, std::string_view text) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(encode_mu_);
   std::string out;
   if (deflate_ok_ && text.size() <= UINT32_MAX) {
-    const std::string& dict = DictionaryLocked(kind, text);
+    const std::string& dict = Dictionary(kind, text);
     if (deflateReset(&deflate_) == Z_OK &&
         deflateSetDictionary(&deflate_, reinterpret_cast<const Bytef*>(dict.data()),
                              static_cast<uInt>(dict.size())) == Z_OK) {
@@ -97,11 +104,11 @@ std::optional<std::string> ObjectCodec::Decode(const std::string& kind, std::str
     return std::string(body);
   }
   if (format != kDeflated) return std::nullopt;
-  std::lock_guard lock(mu_);
-  auto dict = dictionaries_.find(kind);
-  if (!inflate_ok_ || dict == dictionaries_.end() || inflateReset(&inflate_) != Z_OK ||
-      inflateSetDictionary(&inflate_, reinterpret_cast<const Bytef*>(dict->second.data()),
-                           static_cast<uInt>(dict->second.size())) != Z_OK) {
+  const std::string* dict = FindDictionary(kind);
+  std::lock_guard lock(decode_mu_);
+  if (!inflate_ok_ || !dict || inflateReset(&inflate_) != Z_OK ||
+      inflateSetDictionary(&inflate_, reinterpret_cast<const Bytef*>(dict->data()),
+                           static_cast<uInt>(dict->size())) != Z_OK) {
     return std::nullopt;
   }
   std::string out(size, '\0');

@@ -13,8 +13,9 @@
 //    depends on it).
 //  - Decode(Encode(x)) == x. Decode of bytes this codec did not produce
 //    returns nullopt.
-//  - Thread-safe (one zlib stream pair under a mutex: encode/decode are
-//    microseconds, far below the cost of the watch event that caused them).
+//  - Thread-safe. Encoding and decoding each have one zlib stream under a
+//    mutex of its own, so collectors encoding new forms do not wait for
+//    the streamer decoding old ones.
 #pragma once
 
 #include <zlib.h>
@@ -41,12 +42,17 @@ class ObjectCodec {
   static size_t DecodedSize(std::string_view encoded);
 
  private:
-  const std::string& DictionaryLocked(const std::string& kind, std::string_view first);
+  // The kind's dictionary, made from `first` when the kind is new. The
+  // reference stays valid (map nodes never move; entries are never erased).
+  const std::string& Dictionary(const std::string& kind, std::string_view first);
+  const std::string* FindDictionary(const std::string& kind);
 
-  std::mutex mu_;
+  std::mutex encode_mu_;  // guards deflate_
   z_stream deflate_{};
+  std::mutex decode_mu_;  // guards inflate_
   z_stream inflate_{};
   bool deflate_ok_ = false, inflate_ok_ = false;
+  std::mutex dictionaries_mu_;
   std::map<std::string, std::string> dictionaries_;
 };
 

@@ -446,7 +446,7 @@ void Streamer::SealSnapshotPartLocked() {
   PushLocked(std::move(m));
 }
 
-void Streamer::SealDeltaLocked() {
+void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
   const size_t limit = MessageLimitLocked();
   std::string payload;
   StringOut out{&payload};
@@ -478,30 +478,53 @@ void Streamer::SealDeltaLocked() {
         continue;
       }
       if (changes > 0 && payload.size() + need > limit) break;
-      auto parts = SplitKey(key);
-      std::optional<std::string> text;
-      if (exists) {
-        text = DecodeLocked(parts.kind, oit->second);
+      // Take the change, then inflate and diff it without the lock: that is
+      // most of a change's cost, and collectors must not wait behind it.
+      // Taking it is safe: a newer Upsert/Remove of the same key marks a new
+      // pending change whose `before` is the form this message carries.
+      std::string taken = std::move(pending_order_.front());
+      const JsonText current = exists ? oit->second : nullptr;
+      if (pit != pending_.end()) pending_.erase(pit);
+      pending_order_.pop_front();
+      sealing_ = true;
+      lock.unlock();
+      auto parts = SplitKey(taken);
+      std::optional<std::string> text, patch;
+      int codec_errors = 0;
+      if (current) {
+        text = codec_.Decode(std::string(parts.kind), *current);
         if (!text) {
-          pending_.erase(pit);
-          pending_order_.pop_front();
-          continue;
+          ++codec_errors;
+        } else if (existed && options_.merge_patches) {
+          auto base = codec_.Decode(std::string(parts.kind), *before);
+          if (base) {
+            patch = CreateMergePatch(*base, *text);
+          } else {
+            ++codec_errors;
+          }
         }
+      }
+      lock.lock();
+      sealing_ = false;
+      // A snapshot requested meanwhile (new session, backend error) carries
+      // every object as it is now: this delta is superseded, not lost.
+      if (snapshot_requested_) return;
+      if (codec_errors > 0) {
+        // Cannot happen for forms this codec wrote; never send a guess.
+        stats_.codec_errors += codec_errors;
+        log::Error("cannot decode a held object; left out of the message", {{"kind", std::string(parts.kind)}});
+        if (current && !text) continue;
       }
       w.StartObject();
       w.Key("op");
-      w.String(!exists ? "deleted" : existed ? "modified" : "added");
+      w.String(!current ? "deleted" : existed ? "modified" : "added");
       w.Key("kind");
       WriteStr(w, parts.kind);
       w.Key("namespace");
       WriteStr(w, parts.ns);
       w.Key("name");
       WriteStr(w, parts.name);
-      if (exists) {
-        std::optional<std::string> patch;
-        if (existed && options_.merge_patches) {
-          if (auto base = DecodeLocked(parts.kind, before)) patch = CreateMergePatch(*base, *text);
-        }
+      if (current) {
         if (patch && patch->size() < text->size()) {
           w.Key("patch");
           WriteRaw(w, *patch);
@@ -513,8 +536,6 @@ void Streamer::SealDeltaLocked() {
       }
       w.EndObject();
       ++changes;
-      if (pit != pending_.end()) pending_.erase(pit);
-      pending_order_.pop_front();
     }
     w.EndArray();
     if (!pending_order_.empty()) oldest_pending_ = clock_.Now();
@@ -569,7 +590,8 @@ void Streamer::SealDeltaLocked() {
   PushLocked(std::move(m));
 }
 
-void Streamer::SealLocked(std::vector<std::shared_ptr<const protocol::StreamMessage>>* out) {
+void Streamer::SealLocked(std::unique_lock<std::mutex>& lock,
+                          std::vector<std::shared_ptr<const protocol::StreamMessage>>* out) {
   if (!send_) return;
   if (snapshot_requested_ && ReadyForSnapshotLocked()) BeginSnapshotLocked();
   while (WindowHasRoomLocked()) {
@@ -588,7 +610,7 @@ void Streamer::SealLocked(std::vector<std::shared_ptr<const protocol::StreamMess
     bool only_events = pending_order_.empty();
     if (!(eager || old_enough || full || only_events)) break;
     size_t before = stats_.messages_sealed;
-    SealDeltaLocked();
+    SealDeltaLocked(lock);
     if (stats_.messages_sealed == before) break;
   }
   // Hand out everything not yet sent in this session, in order.
@@ -601,7 +623,7 @@ void Streamer::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     std::vector<std::shared_ptr<const protocol::StreamMessage>> to_send;
-    SealLocked(&to_send);
+    SealLocked(lock, &to_send);
     StreamSender send = send_;
     const uint64_t gen = stream_gen_;
     if (!to_send.empty() && send) {
@@ -671,7 +693,7 @@ bool Streamer::WaitIdle(std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     bool idle = window_.empty() && pending_order_.empty() && pending_event_order_.empty() &&
-                !pending_metrics_ && !snapshot_requested_ && !snapshot_active_;
+                !pending_metrics_ && !snapshot_requested_ && !snapshot_active_ && !sealing_;
     if (idle) return true;
     if (cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
                                                     std::chrono::milliseconds(20))) ==

@@ -153,12 +153,15 @@ class Streamer final : public ChangeSink {
   };
 
   void Loop();
-  // Under mu_: seals what may be sealed now; returns messages to send.
-  void SealLocked(std::vector<std::shared_ptr<const protocol::StreamMessage>>* out);
+  // Under mu_ (held by `lock`): seals what may be sealed now; returns
+  // messages to send. Delta sealing drops the lock while it inflates and
+  // diffs each change (see SealDeltaLocked).
+  void SealLocked(std::unique_lock<std::mutex>& lock,
+                  std::vector<std::shared_ptr<const protocol::StreamMessage>>* out);
   bool ReadyForSnapshotLocked() const;
   void BeginSnapshotLocked();
   void SealSnapshotPartLocked();
-  void SealDeltaLocked();
+  void SealDeltaLocked(std::unique_lock<std::mutex>& lock);
   void RequestSnapshotLocked(int64_t first_seq);
   void PushLocked(std::shared_ptr<const protocol::StreamMessage> m);
   bool WindowHasRoomLocked() const;
@@ -215,6 +218,8 @@ class Streamer final : public ChangeSink {
   StreamSender send_;
   // Bumped whenever what is to be sent is renumbered or the session changes.
   uint64_t stream_gen_ = 0;
+  // The pump has taken a change out of pending_ and is sealing it unlocked.
+  bool sealing_ = false;
   size_t session_limit_ = 0;
   bool retry_later_ = false;
 
