@@ -299,7 +299,7 @@ class HubHttp {
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         http::read(*socket_, buffer_, parser);
         auto res = parser.release();
-        Reply r{res.result_int(), std::move(res.body()), ""};
+        Reply r{static_cast<int>(res.result_int()), std::move(res.body()), ""};
         if (!res.keep_alive()) Reset();
         return r;
       } catch (const std::exception& e) {
