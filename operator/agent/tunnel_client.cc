@@ -397,10 +397,14 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     ws.set_option(timeouts);
     std::string authorization = "Bearer " + token;
     std::string user_agent = options.user_agent;
-    ws.set_option(websocket::stream_base::decorator([authorization, user_agent](websocket::request_type& req) {
+    // Preferred first; the backend picks one (docs/protocol.md).
+    std::string subprotocols = options.message_deflate
+                                   ? fmt::format("{}, {}", protocol::kSubprotocolDeflate, protocol::kSubprotocol)
+                                   : std::string(protocol::kSubprotocol);
+    ws.set_option(websocket::stream_base::decorator([authorization, user_agent, subprotocols](websocket::request_type& req) {
       req.set(http::field::authorization, authorization);
       req.set(http::field::user_agent, user_agent);
-      req.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
+      req.set(http::field::sec_websocket_protocol, subprotocols);
     }));
     websocket::response_type res;
     std::string host_header = url.host_header;
@@ -420,7 +424,9 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       }
       co_return;
     }
-    if (res[http::field::sec_websocket_protocol] != protocol::kSubprotocol) {
+    const std::string accepted(res[http::field::sec_websocket_protocol]);
+    const bool message_deflate = options.message_deflate && accepted == protocol::kSubprotocolDeflate;
+    if (accepted != protocol::kSubprotocol && !message_deflate) {
       info->reason = fmt::format("backend did not accept subprotocol {}", protocol::kSubprotocol);
       websocket::close_reason cr(protocol::kCloseProtocolViolation);
       cr.reason = "subprotocol srexpert.v1 required";
@@ -473,10 +479,15 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       }
     });
 
+    // With srexpert.v1.deflate the backend's binary messages are one deflate
+    // stream (net/message_deflate.h), from the welcome on.
+    std::unique_ptr<net::MessageDecompressor> inflate;
+    if (message_deflate) inflate = std::make_unique<net::MessageDecompressor>();
+
     std::optional<protocol::Welcome> welcome;
     std::string backend_error;
     while (!welcome) {
-      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
+      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes, inflate.get());
       if (r.ec) {
         welcome_timer->cancel();
         FillCloseInfo(ws, r.ec, info, *timed_out ? "no welcome within the handshake timeout" : "");
@@ -484,10 +495,11 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
       CountIn(r.text.size());
-      if (r.too_big || r.binary) {
+      if (r.too_big || r.binary || !r.corrupt.empty()) {
         welcome_timer->cancel();
-        info->reason = r.too_big ? "backend sent an oversize message before welcome"
-                                 : "backend sent a binary message before welcome";
+        info->reason = r.too_big  ? "backend sent an oversize message before welcome"
+                       : r.binary ? "backend sent a binary message before welcome"
+                                  : "backend sent a corrupt compressed message before welcome: " + r.corrupt;
         co_await CloseNow(ws, r.too_big ? protocol::kCloseTooBig : protocol::kCloseProtocolViolation,
                           info->reason);
         co_return;
@@ -524,6 +536,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     session->id = welcome->session_id;
     session->max_send_bytes = std::min(options.max_message_bytes, welcome->limits.max_message_bytes);
     session->kill = kill_attempt;
+    if (message_deflate) session->queue.EnableCompression();
     std::weak_ptr<ClientSession> weak_session = session;
     std::weak_ptr<Impl> weak_self = shared_from_this();
     session->queue.on_written = [weak_self, weak_session](size_t n) {
@@ -553,6 +566,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       this->session = session;
       stats.connected = true;
       stats.session_id = session->id;
+      stats.subprotocol = accepted;
       ++stats.connects;
     }
     if (has_metrics) {
@@ -561,7 +575,8 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     }
     backoff.Reset();  // a welcome proves the path works; stability decides after
     log::Info("tunnel connected", {{"backend", url.host_header}, {"session", session->id},
-                                   {"version", welcome->version}, {"lastAck", welcome->last_ack}});
+                                   {"version", welcome->version}, {"lastAck", welcome->last_ack},
+                                   {"subprotocol", accepted}});
     if (on_connected) on_connected(*welcome);
 
     // Writer and pinger run beside the reader; both end before `ws` dies.
@@ -580,7 +595,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
                    });
 
     for (;;) {
-      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
+      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes, inflate.get());
       if (r.ec) {
         const auto& ours = session->queue.requested_close();
         if (ours && !session->dead) {
@@ -609,6 +624,10 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         session->queue.Close(protocol::kCloseProtocolViolation, "binary messages are not allowed");
         continue;
       }
+      if (!r.corrupt.empty()) {
+        session->queue.Close(protocol::kCloseProtocolViolation, r.corrupt);
+        continue;
+      }
       HandleText(session, r.text);
     }
 
@@ -619,6 +638,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       this->session = nullptr;
       stats.connected = false;
       stats.session_id.clear();
+      stats.subprotocol.clear();
     }
     if (has_metrics) {
       metrics.connected->Set(0);

@@ -43,6 +43,9 @@ struct TunnelOptions {
   std::string user_agent = "srexpert-agent";
 
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;
+  // Offer `srexpert.v1.deflate` before `srexpert.v1` (docs/protocol.md,
+  // "Compression"); the backend picks.
+  bool message_deflate = true;
   // Outbound queue bounds; Send() reports kQueueFull beyond them.
   size_t max_queue_messages = 1024;
   size_t max_queue_bytes = 16 * 1024 * 1024;
@@ -75,6 +78,7 @@ struct DisconnectInfo {
 struct TunnelStats {
   bool connected = false;
   std::string session_id;
+  std::string subprotocol;   // agreed for the current session
   uint64_t connects = 0;     // sessions that reached welcome
   uint64_t attempts = 0;     // connection attempts
   uint64_t disconnects = 0;  // failed attempts and ended sessions

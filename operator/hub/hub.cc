@@ -80,18 +80,23 @@ std::string BearerToken(const std::string& header) {
   return token;
 }
 
-bool OffersSubprotocol(std::string_view header) {
+// The subprotocol to answer with: srexpert.v1.deflate when offered (and
+// allowed), else srexpert.v1 when offered, else "" (refused).
+std::string_view ChooseSubprotocol(std::string_view header, bool allow_deflate) {
+  bool plain = false, deflate = false;
   size_t i = 0;
   while (i <= header.size()) {
     size_t end = header.find(',', i);
     if (end == std::string_view::npos) end = header.size();
     std::string_view item = header.substr(i, end - i);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item == protocol::kSubprotocol) return true;
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    plain = plain || item == protocol::kSubprotocol;
+    deflate = deflate || item == protocol::kSubprotocolDeflate;
     i = end + 1;
   }
-  return false;
+  if (deflate && allow_deflate) return protocol::kSubprotocolDeflate;
+  return plain ? protocol::kSubprotocol : std::string_view();
 }
 
 struct Pending {
@@ -297,7 +302,10 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       co_await Reply(ws, http::status::not_found, req.version(), "not found\n");
       co_return;
     }
-    if (!OffersSubprotocol(req[http::field::sec_websocket_protocol])) {
+    const std::string_view subprotocol =
+        ChooseSubprotocol(req[http::field::sec_websocket_protocol], options.message_deflate);
+    const bool message_deflate = subprotocol == protocol::kSubprotocolDeflate;
+    if (subprotocol.empty()) {
       co_await Reply(ws, http::status::bad_request, req.version(),
                      fmt::format("subprotocol {} required\n", protocol::kSubprotocol));
       co_return;
@@ -321,12 +329,14 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     websocket::stream_base::timeout timeouts{options.handshake_timeout, options.idle_timeout, true};
     ws.set_option(timeouts);
     websocket::permessage_deflate pmd;
-    pmd.server_enable = true;
+    // Messages compressed by us need no second (and, in Beast 1.74, window-
+    // less) compression by the WebSocket layer.
+    pmd.server_enable = !message_deflate;
     ws.set_option(pmd);
     ws.read_message_max(0);  // our own limit, see net::ReadMessage
-    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
       res.set(http::field::server, "srexpert-hub");
-      res.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
+      res.set(http::field::sec_websocket_protocol, subprotocol);
     }));
     co_await ws.async_accept(req, asio::redirect_error(use_awaitable, ec));
     if (ec) {
@@ -340,8 +350,13 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     session->cluster = match->cluster;
     session->remote = remote;
     sessions.insert(session);
+    std::unique_ptr<net::MessageDecompressor> inflate;
+    if (message_deflate) {
+      session->queue.EnableCompression();
+      inflate = std::make_unique<net::MessageDecompressor>();
+    }
     log::Info("agent connected", {{"cluster", session->cluster}, {"session", session->id},
-                                  {"remote", remote}});
+                                  {"remote", remote}, {"subprotocol", std::string(subprotocol)}});
 
     std::weak_ptr<Impl> weak = shared_from_this();
     ws.control_callback([weak, cluster = session->cluster](websocket::frame_type, beast::string_view) {
@@ -367,7 +382,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
 
     std::string end_reason = "closed";
     for (;;) {
-      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes);
+      net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes, inflate.get());
       if (r.ec) {
         if (const auto& ours = session->queue.requested_close()) {
           end_reason = fmt::format("closed by hub: {} {}", ours->first,
@@ -390,6 +405,12 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       }
       if (r.binary) {
         session->queue.Close(protocol::kCloseProtocolViolation, "binary messages are not allowed");
+        continue;
+      }
+      if (!r.corrupt.empty()) {
+        log::Warn("agent sent a corrupt compressed message", {{"cluster", session->cluster},
+                                                              {"error", r.corrupt}});
+        session->queue.Close(protocol::kCloseProtocolViolation, r.corrupt);
         continue;
       }
       Touch(session->cluster);

@@ -58,6 +58,10 @@ struct HubOptions {
 
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;
   int max_in_flight_requests = protocol::kDefaultMaxInFlightRequests;
+  // Agree to `srexpert.v1.deflate` when an agent offers it (then Beast's
+  // permessage-deflate is declined for that connection); false answers
+  // every agent with plain `srexpert.v1`, as a backend without it would.
+  bool message_deflate = true;
   std::chrono::milliseconds handshake_timeout{15000};
   // An agent silent for this long is dropped; the hub pings at half of it.
   std::chrono::milliseconds idle_timeout{60000};

@@ -2,7 +2,9 @@
 // message under our own size limit (so an oversize message gets close code
 // 4413 rather than Beast's 1009, and memory stays bounded by the limit), and
 // a single writer per connection fed by a queue (Beast allows one write at a
-// time; messages, pings and the close frame all go through it).
+// time; messages, pings and the close frame all go through it). With the
+// `srexpert.v1.deflate` subprotocol both compress messages themselves
+// (net/message_deflate.h) and carry them in binary frames.
 //
 // Beast types: include only from .cc files. Everything here runs on the
 // connection's executor (single-threaded io_context); nothing is locked.
@@ -21,20 +23,28 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
+
+#include "net/message_deflate.h"
 
 namespace srexpert::net {
 
 struct WsReadResult {
   boost::system::error_code ec;  // transport/WebSocket error (closed, eof, ...)
   bool too_big = false;          // exceeded the limit; nothing more was read
-  bool binary = false;           // a binary message (the protocol wants text)
+  bool binary = false;           // a binary message the connection cannot decompress
+  std::string corrupt;           // a compressed message that did not inflate: why
   std::string text;
 };
 
 // Reads one complete message of at most `max_bytes` (decompressed) bytes.
+// With `inflate`, binary messages are compressed ones: inflated (bounded by
+// `max_bytes`, else too_big) and returned as text; text messages are taken
+// as they are.
 template <typename Ws>
-boost::asio::awaitable<WsReadResult> ReadMessage(Ws& ws, int64_t max_bytes) {
+boost::asio::awaitable<WsReadResult> ReadMessage(Ws& ws, int64_t max_bytes,
+                                                 MessageDecompressor* inflate = nullptr) {
   WsReadResult out;
   boost::beast::flat_buffer buffer;
   constexpr size_t kChunk = 64 * 1024;
@@ -49,8 +59,16 @@ boost::asio::awaitable<WsReadResult> ReadMessage(Ws& ws, int64_t max_bytes) {
     }
     if (ws.is_message_done()) break;
   }
+  std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  if (ws.got_binary() && inflate) {
+    std::string error;
+    auto status = inflate->Decompress(data, static_cast<size_t>(max_bytes), &out.text, &error);
+    if (status == MessageDecompressor::Status::kTooBig) out.too_big = true;
+    if (status == MessageDecompressor::Status::kCorrupt) out.corrupt = error;
+    co_return out;
+  }
   out.binary = ws.got_binary();
-  out.text.assign(static_cast<const char*>(buffer.data().data()), buffer.size());
+  out.text.assign(data);
   co_return out;
 }
 
@@ -79,6 +97,9 @@ class WsWriteQueue {
     aborted_ = true;
     wake_.cancel();
   }
+  // From now on messages go compressed, in binary frames (after the
+  // `srexpert.v1.deflate` subprotocol was agreed).
+  void EnableCompression() { deflate_ = std::make_unique<MessageCompressor>(); }
   bool closing() const { return close_.has_value() || aborted_; }
   // The close frame this side requested, if any (code and reason).
   const std::optional<std::pair<uint16_t, std::string>>& requested_close() const { return close_; }
@@ -102,8 +123,14 @@ class WsWriteQueue {
       if (!messages_.empty()) {
         std::string msg = std::move(messages_.front());
         messages_.pop_front();
-        ws.text(true);
-        co_await ws.async_write(asio::buffer(msg), asio::redirect_error(asio::use_awaitable, ec));
+        if (deflate_) {
+          std::string frame = deflate_->Compress(msg);
+          ws.binary(true);
+          co_await ws.async_write(asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+          ws.text(true);
+          co_await ws.async_write(asio::buffer(msg), asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (ec) co_return ec;
         if (on_written) on_written(msg.size());
         continue;
@@ -123,6 +150,7 @@ class WsWriteQueue {
  private:
   boost::asio::steady_timer wake_;
   std::deque<std::string> messages_;
+  std::unique_ptr<MessageCompressor> deflate_;
   bool ping_ = false;
   bool aborted_ = false;
   std::optional<std::pair<uint16_t, std::string>> close_;

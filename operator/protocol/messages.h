@@ -18,6 +18,9 @@ namespace srexpert::protocol {
 
 inline constexpr int kVersion = 1;
 inline constexpr std::string_view kSubprotocol = "srexpert.v1";
+// The same protocol with messages compressed as one deflate stream per
+// direction (docs/protocol.md, "Compression"); preferred when both offer it.
+inline constexpr std::string_view kSubprotocolDeflate = "srexpert.v1.deflate";
 inline constexpr std::string_view kTunnelPath = "/api/v1/tunnel";
 inline constexpr int64_t kDefaultMaxMessageBytes = 4 * 1024 * 1024;
 inline constexpr int kDefaultMaxInFlightRequests = 32;

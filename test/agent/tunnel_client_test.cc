@@ -277,6 +277,43 @@ TEST_CASE("the client connects over wss, says hello and gets acks", "[agent][tun
   REQUIRE(WaitUntil([&] { return !Connected(*h, "cluster-a"); }));
 }
 
+TEST_CASE("agent and hub agree on srexpert.v1.deflate and fall back to srexpert.v1 when either lacks it",
+          "[agent][tunnel]") {
+  struct Case {
+    bool agent_offers, hub_accepts;
+    std::string want;
+  };
+  for (const auto& c : {Case{true, true, "srexpert.v1.deflate"}, Case{true, false, "srexpert.v1"},
+                        Case{false, true, "srexpert.v1"}}) {
+    INFO("agent offers deflate: " << c.agent_offers << ", hub accepts: " << c.hub_accepts);
+    Env env;
+    auto h = env.StartHub(0, [&](hub::HubOptions& o) { o.message_deflate = c.hub_accepts; });
+    RandomSource random(1);
+    auto options = env.Options(h->tunnel_port());
+    options.message_deflate = c.agent_offers;
+    TunnelClient client(options, SystemClock(), random);
+    Recorder rec;
+    rec.Attach(client);
+    std::string error;
+    REQUIRE(client.Start(&error));
+    REQUIRE(WaitUntil([&] { return rec.Welcomes() == 1; }));
+    CHECK(client.Stats().subprotocol == c.want);
+    // Both directions work: a snapshot and deltas out, their acks back.
+    protocol::StreamMessage snap{protocol::StreamMessage::Kind::kSnapshot, 1,
+                                 R"({"snapshot":"s","part":0,"kinds":[],"objects":[]})", true};
+    CHECK(client.Send(snap) == SendStatus::kOk);
+    for (int seq = 2; seq <= 20; ++seq) {
+      protocol::StreamMessage delta{protocol::StreamMessage::Kind::kDelta, seq,
+                                    R"({"changes":[{"op":"added","kind":"Pod","namespace":"a","name":"p)" +
+                                        std::to_string(seq) + R"(","object":{"spec":{"n":1}}}]})",
+                                    true};
+      CHECK(client.Send(delta) == SendStatus::kOk);
+    }
+    REQUIRE(WaitUntil([&] { return rec.HasAck(20); }));
+    client.Stop();
+  }
+}
+
 TEST_CASE("Send refuses oversize and invalid messages and reports not connected",
           "[agent][tunnel]") {
   Env env;

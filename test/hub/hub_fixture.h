@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "hub/hub.h"
+#include "net/message_deflate.h"
 #include "protocol/messages.h"
 #include "test/net/test_support.h"
 
@@ -91,6 +92,11 @@ class RawAgent {
     ctx_.set_verify_mode(asio::ssl::verify_peer);
   }
 
+  // What Connect offers in Sec-WebSocket-Protocol when `subprotocol` is
+  // true. With srexpert.v1.deflate agreed, Send compresses and Read
+  // inflates as the protocol says.
+  void Offer(std::string subprotocols) { offer_ = std::move(subprotocols); }
+
   // Returns the HTTP status of the upgrade (101 on success).
   int Connect(uint16_t port, const std::string& token, bool subprotocol = true,
               const std::string& path = std::string(protocol::kTunnelPath)) {
@@ -101,9 +107,9 @@ class RawAgent {
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), "localhost");
     ws_.next_layer().handshake(asio::ssl::stream_base::client);
-    ws_.set_option(websocket::stream_base::decorator([token, subprotocol](websocket::request_type& r) {
+    ws_.set_option(websocket::stream_base::decorator([token, subprotocol, offer = offer_](websocket::request_type& r) {
       if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
-      if (subprotocol) r.set(http::field::sec_websocket_protocol, protocol::kSubprotocol);
+      if (subprotocol) r.set(http::field::sec_websocket_protocol, offer);
     }));
     websocket::permessage_deflate pmd;
     pmd.client_enable = true;
@@ -116,10 +122,24 @@ class RawAgent {
     io_.restart();
     io_.run();
     subprotocol_ = std::string(res[http::field::sec_websocket_protocol]);
+    pmd_agreed_ = res[http::field::sec_websocket_extensions].find("permessage-deflate") !=
+                  beast::string_view::npos;
     return static_cast<int>(res.result_int());
   }
 
+  bool deflate() const { return subprotocol_ == protocol::kSubprotocolDeflate; }
+  // Whether the hub agreed to Beast's permessage-deflate as well.
+  bool pmd_agreed() const { return pmd_agreed_; }
+  // A binary frame as it is, e.g. a corrupt compressed message.
+  void SendBinary(const std::string& bytes) {
+    ws_.binary(true);
+    ws_.write(asio::buffer(bytes));
+  }
+  // Bytes of the last message read as they arrived (compressed or not).
+  size_t last_frame_bytes() const { return last_frame_bytes_; }
+
   void Send(const std::string& text) {
+    if (deflate()) return SendBinary(compress_.Compress(text));
     ws_.text(true);
     ws_.write(asio::buffer(text));
   }
@@ -134,7 +154,17 @@ class RawAgent {
       close_code_ = ws_.reason().code;
       return std::nullopt;
     }
-    auto d = protocol::Decode(beast::buffers_to_string(buf.data()), 64 * 1024 * 1024);
+    std::string text = beast::buffers_to_string(buf.data());
+    last_frame_bytes_ = text.size();
+    if (ws_.got_binary()) {
+      REQUIRE(deflate());
+      std::string inflated, error;
+      INFO(error);
+      REQUIRE(inflate_.Decompress(text, 64 * 1024 * 1024, &inflated, &error) ==
+              net::MessageDecompressor::Status::kOk);
+      text = std::move(inflated);
+    }
+    auto d = protocol::Decode(text, 64 * 1024 * 1024);
     REQUIRE(d.ok());
     return d.message;
   }
@@ -168,7 +198,12 @@ class RawAgent {
   asio::io_context io_;
   asio::ssl::context ctx_;
   websocket::stream<beast::ssl_stream<tcp::socket>> ws_;
+  std::string offer_{protocol::kSubprotocol};
   std::string subprotocol_;
+  bool pmd_agreed_ = false;
+  net::MessageCompressor compress_;
+  net::MessageDecompressor inflate_;
+  size_t last_frame_bytes_ = 0;
   int close_code_ = 0;
 };
 

@@ -73,6 +73,71 @@ TEST_CASE("the upgrade is refused for bad tokens, paths and subprotocols", "[hub
   CHECK_FALSE(FindCluster(*f.hub, "prod"));
 }
 
+TEST_CASE("an agent offering srexpert.v1.deflate gets it and the hub declines permessage-deflate", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  agent.Offer("srexpert.v1.deflate, srexpert.v1");
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(agent.subprotocol() == "srexpert.v1.deflate");
+  CHECK_FALSE(agent.pmd_agreed());
+  CHECK(agent.Handshake().version == 1);
+  // Acks ride the hub's deflate stream: after the first, each costs a few bytes.
+  agent.Send(protocol::Message(SnapshotMessage(1)));
+  CHECK(agent.ReadAs<protocol::Ack>().seq == 1);
+  size_t first_ack = agent.last_frame_bytes();
+  for (int seq = 2; seq <= 5; ++seq) {
+    agent.Send(protocol::Message(DeltaMessage(seq, OneChange("added", "p" + std::to_string(seq)))));
+    CHECK(agent.ReadAs<protocol::Ack>().seq == seq);
+    CHECK(agent.last_frame_bytes() < first_ack);
+    CHECK(agent.last_frame_bytes() < 12);
+  }
+}
+
+TEST_CASE("an agent offering only srexpert.v1 keeps plain text and permessage-deflate", "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(agent.subprotocol() == "srexpert.v1");
+  CHECK(agent.pmd_agreed());
+  CHECK(agent.Handshake().version == 1);
+}
+
+TEST_CASE("a hub with message_deflate off answers srexpert.v1 to an agent offering both", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.message_deflate = false; });
+  RawAgent agent(f.pki.ca_cert);
+  agent.Offer("srexpert.v1.deflate, srexpert.v1");
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  CHECK(agent.subprotocol() == "srexpert.v1");
+  CHECK(agent.Handshake().version == 1);
+  RawAgent only_deflate(f.pki.ca_cert);
+  only_deflate.Offer("srexpert.v1.deflate");
+  CHECK(only_deflate.Connect(f.hub->tunnel_port(), "tok-prod") == 400);
+}
+
+TEST_CASE("a corrupt or inflating-too-far compressed message closes with 4400 or 4413", "[hub]") {
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = 8192; });
+  {
+    RawAgent agent(f.pki.ca_cert);
+    agent.Offer("srexpert.v1.deflate");
+    REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+    CHECK(agent.Handshake().version == 1);
+    agent.SendBinary(std::string("\xff\xfe garbage", 10));
+    CHECK(agent.ReadUntilClosed() == protocol::kCloseProtocolViolation);
+  }
+  {
+    RawAgent agent(f.pki.ca_cert);
+    agent.Offer("srexpert.v1.deflate");
+    REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+    CHECK(agent.Handshake().version == 1);
+    // A fresh stream starts at a block boundary, where the hub's inflater
+    // stands after every message: it decodes, to 1 MiB of spaces.
+    std::string bomb = net::MessageCompressor().Compress(std::string(1 << 20, ' '));
+    REQUIRE(bomb.size() < 8192);
+    agent.SendBinary(bomb);
+    CHECK(agent.ReadUntilClosed() == protocol::kCloseTooBig);
+  }
+}
+
 TEST_CASE("a message before hello is a protocol violation", "[hub]") {
   HubFixture f;
   RawAgent agent(f.pki.ca_cert);
