@@ -14,8 +14,8 @@
 //                      managedFields and last-applied as collectors do)
 //                      → stream::Project("Pod", …) → Streamer::Upsert
 //   streamer pump    : seals deltas (merge patches), hands them to the sender
-//   "wire" thread    : protocol::Encode, permessage-deflate (raw deflate with
-//                      context takeover, Beast's defaults), then the hub's
+//   "wire" thread    : protocol::Encode, net::MessageCompressor (the
+//                      srexpert.v1.deflate subprotocol's stream), then the hub's
 //                      side: protocol::Decode → hub::DecodeDeltaPayload →
 //                      hub::StateStore::ApplyDelta (SQLite) → Streamer::OnAck
 //
@@ -25,6 +25,11 @@
 // changes the hub applied/s.
 //
 //   pipeline_bench [--pods N] [--rounds R] [--state-file PATH] [--full-parse] [--projected]
+//                  [--pace-us N]
+//
+// --pace-us N sleeps N µs after each change (N of a few hundred gives one
+// change per message, as in a quiet cluster: bytes per change then include
+// each message's envelope).
 //
 // --projected decodes and projects the recorded changes before the clock
 // starts and feeds only Streamer::Upsert: the tunnel's share (Streamer,
@@ -36,7 +41,6 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -55,6 +59,7 @@
 #include "hub/state_store.h"
 #include "hub/stream_payload.h"
 #include "kube/watch.h"
+#include "net/message_deflate.h"
 #include "protocol/messages.h"
 #include "stream/projection.h"
 #include "stream/streamer.h"
@@ -111,30 +116,6 @@ auto Timed(Stage& stage, F&& f) {
   return f();
 }
 
-// permessage-deflate as Beast's client sends it: raw deflate, level 8,
-// memLevel 4, a 32 KiB window kept across messages, each message ended by
-// a sync flush whose 4-byte tail is dropped (RFC 7692).
-class WireDeflate {
- public:
-  WireDeflate() {
-    if (deflateInit2(&z_, 8, Z_DEFLATED, -15, 4, Z_DEFAULT_STRATEGY) != Z_OK) Die("deflateInit2");
-  }
-  ~WireDeflate() { deflateEnd(&z_); }
-  size_t Compress(const std::string& text) {
-    out_.resize(deflateBound(&z_, text.size()) + 16);
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-    z_.avail_in = static_cast<uInt>(text.size());
-    z_.next_out = reinterpret_cast<Bytef*>(out_.data());
-    z_.avail_out = static_cast<uInt>(out_.size());
-    if (deflate(&z_, Z_SYNC_FLUSH) != Z_OK) Die("deflate");
-    return out_.size() - z_.avail_out - 4;
-  }
-
- private:
-  z_stream z_{};
-  std::string out_;
-};
-
 // The backend end: takes sealed messages off the pump without blocking it
 // and applies them the way srexpert-hub does, then acknowledges.
 class Wire {
@@ -187,7 +168,7 @@ class Wire {
 
  private:
   void Loop() {
-    WireDeflate z;
+    net::MessageCompressor z;
     for (;;) {
       protocol::StreamMessage m;
       {
@@ -199,7 +180,7 @@ class Wire {
       }
       auto text = Timed(encode, [&] { return protocol::Encode(protocol::Message(m)); });
       if (!text) Die("protocol::Encode failed");
-      wire_bytes += Timed(deflate, [&] { return z.Compress(*text); });
+      wire_bytes += Timed(deflate, [&] { return z.Compress(*text).size(); });
       auto decoded = Timed(decode, [&] { return protocol::Decode(*text); });
       if (!decoded.ok()) Die("protocol::Decode: " + decoded.error.message);
       const auto& got = std::get<protocol::StreamMessage>(*decoded.message);
@@ -261,6 +242,7 @@ std::vector<std::string> RecordLines(int pods, int round, int64_t* rv) {
 int main(int argc, char** argv) {
   int pods = 5000, rounds = 4;
   bool skip_bookkeeping = true, projected_only = false;
+  int pace_us = 0;
   std::string state_file;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -273,7 +255,8 @@ int main(int argc, char** argv) {
     else if (a == "--state-file") state_file = next();
     else if (a == "--full-parse") skip_bookkeeping = false;
     else if (a == "--projected") projected_only = true;
-    else Die("unknown flag " + a + " (flags: --pods N --rounds R --state-file PATH --full-parse --projected)");
+    else if (a == "--pace-us") pace_us = std::stoi(next());
+    else Die("unknown flag " + a + " (flags: --pods N --rounds R --state-file PATH --full-parse --projected --pace-us N)");
   }
   if (pods < 1 || rounds < 1) Die("--pods and --rounds must be positive");
 
@@ -315,6 +298,7 @@ int main(int argc, char** argv) {
   };
   auto upsert_one = [&](Projected p) {
     Timed(upsert, [&] { streamer.Upsert("Pod", p.ns, p.name, std::move(p.object)); });
+    if (pace_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(pace_us));
   };
   auto feed = [&](const std::vector<std::string>& lines) {
     for (const auto& line : lines) upsert_one(project_line(line));
@@ -387,7 +371,7 @@ int main(int argc, char** argv) {
   stage("Streamer::Upsert (codec, compare)", upsert);
   std::printf("  per message, wire thread:\n");
   stage("protocol::Encode", wire.encode);
-  stage("permessage-deflate", wire.deflate);
+  stage("srexpert.v1.deflate compression", wire.deflate);
   stage("hub: protocol::Decode", wire.decode);
   stage("hub: Decode*Payload", wire.payload);
   stage("hub: StateStore::Apply*", wire.apply);

@@ -9,7 +9,9 @@
 // resourceVersion "" (the server replays the current state as ADDED events,
 // as fast as it can write them) until all of them arrived.
 //
-//   watch_bench [--pods N] [--rounds R]
+//   watch_bench [--pods N] [--rounds R] [--io-threads N]
+//
+// --io-threads: cpprestsdk's I/O pool (srexpert-agent uses 6).
 //
 // Not a test: run it by hand from a Release build (docs/performance.md).
 #include <signal.h>
@@ -27,6 +29,7 @@
 
 #include "common/json.h"
 #include "kube/config.h"
+#include "kube/io_threads.h"
 #include "kube/rest_client.h"
 #include "kube/watch.h"
 #include "test/apiserver/api_server.h"
@@ -75,12 +78,16 @@ double CpuSeconds() {
 int main(int argc, char** argv) {
   int pods = 20000;
   int rounds = 3;
+  int io_threads = 6;  // as srexpert-agent sets it
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--pods") pods = std::atoi(argv[i + 1]);
     else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
-    else Die("usage: watch_bench [--pods N] [--rounds R]");
+    else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
+    else Die("usage: watch_bench [--pods N] [--rounds R] [--io-threads N]");
   }
+  if (io_threads < 1) Die("--io-threads must be at least 1");
+  kube::SetHttpIoThreads(static_cast<size_t>(io_threads));
 
   int ready[2], control[2];
   if (pipe(ready) != 0 || pipe(control) != 0) Die("pipe");
