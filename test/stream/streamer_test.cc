@@ -147,6 +147,17 @@ struct ModelBackend {
 
 std::vector<StreamKind> Kinds() { return {{"Pod", "v1"}, {"Node", "v1"}}; }
 
+// Both kinds synced, the stream started and its first (empty) snapshot
+// acknowledged: the state in which deltas flow.
+void StartPastFirstSnapshot(Streamer& s, ModelBackend& hub) {
+  hub.streamer = &s;
+  s.Synced("Pod");
+  s.Synced("Node");
+  s.Start();
+  s.SessionStarted(hub.Welcome(), hub.Sender());
+  REQUIRE(s.WaitIdle(5s));
+}
+
 std::string PodJson(int i, int version = 0) {
   return "{\"metadata\":{\"name\":\"p" + std::to_string(i) + "\"},\"v\":" +
          std::to_string(version) + "}";
@@ -181,12 +192,7 @@ TEST_CASE("the first snapshot waits until every expected kind is synced or unava
 TEST_CASE("after the snapshot every change reaches the backend as an ordered delta") {
   Streamer s({}, Kinds());
   ModelBackend hub;
-  hub.streamer = &s;
-  s.Synced("Pod");
-  s.Synced("Node");
-  s.Start();
-  s.SessionStarted(hub.Welcome(), hub.Sender());
-  REQUIRE(s.WaitIdle(5s));
+  StartPastFirstSnapshot(s, hub);
   for (int i = 0; i < 100; ++i) s.Upsert("Pod", "a", "p" + std::to_string(i), J(PodJson(i)));
   REQUIRE(s.WaitIdle(5s));
   for (int i = 0; i < 100; i += 2) s.Upsert("Pod", "a", "p" + std::to_string(i), J(PodJson(i, 1)));
@@ -247,12 +253,7 @@ TEST_CASE("a snapshot larger than one message is cut into consecutive parts") {
 TEST_CASE("after a reconnect the stream resumes from the backend's last ack without a snapshot") {
   Streamer s({}, Kinds());
   ModelBackend hub;
-  hub.streamer = &s;
-  s.Synced("Pod");
-  s.Synced("Node");
-  s.Start();
-  s.SessionStarted(hub.Welcome(), hub.Sender());
-  REQUIRE(s.WaitIdle(5s));
+  StartPastFirstSnapshot(s, hub);
   // The connection dies silently: what is sent now is lost, nothing is acked.
   {
     std::lock_guard lock(hub.mu);
@@ -320,12 +321,7 @@ TEST_CASE("the window of unacknowledged messages is bounded and changes coalesce
   o.batch_interval = 1ms;
   Streamer s(o, Kinds());
   ModelBackend hub;
-  hub.streamer = &s;
-  s.Synced("Pod");
-  s.Synced("Node");
-  s.Start();
-  s.SessionStarted(hub.Welcome(), hub.Sender());
-  REQUIRE(s.WaitIdle(5s));
+  StartPastFirstSnapshot(s, hub);
   {
     std::lock_guard lock(hub.mu);
     hub.ack = false;
@@ -352,12 +348,7 @@ TEST_CASE("the window of unacknowledged messages is bounded and changes coalesce
 TEST_CASE("a sequence gap reported by the backend restarts the stream with a snapshot once") {
   Streamer s({}, Kinds());
   ModelBackend hub;
-  hub.streamer = &s;
-  s.Synced("Pod");
-  s.Synced("Node");
-  s.Start();
-  s.SessionStarted(hub.Welcome(), hub.Sender());
-  REQUIRE(s.WaitIdle(5s));
+  StartPastFirstSnapshot(s, hub);
   s.Upsert("Pod", "a", "p1", J(PodJson(1)));
   REQUIRE(s.WaitIdle(5s));
   s.OnError(protocol::MakeError("sequence_gap", "expected 7", std::to_string(hub.last)));
@@ -403,12 +394,7 @@ TEST_CASE("changes made while the pump seals and snapshots restarting the stream
   // exactly the last state of every object.
   Streamer s({}, Kinds());
   ModelBackend hub;
-  hub.streamer = &s;
-  s.Synced("Pod");
-  s.Synced("Node");
-  s.Start();
-  s.SessionStarted(hub.Welcome(), hub.Sender());
-  REQUIRE(s.WaitIdle(5s));
+  StartPastFirstSnapshot(s, hub);
   auto object = [](int i, int v) {
     return "{\"metadata\":{\"name\":\"p" + std::to_string(i) + "\",\"labels\":{\"l\":\"" +
            std::to_string(v % 3) + "\"}},\"spec\":{\"v\":" + std::to_string(v) +
