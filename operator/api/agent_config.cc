@@ -555,6 +555,20 @@ void ReadCollection(Reader& r, const Value& spec, CollectionSpec* out) {
   if (c == nullptr) return;
   out->events = r.GetBool(*c, "events", path + ".events", true);
   out->metrics = r.GetBool(*c, "metrics", path + ".metrics", true);
+  if (auto d = r.GetDuration(*c, "metricsInterval", path + ".metricsInterval")) {
+    if (d->count() < 1000) r.Error(path + ".metricsInterval", "must be at least 1s");
+    out->metrics_interval = *d;
+  }
+  if (const Value* e = r.Get(*c, "eventsPerSecond", path + ".eventsPerSecond", false)) {
+    if (!e->IsNumber()) {
+      r.Error(path + ".eventsPerSecond", "must be a number");
+    } else if (e->GetDouble() < 0.1 || e->GetDouble() > 100000) {
+      r.Error(path + ".eventsPerSecond", "must be between 0.1 and 100000");
+    } else {
+      out->events_per_second = e->GetDouble();
+    }
+  }
+  if (auto n = r.GetInt(*c, "eventBurst", path + ".eventBurst", 1, 100000)) out->event_burst = *n;
   const Value* list = r.GetArray(*c, "excludedNamespaces", path + ".excludedNamespaces", 256);
   if (list == nullptr) return;
   std::set<std::string> seen;
@@ -573,6 +587,22 @@ void ReadCollection(Reader& r, const Value& spec, CollectionSpec* out) {
     } else {
       out->excluded_namespaces.push_back(std::move(ns));
     }
+  }
+}
+
+void ReadStream(Reader& r, const Value& spec, StreamSpec* out) {
+  const std::string path = "spec.stream";
+  const Value* s = r.GetObject(spec, "stream", path, false);
+  if (s == nullptr) return;
+  if (auto n = r.GetInt(*s, "maxUnackedBytes", path + ".maxUnackedBytes", 65536, 1073741824)) {
+    out->max_unacked_bytes = *n;
+  }
+  if (auto n = r.GetInt(*s, "maxUnackedMessages", path + ".maxUnackedMessages", 1, 65536)) {
+    out->max_unacked_messages = *n;
+  }
+  if (auto d = r.GetDuration(*s, "batchInterval", path + ".batchInterval")) {
+    if (d->count() < 1 || d->count() > 60000) r.Error(path + ".batchInterval", "must be between 1ms and 1m");
+    out->batch_interval = *d;
   }
 }
 
@@ -675,6 +705,16 @@ void ApplyDefaults(Value& spec, Allocator& alloc) {
   if (Value* collection = Object(spec, "collection")) {
     Default(*collection, "events", "true", alloc);
     Default(*collection, "metrics", "true", alloc);
+    Default(*collection, "metricsInterval", R"("60s")", alloc);
+    Default(*collection, "eventsPerSecond", "50", alloc);
+    Default(*collection, "eventBurst", "200", alloc);
+  }
+
+  Default(spec, "stream", "{}", alloc);
+  if (Value* stream = Object(spec, "stream")) {
+    Default(*stream, "maxUnackedBytes", "4194304", alloc);
+    Default(*stream, "maxUnackedMessages", "256", alloc);
+    Default(*stream, "batchInterval", R"("50ms")", alloc);
   }
 
   Default(spec, "scans", "{}", alloc);
@@ -721,6 +761,7 @@ ParseResult Parse(const Value& object) {
   ReadLeaderElection(r, spec, &out.leader_election);
   ReadTunnel(r, spec, &out.tunnel);
   ReadCollection(r, spec, &out.collection);
+  ReadStream(r, spec, &out.stream);
   ReadScans(r, spec, &out.scans);
   ReadActions(r, spec, &out.actions);
   return result;

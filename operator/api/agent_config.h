@@ -106,6 +106,17 @@ struct CollectionSpec {
   bool events = true;
   bool metrics = true;
   std::vector<std::string> excluded_namespaces;
+  Duration metrics_interval{60000};  // metrics.k8s.io polling period
+  double events_per_second = 50;     // token bucket of events sent upstream
+  int64_t event_burst = 200;
+};
+
+// The state stream's window of unacknowledged messages and delta batching
+// (docs/streaming.md).
+struct StreamSpec {
+  int64_t max_unacked_bytes = 4 * 1024 * 1024;
+  int64_t max_unacked_messages = 256;
+  Duration batch_interval{50};
 };
 
 struct ScansSpec {
@@ -128,6 +139,7 @@ struct AgentConfigSpec {
   LeaderElectionSpec leader_election;
   TunnelSpec tunnel;
   CollectionSpec collection;
+  StreamSpec stream;
   ScansSpec scans;
   ActionsSpec actions;
 };

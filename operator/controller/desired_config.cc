@@ -73,7 +73,16 @@ json::Document AgentConfigFile(const api::AgentConfig& config) {
   SetBool(collection, "metrics", spec.collection.metrics, a);
   json::Set(collection, "excludedNamespaces",
             internal::StringArray(spec.collection.excluded_namespaces, a), a);
+  SetInt(collection, "metricsIntervalMs", Ms(spec.collection.metrics_interval), a);
+  json::Set(collection, "eventsPerSecond", json::Value(spec.collection.events_per_second), a);
+  SetInt(collection, "eventBurst", spec.collection.event_burst, a);
   json::Set(doc, "collection", std::move(collection), a);
+
+  json::Value stream(rapidjson::kObjectType);
+  SetInt(stream, "maxUnackedBytes", spec.stream.max_unacked_bytes, a);
+  SetInt(stream, "maxUnackedMessages", spec.stream.max_unacked_messages, a);
+  SetInt(stream, "batchIntervalMs", Ms(spec.stream.batch_interval), a);
+  json::Set(doc, "stream", std::move(stream), a);
 
   json::Value scans(rapidjson::kObjectType);
   SetBool(scans, "enabled", spec.scans.enabled, a);

@@ -182,6 +182,12 @@ TEST_CASE("config.json: round trip with the operator's writer, every field set",
   CHECK_FALSE(s->collection.events);
   CHECK_FALSE(s->collection.metrics);
   CHECK(s->collection.excluded_namespaces == std::vector<std::string>{"kube-public"});
+  CHECK(s->collection.metrics_interval == milliseconds(30000));
+  CHECK(s->collection.events_per_second == 12.5);
+  CHECK(s->collection.event_burst == 40);
+  CHECK(s->stream.max_unacked_bytes == 8388608);
+  CHECK(s->stream.max_unacked_messages == 512);
+  CHECK(s->stream.batch_interval == milliseconds(100));
   CHECK_FALSE(s->scans.enabled);
   CHECK(s->scans.interval == milliseconds(6 * 3600 * 1000));
   CHECK(s->actions.scale);

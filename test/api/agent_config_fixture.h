@@ -73,7 +73,9 @@ inline json::Document FullAgentConfig() {
       "tunnel": {"pingInterval": "15s", "pongTimeout": "5s",
                  "backoff": {"initial": "500ms", "max": "2m", "multiplier": 1.5},
                  "maxMessageBytes": 1048576},
-      "collection": {"events": false, "metrics": false, "excludedNamespaces": ["kube-public"]},
+      "collection": {"events": false, "metrics": false, "excludedNamespaces": ["kube-public"],
+                     "metricsInterval": "30s", "eventsPerSecond": 12.5, "eventBurst": 40},
+      "stream": {"maxUnackedBytes": 8388608, "maxUnackedMessages": 512, "batchInterval": "100ms"},
       "scans": {"enabled": false, "interval": "6h"},
       "actions": {"scale": true, "restart": true, "applyManifests": true, "helm": true}
     }

@@ -149,6 +149,13 @@ spec:
     excludedNamespaces:
       {{- toYaml . | nindent 6 }}
     {{- end }}
+    metricsInterval: {{ $ac.collection.metricsInterval | quote }}
+    eventsPerSecond: {{ $ac.collection.eventsPerSecond | float64 }}
+    eventBurst: {{ $ac.collection.eventBurst | int64 }}
+  stream:
+    maxUnackedBytes: {{ $ac.stream.maxUnackedBytes | int64 }}
+    maxUnackedMessages: {{ $ac.stream.maxUnackedMessages | int64 }}
+    batchInterval: {{ $ac.stream.batchInterval | quote }}
   scans:
     enabled: {{ $ac.scans.enabled }}
     interval: {{ $ac.scans.interval | quote }}
