@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "controller/agentconfig_controller.h"
 #include "controller/bootstrap.h"
+#include "kube/io_threads.h"
 #include "kube/rest_client.h"
 #include "leaderelection/kube_lease_lock.h"
 #include "leaderelection/leader_elector.h"
@@ -52,6 +53,11 @@ class CounterMirror {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // cpprestsdk's shared I/O pool defaults to 40 threads; the operator's
+  // traffic is one informer watch per child kind and a few writes. Fewer
+  // threads also mean fewer wake-ups per watch event (docs/performance.md,
+  // watch_bench).
+  kube::SetHttpIoThreads(4);
   runtime::BlockTerminationSignals();
 
   std::string kubeconfig, ns, metrics_addr = ":8080", probe_addr = ":8081";
