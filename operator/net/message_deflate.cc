@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <stdexcept>
-
 namespace srexpert::net {
 
 namespace {
@@ -25,8 +23,8 @@ MessageCompressor::~MessageCompressor() {
   if (ok_) deflateEnd(&z_);
 }
 
-std::string MessageCompressor::Compress(std::string_view text) {
-  if (!ok_) throw std::runtime_error("message compressor: zlib initialisation failed");
+std::optional<std::string> MessageCompressor::Compress(std::string_view text) {
+  if (!ok_) return std::nullopt;
   std::string out;
   out.resize(deflateBound(&z_, static_cast<uLong>(text.size())) + 16);
   z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
@@ -37,7 +35,10 @@ std::string MessageCompressor::Compress(std::string_view text) {
     z_.avail_out = static_cast<uInt>(out.size() - used);
     int rc = deflate(&z_, Z_SYNC_FLUSH);
     used = out.size() - z_.avail_out;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("message compressor: deflate failed");
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      ok_ = false;
+      return std::nullopt;
+    }
     // Done when all input is consumed and the flush fit (output space left).
     if (z_.avail_in == 0 && z_.avail_out > 0) break;
     out.resize(out.size() * 2);

@@ -30,8 +30,10 @@ class MessageCompressor {
   MessageCompressor(const MessageCompressor&) = delete;
   MessageCompressor& operator=(const MessageCompressor&) = delete;
 
-  // The frame payload for `text`. Every call must reach the peer, in order.
-  std::string Compress(std::string_view text);
+  // The frame payload for `text`. Every frame must reach the peer, in order.
+  // nullopt when zlib fails (out of memory); the stream is then unusable and
+  // the connection must be closed.
+  std::optional<std::string> Compress(std::string_view text);
 
  private:
   z_stream z_{};

@@ -124,9 +124,15 @@ class WsWriteQueue {
         std::string msg = std::move(messages_.front());
         messages_.pop_front();
         if (deflate_) {
-          std::string frame = deflate_->Compress(msg);
+          std::optional<std::string> frame = deflate_->Compress(msg);
+          if (!frame) {
+            // zlib out of memory: nothing more can be sent on this stream.
+            messages_.clear();
+            Close(1011, "message compression failed");
+            continue;
+          }
           ws.binary(true);
-          co_await ws.async_write(asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+          co_await ws.async_write(asio::buffer(*frame), asio::redirect_error(asio::use_awaitable, ec));
         } else {
           ws.text(true);
           co_await ws.async_write(asio::buffer(msg), asio::redirect_error(asio::use_awaitable, ec));

@@ -180,7 +180,9 @@ class Wire {
       }
       auto text = Timed(encode, [&] { return protocol::Encode(protocol::Message(m)); });
       if (!text) Die("protocol::Encode failed");
-      wire_bytes += Timed(deflate, [&] { return z.Compress(*text).size(); });
+      auto frame = Timed(deflate, [&] { return z.Compress(*text); });
+      if (!frame) Die("MessageCompressor failed");
+      wire_bytes += frame->size();
       auto decoded = Timed(decode, [&] { return protocol::Decode(*text); });
       if (!decoded.ok()) Die("protocol::Decode: " + decoded.error.message);
       const auto& got = std::get<protocol::StreamMessage>(*decoded.message);

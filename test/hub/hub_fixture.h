@@ -139,7 +139,11 @@ class RawAgent {
   size_t last_frame_bytes() const { return last_frame_bytes_; }
 
   void Send(const std::string& text) {
-    if (deflate()) return SendBinary(compress_.Compress(text));
+    if (deflate()) {
+      auto frame = compress_.Compress(text);
+      REQUIRE(frame);
+      return SendBinary(*frame);
+    }
     ws_.text(true);
     ws_.write(asio::buffer(text));
   }
