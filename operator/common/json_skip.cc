@@ -14,7 +14,8 @@ namespace {
 // Forwards SAX events to the document, except inside skipped members. The
 // document counts members and elements itself from what it receives, but
 // EndObject/EndArray pass counts that must match what was forwarded, so the
-// forwarded counts are kept per open container.
+// forwarded counts are kept per open container. Keys are kept as views: the
+// parse is in place, so they point into the buffer the document owns.
 class SkippingHandler {
  public:
   SkippingHandler(Document& doc, const std::vector<SkipPath>& skip) : doc_(doc), skip_(skip) {}
@@ -54,14 +55,14 @@ class SkippingHandler {
       skip_value_ = true;
       return true;
     }
-    key_.assign(key);
+    key_ = key;
     ++open_.back().forwarded;
     return doc_.Key(s, n, copy);
   }
 
  private:
   struct Container {
-    std::string key;  // the member key this container is the value of; "" for elements and the root
+    std::string_view key;  // the member key this container is the value of; "" for elements and the root
     rapidjson::SizeType forwarded = 0;
     bool object = false;
   };
@@ -84,8 +85,8 @@ class SkippingHandler {
       return true;
     }
     CountElement();
-    std::string key = !open_.empty() && open_.back().object ? std::move(key_) : std::string();
-    open_.push_back(Container{std::move(key), 0, object});
+    std::string_view key = !open_.empty() && open_.back().object ? key_ : std::string_view();
+    open_.push_back(Container{key, 0, object});
     return false;
   }
   // Array elements are counted when they start; object members at their key.
@@ -121,7 +122,7 @@ class SkippingHandler {
   Document& doc_;
   const std::vector<SkipPath>& skip_;
   std::vector<Container> open_;
-  std::string key_;
+  std::string_view key_;
   int skip_depth_ = 0;      // > 0 inside a skipped container
   bool skip_value_ = false;  // the next value belongs to a skipped member
 };
