@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "test/kube/api_fixture.h"
+#include "test/stream/strict_sink.h"
 
 using namespace srexpert;
 using namespace srexpert::stream;
@@ -22,23 +23,12 @@ using namespace std::chrono_literals;
 namespace {
 
 // Keeps the events in the order the sink received them ("uid=json").
-class EventSink : public ChangeSink {
+class EventSink : public srexpert::stream::testing::StrictSink {
  public:
-  void Upsert(const std::string&, const std::string&, const std::string&, JsonText) override {
-    FAIL("unexpected Upsert");
-  }
-  void Remove(const std::string&, const std::string&, const std::string&) override {
-    FAIL("unexpected Remove");
-  }
-  void Synced(const std::string&) override { FAIL("unexpected Synced"); }
-  void Unavailable(const std::string&, const std::string&) override {
-    FAIL("unexpected Unavailable");
-  }
   void Event(const std::string& uid, JsonText event) override {
     std::lock_guard<std::mutex> lock(mu_);
     events_.push_back(uid + "=" + *event);
   }
-  void Metrics(JsonText) override { FAIL("unexpected Metrics"); }
 
   std::vector<std::string> Events() {
     std::lock_guard<std::mutex> lock(mu_);

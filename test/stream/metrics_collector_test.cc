@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/time_format.h"
 #include "test/kube/api_fixture.h"
+#include "test/stream/strict_sink.h"
 
 using namespace srexpert;
 using namespace srexpert::stream;
@@ -22,19 +23,8 @@ using srexpert::testing::PodMetricsSample;
 
 namespace {
 
-class MetricsSink : public ChangeSink {
+class MetricsSink : public srexpert::stream::testing::StrictSink {
  public:
-  void Upsert(const std::string&, const std::string&, const std::string&, JsonText) override {
-    FAIL("unexpected Upsert");
-  }
-  void Remove(const std::string&, const std::string&, const std::string&) override {
-    FAIL("unexpected Remove");
-  }
-  void Synced(const std::string&) override { FAIL("unexpected Synced"); }
-  void Unavailable(const std::string&, const std::string&) override {
-    FAIL("unexpected Unavailable");
-  }
-  void Event(const std::string&, JsonText) override { FAIL("unexpected Event"); }
   void Metrics(JsonText metrics) override {
     std::lock_guard<std::mutex> lock(mu_);
     samples_.push_back(*metrics);

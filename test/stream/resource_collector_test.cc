@@ -11,6 +11,7 @@
 
 #include "common/json.h"
 #include "test/kube/api_fixture.h"
+#include "test/stream/strict_sink.h"
 
 using namespace srexpert;
 using namespace srexpert::stream;
@@ -23,7 +24,7 @@ namespace {
 
 // Records every sink call as a journal line and keeps the resulting state,
 // i.e. what the Streamer would know.
-class RecordingSink : public ChangeSink {
+class RecordingSink : public srexpert::stream::testing::StrictSink {
  public:
   void Upsert(const std::string& kind, const std::string& ns, const std::string& name,
               JsonText object) override {
@@ -40,8 +41,6 @@ class RecordingSink : public ChangeSink {
   void Unavailable(const std::string& kind, const std::string& reason) override {
     Add("unavailable " + kind + ": " + reason);
   }
-  void Event(const std::string&, JsonText) override { FAIL("unexpected Event"); }
-  void Metrics(JsonText) override { FAIL("unexpected Metrics"); }
 
   std::vector<std::string> Journal() {
     std::lock_guard<std::mutex> lock(mu_);
