@@ -489,14 +489,15 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
       sealing_ = true;
       lock.unlock();
       auto parts = SplitKey(taken);
+      const std::string kind(parts.kind);
       std::optional<std::string> text, patch;
       int codec_errors = 0;
       if (current) {
-        text = codec_.Decode(std::string(parts.kind), *current);
+        text = codec_.Decode(kind, *current);
         if (!text) {
           ++codec_errors;
         } else if (existed && options_.merge_patches) {
-          auto base = codec_.Decode(std::string(parts.kind), *before);
+          auto base = codec_.Decode(kind, *before);
           if (base) {
             patch = CreateMergePatch(*base, *text);
           } else {
@@ -512,7 +513,7 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
       if (codec_errors > 0) {
         // Cannot happen for forms this codec wrote; never send a guess.
         stats_.codec_errors += codec_errors;
-        log::Error("cannot decode a held object; left out of the message", {{"kind", std::string(parts.kind)}});
+        log::Error("cannot decode a held object; left out of the message", {{"kind", kind}});
         if (current && !text) continue;
       }
       w.StartObject();
