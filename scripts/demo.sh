@@ -75,21 +75,33 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  # Ask the kernel for a free port via bash's /dev/tcp? Not possible to bind;
-  # pick from a high range and check nothing listens there.
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 20000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 wait_for() {  # wait_for <seconds> <description> <command...>
   local secs=$1 what=$2; shift 2
   for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "demo: timed out waiting for $what (see $state/logs)" >&2
+  echo "demo: timed out waiting for $what; the logs end with:" >&2
+  local f
+  for f in "$state"/logs/*.log; do
+    [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
+  done
   return 1
 }
+# Every listener binds port 0 and the kernel picks a free port; the process
+# logs the ports it got. Choosing a "free" port here and passing it on would
+# race with anything else on the machine binding in between.
+# logged_port <log file> <message> <key>: waits for the line, prints the port.
+logged_port() {
+  local log=$1 msg=$2 key=$3 port=""
+  for _ in $(seq 150); do
+    port=$(sed -n "s/.* $msg .*\b$key=\([0-9][0-9]*\).*/\1/p" "$log" 2>/dev/null | head -n 1)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.2
+  done
+  echo "demo: no '$msg' line with $key in $log; it ends with:" >&2
+  tail -n 15 "$log" >&2
+  return 1
+}
+# Loopback calls must never go through a proxy set in the environment.
+export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 
 if [ -n "$real_kubeconfig" ]; then
   kubeconfig=$real_kubeconfig
@@ -111,12 +123,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -keyout "$state/hub/tls.key" -out "$state/hub/tls.crt" 2>/dev/null
 token="demo-$(openssl rand -hex 16)"
 printf '{"clusters":[{"name":"demo-cluster","token":"%s"}]}\n' "$token" >"$state/hub/tokens.json"
-hub_port=$(free_port)
-api_port=$(free_port)
-"$bin_hub" --port "$hub_port" --tls-cert-file "$state/hub/tls.crt" --tls-key-file "$state/hub/tls.key" \
-  --tokens-file "$state/hub/tokens.json" --api-bind-address 127.0.0.1 --api-port "$api_port" \
+"$bin_hub" --port 0 --tls-cert-file "$state/hub/tls.crt" --tls-key-file "$state/hub/tls.key" \
+  --tokens-file "$state/hub/tokens.json" --api-bind-address 127.0.0.1 --api-port 0 \
   --log-format text 2>"$state/logs/hub.log" &
 pids+=($!)
+hub_port=$(logged_port "$state/logs/hub.log" "hub listening" tunnelPort)
+api_port=$(logged_port "$state/logs/hub.log" "hub listening" apiPort)
 wait_for 30 "the hub" curl -fsS "http://127.0.0.1:$api_port/healthz"
 
 if [ -n "$real_kubeconfig" ]; then
@@ -151,12 +163,12 @@ YAML
   done
 fi
 
-op_health=$(free_port)
 "$bin_op" --kubeconfig "$kubeconfig" --namespace "$ns" --agent-image srexpert/agent:demo \
-  --health-probe-bind-address "127.0.0.1:$op_health" --metrics-bind-address "127.0.0.1:$op_health" \
+  --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 \
   --log-format text 2>"$state/logs/operator.log" &
 op_pid=$!
 pids+=($op_pid)
+op_health=$(logged_port "$state/logs/operator.log" "serving probes and metrics" healthPort)
 wait_for 30 "the operator" curl -fsS "http://127.0.0.1:$op_health/readyz"
 
 echo "demo: applying the AgentConfig"
@@ -192,13 +204,14 @@ k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
 
 agent_ports=()
 for i in 1 2 3; do
-  p=$(free_port)
-  agent_ports+=("$p")
   "$bin_agent" --kubeconfig "$kubeconfig" --config "$state/agent/config.json" \
     --pod-name "$name-node$i" --pod-namespace "$ns" --node-name "demo-node-$i" \
-    --health-probe-bind-address "127.0.0.1:$p" --metrics-bind-address "127.0.0.1:$p" \
+    --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 \
     --log-format text 2>"$state/logs/agent-$i.log" &
   pids+=($!)
+done
+for i in 1 2 3; do
+  agent_ports+=("$(logged_port "$state/logs/agent-$i.log" "serving probes and metrics" healthPort)")
 done
 wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
 
