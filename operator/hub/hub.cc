@@ -219,6 +219,9 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
         log::Warn("hub accept failed", {{"error", ec.message()}});
         continue;
       }
+      // Small frames (acks, requests) must not wait for the agent's delayed
+      // ACK of the previous one (Nagle). A failure only costs latency.
+      socket.set_option(tcp::no_delay(true), ec);
       asio::co_spawn(io, Connection(shared_from_this(), std::move(socket)), asio::detached);
     }
   }

@@ -3,6 +3,8 @@
 // fmt before cpprestsdk: cpprestsdk's U() macro breaks fmt's templates.
 #include <fmt/format.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -389,6 +391,25 @@ class CppRestTransport final : public HttpTransport {
       std::string what;
       // Validated in New(); a failure here cannot happen for the same PEMs.
       (void)ConfigureTls(ctx, tls, &what);
+    });
+    // cpprestsdk writes a request's headers and body as two writes. With
+    // Nagle's algorithm the body then waits for the ACK of the headers, which
+    // the API server delays (up to 40 ms on Linux): every write with a body
+    // took ~40 ms under load. cpprestsdk calls this before each request; on a
+    // pooled connection the socket is open and the option sticks, on a new
+    // one it is not open yet (set_option fails harmlessly) and the next
+    // request over it sets it.
+    const bool https = config.server.rfind("https://", 0) == 0;
+    cfg.set_nativehandle_options([https](client::native_handle handle) {
+      boost::system::error_code ignored;
+      if (https) {
+        static_cast<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>*>(handle)
+            ->next_layer()
+            .set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+      } else {
+        static_cast<boost::asio::ip::tcp::socket*>(handle)->set_option(
+            boost::asio::ip::tcp::no_delay(true), ignored);
+      }
     });
     return cfg;
   }

@@ -123,6 +123,10 @@ struct HttpServer::Impl {
         log::Warn("http server accept failed", {{"error", ec.message()}});
         continue;
       }
+      // A response larger than one write goes out as several segments;
+      // with Nagle the last waits for the peer's delayed ACK (40 ms on
+      // Linux). A failure here only costs latency.
+      socket.set_option(tcp::no_delay(true), ec);
       // One strand per connection: Dispatch() checks the response slot and
       // then waits on a timer, while Respond() (any thread) posts the fill
       // and cancel to this executor. On a multi-threaded io_context without
