@@ -150,6 +150,85 @@ class KubeconfigReader {
   fs::path dir_;
 };
 
+// users[].user.exec, validated as client-go does. The cluster fields are
+// already in `cfg` (provideClusterInfo passes them to the plugin).
+Result<ExecPluginConfig> ParseExec(const KubeconfigReader& r, const YAML::Node& exec,
+                                   const std::string& base, const RestConfig& cfg) {
+  if (!exec.IsMap()) return r.Fail("must be a mapping", base);
+  ExecPluginConfig e;
+  e.source = fmt::format("kubeconfig {} ({})", r.file(), base);
+  auto api_version = r.Scalar(exec, "apiVersion", base + ".apiVersion");
+  if (!api_version) return api_version.error();
+  if (*api_version != "client.authentication.k8s.io/v1" &&
+      *api_version != "client.authentication.k8s.io/v1beta1") {
+    return r.Fail(api_version->empty()
+                      ? std::string("apiVersion is required")
+                      : fmt::format("apiVersion \"{}\" is not supported (use "
+                                    "client.authentication.k8s.io/v1 or v1beta1)",
+                                    *api_version),
+                  base + ".apiVersion");
+  }
+  e.api_version = *api_version;
+  auto command = r.Scalar(exec, "command", base + ".command");
+  if (!command) return command.error();
+  if (command->empty()) return r.Fail("command is required", base + ".command");
+  // As kubectl: a command with a path separator is relative to the
+  // kubeconfig's directory; a bare name is looked up in PATH.
+  e.command = command->find('/') == std::string::npos ? *command : r.ResolvePath(*command);
+  YAML::Node args = exec["args"];
+  if (args && !args.IsNull()) {
+    if (!args.IsSequence()) return r.Fail("must be a list of strings", base + ".args");
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].IsScalar()) {
+        return r.Fail("must be a string", fmt::format("{}.args[{}]", base, i));
+      }
+      e.args.push_back(args[i].Scalar());
+    }
+  }
+  YAML::Node env = exec["env"];
+  if (env && !env.IsNull()) {
+    if (!env.IsSequence()) return r.Fail("must be a list of {name, value}", base + ".env");
+    for (size_t i = 0; i < env.size(); ++i) {
+      std::string ebase = fmt::format("{}.env[{}]", base, i);
+      if (!env[i].IsMap()) return r.Fail("must be a mapping with name and value", ebase);
+      auto name = r.Scalar(env[i], "name", ebase + ".name");
+      if (!name) return name.error();
+      if (name->empty() || name->find('=') != std::string::npos) {
+        return r.Fail("name must be a non-empty variable name", ebase + ".name");
+      }
+      auto value = r.Scalar(env[i], "value", ebase + ".value");
+      if (!value) return value.error();
+      e.env.emplace_back(*name, *value);
+    }
+  }
+  auto mode = r.Scalar(exec, "interactiveMode", base + ".interactiveMode");
+  if (!mode) return mode.error();
+  if (mode->empty() && e.api_version == "client.authentication.k8s.io/v1") {
+    return r.Fail("interactiveMode is required with client.authentication.k8s.io/v1 (Never or "
+                  "IfAvailable)",
+                  base + ".interactiveMode");
+  }
+  if (*mode == "Always") {
+    return r.Fail("interactiveMode Always needs a terminal; this client runs plugins without one "
+                  "(use Never or IfAvailable)",
+                  base + ".interactiveMode");
+  }
+  if (!mode->empty() && *mode != "Never" && *mode != "IfAvailable") {
+    return r.Fail(fmt::format("interactiveMode \"{}\" is not Never, IfAvailable or Always", *mode),
+                  base + ".interactiveMode");
+  }
+  auto hint = r.Scalar(exec, "installHint", base + ".installHint");
+  if (!hint) return hint.error();
+  e.install_hint = *hint;
+  auto provide = r.Bool(exec, "provideClusterInfo", base + ".provideClusterInfo");
+  if (!provide) return provide.error();
+  e.provide_cluster_info = *provide;
+  e.cluster_server = cfg.server;
+  e.cluster_ca_pem = cfg.ca_pem;
+  e.cluster_insecure = cfg.insecure_skip_tls_verify;
+  return e;
+}
+
 Result<RestConfig> ParseKubeconfig(const KubeconfigReader& r, const YAML::Node& root,
                                    const std::string& context_override) {
   if (!root.IsMap()) return r.Fail("not a kubeconfig: the document is not a mapping", "");
@@ -239,13 +318,26 @@ Result<RestConfig> ParseKubeconfig(const KubeconfigReader& r, const YAML::Node& 
     YAML::Node user = (**u_entry)["user"];
     if (user && !user.IsNull()) {
       if (!user.IsMap()) return r.Fail("must be a mapping", ubase);
-      for (const char* unsupported : {"exec", "auth-provider", "username", "password"}) {
+      for (const char* unsupported : {"auth-provider", "username", "password"}) {
         if (user[unsupported]) {
-          return r.Fail(fmt::format("{} is not supported by this client; use a token, tokenFile "
-                                    "or a client certificate",
+          return r.Fail(fmt::format("{} is not supported by this client; use a token, tokenFile, "
+                                    "a client certificate or an exec plugin",
                                     unsupported),
                         ubase + "." + unsupported);
         }
+      }
+      if (user["exec"]) {
+        for (const char* other : {"token", "tokenFile", "client-certificate",
+                                  "client-certificate-data"}) {
+          if (user[other]) {
+            return r.Fail(fmt::format("exec together with {} is ambiguous; keep one", other),
+                          ubase + ".exec");
+          }
+        }
+        auto exec = ParseExec(r, user["exec"], ubase + ".exec", cfg);
+        if (!exec) return exec.error();
+        cfg.exec = std::move(*exec);
+        return cfg;
       }
       auto token = r.Scalar(user, "token", ubase + ".token");
       if (!token) return token.error();
@@ -290,11 +382,12 @@ Result<RestConfig> ParseKubeconfig(const KubeconfigReader& r, const YAML::Node& 
 
 std::string RestConfig::Describe() const {
   return fmt::format(
-      "server={} source=\"{}\" ca={} insecure={} token={} token_file=\"{}\" client_cert={} "
-      "namespace={} qps={} burst={}",
+      "server={} source=\"{}\" ca={} insecure={} token={} token_file=\"{}\" exec=\"{}\" "
+      "client_cert={} namespace={} qps={} burst={}",
       server, source, ca_pem.empty() ? "system" : fmt::format("<{} bytes>", ca_pem.size()),
       insecure_skip_tls_verify, bearer_token.empty() ? "none" : log::Redacted(bearer_token),
-      bearer_token_file, client_cert_pem.empty() ? "none" : "set", ns, qps, burst);
+      bearer_token_file, exec ? exec->command : "", client_cert_pem.empty() ? "none" : "set", ns,
+      qps, burst);
 }
 
 Result<RestConfig> InClusterConfig(const std::string& dir) {

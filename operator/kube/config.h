@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "kube/error.h"
+#include "kube/exec_credential.h"
 
 namespace srexpert::kube {
 
@@ -19,6 +21,9 @@ struct RestConfig {
   std::string bearer_token;
   std::string bearer_token_file;
   std::chrono::seconds token_refresh_period{60};
+  // A kubeconfig exec credential plugin (kube/exec_credential.h): run for a
+  // token when none is cached, when it expires, and once after a 401.
+  std::optional<ExecPluginConfig> exec;
   std::string client_cert_pem;      // client certificate chain (mTLS), with client_key_pem
   std::string client_key_pem;
   std::string ns = "default";       // default namespace for namespaced objects
@@ -48,9 +53,9 @@ Result<RestConfig> InClusterConfig(const std::string& dir = kServiceAccountDir);
 //
 // Supported: clusters[].cluster.{server, certificate-authority(-data),
 // insecure-skip-tls-verify}, users[].user.{token, tokenFile,
-// client-certificate(-data), client-key(-data)}, contexts[].context.{cluster,
-// user, namespace}. exec and auth-provider plugins and basic auth are
-// rejected. Any problem yields ONE kConfig error naming the file and the
+// client-certificate(-data), client-key(-data), exec (token credentials;
+// see kube/exec_credential.h)}, contexts[].context.{cluster, user,
+// namespace}. auth-provider plugins and basic auth are rejected. Any problem yields ONE kConfig error naming the file and the
 // field, e.g.
 //   kubeconfig /x/config: context "dev" refers to unknown cluster "c1"
 //   (contexts[0].context.cluster)

@@ -46,8 +46,8 @@ Result<std::shared_ptr<RestClient>> RestClient::New(RestConfig config, ClientOpt
   std::shared_ptr<RestClient> client(
       new RestClient(std::move(config), options, std::move(*transport)));
   // Fail fast on an unreadable token file rather than on the first request.
-  bool from_file = false;
-  if (auto token = client->Authorization(&from_file); !token) return token.error();
+  bool refreshable = false;
+  if (auto token = client->Authorization(&refreshable); !token) return token.error();
   log::Info("kubernetes client created", {{"config", client->config_.Describe()}});
   return client;
 }
@@ -60,15 +60,17 @@ RestClient::RestClient(RestConfig config, ClientOptions options,
       own_random_(options.random ? nullptr : std::make_unique<RandomSource>()),
       random_(options.random ? *options.random : *own_random_),
       transport_(std::move(transport)),
-      tokens_(std::make_unique<TokenSource>(config_.bearer_token, config_.bearer_token_file,
-                                            config_.token_refresh_period, clock_)),
+      tokens_(std::make_unique<TokenSource>(
+          config_.bearer_token, config_.bearer_token_file, config_.token_refresh_period, clock_,
+          config_.exec ? TokenSource::ExecRunner([exec = *config_.exec] { return RunExecPlugin(exec); })
+                       : TokenSource::ExecRunner())),
       limiter_(std::make_unique<RateLimiter>(config_.qps, config_.burst, clock_)),
       mapper_([this](const std::string& path) { return GetPath(path); }) {}
 
 RestClient::~RestClient() = default;
 
-Result<std::string> RestClient::Authorization(bool* from_file) {
-  *from_file = tokens_->FromFile();
+Result<std::string> RestClient::Authorization(bool* refreshable) {
+  *refreshable = tokens_->Refreshable();
   return tokens_->Token();
 }
 
@@ -81,8 +83,8 @@ Result<Document> RestClient::Do(const Call& call) {
   for (int attempt = 1;; ++attempt) {
     if (call.cancel && call.cancel->cancelled()) return cancelled();
     limiter_->Acquire();
-    bool from_file = false;
-    auto token = Authorization(&from_file);
+    bool refreshable = false;
+    auto token = Authorization(&refreshable);
     if (!token) return token.error();
     auto response = transport_->Send(
         {call.method, call.path, call.body, call.content_type, std::move(*token)}, call.cancel);
@@ -105,8 +107,9 @@ Result<Document> RestClient::Do(const Call& call) {
     error = response ? Error::FromResponse(response->status, response->body, response->retry_after)
                      : response.error();
 
-    // A token file may have rotated since we last read it: re-read once.
-    if (error.reason() == Reason::kUnauthorized && from_file && !refreshed_token) {
+    // A token file may have rotated since we last read it, or a plugin token
+    // been revoked: re-read (re-run) once.
+    if (error.reason() == Reason::kUnauthorized && refreshable && !refreshed_token) {
       refreshed_token = true;
       tokens_->Invalidate();
       --attempt;
@@ -338,8 +341,8 @@ Result<std::unique_ptr<ResponseStream>> RestClient::OpenWatch(const ObjectRef& r
   bool refreshed_token = false;
   for (;;) {
     limiter_->Acquire();
-    bool from_file = false;
-    auto token = Authorization(&from_file);
+    bool refreshable = false;
+    auto token = Authorization(&refreshable);
     if (!token) return token.error();
     auto stream = transport_->Open({"GET", *path + q.str(), "", "", std::move(*token)}, cancel);
     metrics_.Record("watch", stream ? 200
@@ -347,7 +350,7 @@ Result<std::unique_ptr<ResponseStream>> RestClient::OpenWatch(const ObjectRef& r
                                        stream.error().reason() == Reason::kCancelled
                                  ? 0
                                  : stream.error().code());
-    if (!stream && stream.error().reason() == Reason::kUnauthorized && from_file &&
+    if (!stream && stream.error().reason() == Reason::kUnauthorized && refreshable &&
         !refreshed_token) {
       refreshed_token = true;
       tokens_->Invalidate();

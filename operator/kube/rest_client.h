@@ -189,7 +189,7 @@ class RestClient {
   // Sleeps on the client's clock in short steps, returning early when
   // `cancel` fires; false when cancelled.
   bool Pause(std::chrono::milliseconds delay, const Cancellation* cancel);
-  Result<std::string> Authorization(bool* from_file);
+  Result<std::string> Authorization(bool* refreshable);
   // Resolves ref and computes the object path (or collection when name empty).
   Result<std::string> PathFor(const ObjectRef& ref, std::string_view subresource,
                               bool collection_all_namespaces);

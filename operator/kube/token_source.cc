@@ -8,17 +8,49 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/time_format.h"
 
 namespace srexpert::kube {
 
 TokenSource::TokenSource(std::string token, std::string file,
-                         std::chrono::seconds refresh_period, Clock& clock)
+                         std::chrono::seconds refresh_period, Clock& clock, ExecRunner exec)
     : static_token_(std::move(token)),
       file_(std::move(file)),
       refresh_period_(refresh_period),
-      clock_(clock) {}
+      clock_(clock),
+      exec_(std::move(exec)) {}
+
+Result<std::string> TokenSource::FromExec() {
+  const auto now = clock_.WallNow();
+  if (have_cached_ && !stale_ && (!expiry_ || now + kExecExpirySkew < *expiry_)) return cached_;
+  stale_ = false;
+  auto cred = exec_();
+  if (!cred) {
+    if (have_cached_ && (!expiry_ || now < *expiry_)) {
+      // Keep serving the last token while it lasts; the next Token() runs
+      // the plugin again.
+      log::Warn("exec credential plugin failed; keeping the previous token until it expires",
+                {{"error", cred.error().ToString()}});
+      return cached_;
+    }
+    return cred.error();
+  }
+  if (have_cached_ && cred->token != cached_) {
+    log::Info("exec credential plugin returned a new token",
+              {{"token", log::Redacted(cred->token)},
+               {"expires", cred->expiry ? FormatRfc3339(*cred->expiry) : "never"}});
+  }
+  cached_ = std::move(cred->token);
+  expiry_ = cred->expiry;
+  have_cached_ = true;
+  return cached_;
+}
 
 Result<std::string> TokenSource::Token() {
+  if (exec_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return FromExec();
+  }
   if (file_.empty()) return static_token_;
   std::lock_guard<std::mutex> lock(mu_);
   auto now = clock_.Now();

@@ -194,11 +194,49 @@ TEST_CASE("Each broken kubeconfig yields one error naming the file and the field
        "insecure-skip-tls-verify: maybe}}\n" +
            ctx + good_user,
        "must be true or false (clusters[0].cluster.insecure-skip-tls-verify)"},
-      {"exec plugin",
+      {"exec without apiVersion",
        "current-context: dev\n" + cluster + ctx +
            "users:\n- {name: u1, user: {exec: {command: aws}}}\n",
-       "exec is not supported by this client; use a token, tokenFile or a client certificate "
-       "(users[0].user.exec)"},
+       "apiVersion is required (users[0].user.exec.apiVersion)"},
+      {"exec with an unknown apiVersion",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1alpha1, "
+           "command: aws}}}\n",
+       "is not supported (use client.authentication.k8s.io/v1 or v1beta1) "
+       "(users[0].user.exec.apiVersion)"},
+      {"exec without command",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1}}}\n",
+       "command is required (users[0].user.exec.command)"},
+      {"exec v1 without interactiveMode",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+           "command: aws}}}\n",
+       "interactiveMode is required with client.authentication.k8s.io/v1"},
+      {"exec that needs a terminal",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+           "command: aws, interactiveMode: Always}}}\n",
+       "interactiveMode Always needs a terminal"},
+      {"exec env entry without name",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+           "command: aws, env: [{value: x}]}}}\n",
+       "(users[0].user.exec.env[0].name)"},
+      {"exec args not a list",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+           "command: aws, args: \"eks get-token\"}}}\n",
+       "must be a list of strings (users[0].user.exec.args)"},
+      {"exec together with a token",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {token: t, exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+           "command: aws}}}\n",
+       "exec together with token is ambiguous; keep one (users[0].user.exec)"},
+      {"auth-provider plugin",
+       "current-context: dev\n" + cluster + ctx +
+           "users:\n- {name: u1, user: {auth-provider: {name: gcp}}}\n",
+       "auth-provider is not supported by this client; use a token, tokenFile, a client certificate or an exec plugin (users[0].user.auth-provider)"},
       {"cert without key",
        "current-context: dev\n" + cluster + ctx + "users:\n- {name: u1, user: {client-certificate-data: " +
            B64(kPem) + "}}\n",
@@ -220,6 +258,59 @@ TEST_CASE("Each broken kubeconfig yields one error naming the file and the field
     CHECK_THAT(cfg.error().message(), Catch::Contains("kubeconfig " + file + ":"));
     CHECK_THAT(cfg.error().message(), Catch::Contains(c.expect));
   }
+}
+
+TEST_CASE("An exec plugin user is read as kubectl reads it", "[kube][config]") {
+  TempDir dir;
+  std::string file = dir.Write("sub/config", R"(
+current-context: eks
+clusters:
+- name: c1
+  cluster: {server: "https://api.example:443", certificate-authority-data: )" + B64(kPem) + R"(}
+contexts:
+- {name: eks, context: {cluster: c1, user: aws}}
+users:
+- name: aws
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: aws
+      args: [eks, get-token, --cluster-name, prod]
+      env: [{name: AWS_PROFILE, value: ops}]
+      interactiveMode: Never
+      provideClusterInfo: true
+      installHint: install the AWS CLI
+- name: local
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./bin/get-token}
+)");
+  auto cfg = LoadKubeconfig(file);
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->exec);
+  const ExecPluginConfig& e = *cfg->exec;
+  CHECK(e.api_version == "client.authentication.k8s.io/v1");
+  CHECK(e.command == "aws");  // a bare name is looked up in PATH
+  CHECK(e.args == std::vector<std::string>{"eks", "get-token", "--cluster-name", "prod"});
+  REQUIRE(e.env.size() == 1);
+  CHECK(e.env[0] == std::pair<std::string, std::string>{"AWS_PROFILE", "ops"});
+  CHECK(e.install_hint == "install the AWS CLI");
+  CHECK(e.provide_cluster_info);
+  CHECK(e.cluster_server == "https://api.example:443");
+  CHECK(e.cluster_ca_pem == kPem);
+  CHECK(cfg->bearer_token.empty());
+  CHECK_THAT(cfg->Describe(), Catch::Contains("exec=\"aws\""));
+
+  // A command with a path separator is relative to the kubeconfig's folder.
+  std::string with_local = dir.Write(
+      "sub/config2", "current-context: l\nclusters:\n- {name: c1, cluster: {server: \"https://h\"}}\n"
+                     "contexts:\n- {name: l, context: {cluster: c1, user: local}}\n"
+                     "users:\n- {name: local, user: {exec: {apiVersion: "
+                     "client.authentication.k8s.io/v1beta1, command: ./bin/get-token}}}\n");
+  auto local = LoadKubeconfig(with_local);
+  REQUIRE(local.ok());
+  REQUIRE(local->exec);
+  CHECK(local->exec->command == dir.path() + "/sub/bin/get-token");
+  CHECK_FALSE(local->exec->provide_cluster_info);
 }
 
 TEST_CASE("A missing kubeconfig names the file", "[kube][config]") {

@@ -2,6 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "common/clock.h"
 #include "common/json.h"
 #include "test/kube/api_fixture.h"
@@ -405,6 +412,46 @@ TEST_CASE("A token file is re-read after a 401", "[kube][rest]") {
 
   dir.Write("token", f.server().Token());  // "rotation"
   REQUIRE((*client)->GetPath("/api/v1").ok());
+}
+
+TEST_CASE("A kubeconfig exec plugin supplies the token, and is run again after a 401",
+          "[kube][rest][exec]") {
+  ApiFixture f;
+  TempDir dir;
+  // First run: a token the server refuses (revoked); later runs: the real one.
+  std::string runs = dir.path() + "/runs";
+  std::string plugin = dir.Write(
+      "bin/get-token",
+      "#!/bin/sh\necho run >> " + runs + "\n"
+      "if [ $(wc -l < " + runs + ") -eq 1 ]; then t=revoked; else t=" + f.server().Token() + "; fi\n"
+      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+      "\"status\":{\"token\":\"%s\"}}' \"$t\"\n");
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  // The server's kubeconfig with its user replaced by the plugin.
+  std::ifstream in(f.server().KubeconfigFile());
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node kc = YAML::Load(text.str());
+  YAML::Node user;
+  user["exec"]["apiVersion"] = "client.authentication.k8s.io/v1";
+  user["exec"]["command"] = "./bin/get-token";
+  user["exec"]["interactiveMode"] = "Never";
+  kc["users"][0]["user"] = user;
+  YAML::Emitter out;
+  out << kc;
+  std::string file = dir.Write("kubeconfig", out.c_str());
+
+  auto cfg = LoadKubeconfig(file);
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->exec);
+  CHECK(cfg->bearer_token.empty());
+  auto client = RestClient::New(*cfg);  // runs the plugin once (fail fast)
+  REQUIRE(client.ok());
+  REQUIRE((*client)->GetPath("/api/v1").ok());  // 401, plugin again, retried
+  REQUIRE((*client)->GetPath("/api/v1").ok());  // cached: no new run
+  std::ifstream r(runs);
+  std::string all((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
+  CHECK(std::count(all.begin(), all.end(), '\n') == 2);
 }
 
 TEST_CASE("TLS: a wrong CA fails verification, insecure skips it, bad PEM is a config error",

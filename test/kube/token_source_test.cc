@@ -56,5 +56,5 @@ TEST_CASE("A fixed token is returned as configured", "[kube][token_source]") {
   FakeClock clock;
   TokenSource tokens("abc", "", 60s, clock);
   CHECK(tokens.Token().value() == "abc");
-  CHECK_FALSE(tokens.FromFile());
+  CHECK_FALSE(tokens.Refreshable());
 }
