@@ -7,8 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/json.h"
 #include "common/time_format.h"
@@ -18,18 +16,12 @@
 using namespace srexpert;
 using namespace srexpert::kube;
 using namespace std::chrono_literals;
+using srexpert::kube::testing::ReadFile;
 using srexpert::kube::testing::TempDir;
 
 namespace {
 
 const char* kV1 = "client.authentication.k8s.io/v1";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Writes an executable shell script and returns its path.
 std::string Script(const TempDir& dir, const std::string& name, const std::string& body) {
@@ -76,7 +68,7 @@ TEST_CASE("A plugin runs with its args, its env and KUBERNETES_EXEC_INFO, and it
   REQUIRE(cred->expiry);
   CHECK(FormatRfc3339(*cred->expiry) == "2026-11-25T10:00:00Z");
 
-  std::string out = ReadAll(seen);
+  std::string out = ReadFile(seen);
   CHECK_THAT(out, Catch::StartsWith("eks|get-token|--cluster-name|prod|\nops\n"));
   CHECK_THAT(out, !Catch::Contains("stdin was not empty"));
   auto info = json::Parse(out.substr(out.find('{'), out.rfind('}') - out.find('{') + 1));
@@ -164,7 +156,7 @@ TEST_CASE("A plugin that cannot run, fails, hangs or floods stdout gives a clear
     auto r = RunExecPlugin(c);
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message(), Catch::Contains("no answer within 1 s; killed"));
-    std::string pid = ReadAll(pidfile);
+    std::string pid = ReadFile(pidfile);
     while (!pid.empty() && pid.back() == '\n') pid.pop_back();
     REQUIRE_FALSE(pid.empty());
     CHECK_FALSE(std::filesystem::exists("/proc/" + pid));  // reaped, not a zombie

@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/clock.h"
 #include "common/json.h"
@@ -428,10 +426,7 @@ TEST_CASE("A kubeconfig exec plugin supplies the token, and is run again after a
       "\"status\":{\"token\":\"%s\"}}' \"$t\"\n");
   std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
   // The server's kubeconfig with its user replaced by the plugin.
-  std::ifstream in(f.server().KubeconfigFile());
-  std::stringstream text;
-  text << in.rdbuf();
-  YAML::Node kc = YAML::Load(text.str());
+  YAML::Node kc = YAML::Load(srexpert::kube::testing::ReadFile(f.server().KubeconfigFile()));
   YAML::Node user;
   user["exec"]["apiVersion"] = "client.authentication.k8s.io/v1";
   user["exec"]["command"] = "./bin/get-token";
@@ -449,8 +444,7 @@ TEST_CASE("A kubeconfig exec plugin supplies the token, and is run again after a
   REQUIRE(client.ok());
   REQUIRE((*client)->GetPath("/api/v1").ok());  // 401, plugin again, retried
   REQUIRE((*client)->GetPath("/api/v1").ok());  // cached: no new run
-  std::ifstream r(runs);
-  std::string all((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
+  std::string all = srexpert::kube::testing::ReadFile(runs);
   CHECK(std::count(all.begin(), all.end(), '\n') == 2);
 }
 

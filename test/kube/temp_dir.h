@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace srexpert::kube::testing {
@@ -33,6 +34,14 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A whole file's contents ("" when it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // Sets an environment variable for a scope, restoring the old value.
 class ScopedEnv {
