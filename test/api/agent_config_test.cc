@@ -6,6 +6,7 @@
 #include "api/validation.h"
 #include "test/api/agent_config_fixture.h"
 #include "test/api/crd_schema.h"
+#include "test/api/invalid_agent_configs.h"
 
 using namespace srexpert;
 using namespace std::chrono_literals;
@@ -147,178 +148,8 @@ TEST_CASE("A deletionTimestamp marks the AgentConfig as being deleted", "[api]")
 
 // Where a rule is enforced: by the OpenAPI schema alone, by a CEL rule of
 // the CRD, or only by the operator (reported as Degraded/InvalidSpec).
-enum class Enforced { kSchema, kCel, kOperator };
-
-struct InvalidCase {
-  const char* name;
-  const char* patch;     // merge patch onto MinimalAgentConfig
-  const char* path;      // expected FieldError path
-  const char* fragment;  // expected message fragment
-  Enforced enforced;
-  const char* cel_node = "";     // kCel: schema path holding the rule
-  const char* cel_message = "";  // kCel: fragment of the rule's message
-};
-
 TEST_CASE("Invalid AgentConfigs are rejected with the field path and the reason", "[api]") {
-  const std::vector<InvalidCase> cases = {
-      {"no spec", R"({"spec":null})", "spec", "required", Enforced::kSchema},
-      {"no backend", R"({"spec":{"backend":null}})", "spec.backend", "required", Enforced::kSchema},
-      {"no backend url", R"({"spec":{"backend":{"url":null}}})", "spec.backend.url", "required",
-       Enforced::kSchema},
-      {"http backend", R"({"spec":{"backend":{"url":"https://x.example.com"}}})",
-       "spec.backend.url", "wss://", Enforced::kSchema},
-      {"backend url without host", R"({"spec":{"backend":{"url":"wss:///agent"}}})",
-       "spec.backend.url", "host", Enforced::kSchema},
-      {"backend url with user info", R"({"spec":{"backend":{"url":"wss://u:p@x.example.com/"}}})",
-       "spec.backend.url", "user info", Enforced::kSchema},
-      {"ws:// without insecure", R"({"spec":{"backend":{"url":"ws://x.example.com"}}})",
-       "spec.backend.url", "unless spec.backend.insecure", Enforced::kCel, "spec.backend",
-       "unless insecure"},
-      {"insecure not a bool", R"({"spec":{"backend":{"insecure":"yes"}}})", "spec.backend.insecure",
-       "boolean", Enforced::kSchema},
-      {"caBundle not PEM", R"({"spec":{"backend":{"caBundle":"hello"}}})", "spec.backend.caBundle",
-       "PEM", Enforced::kSchema},
-      {"caBundle with a corrupt certificate",
-       R"({"spec":{"backend":{"caBundle":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}})",
-       "spec.backend.caBundle", "X.509", Enforced::kOperator},
-      {"proxy without url", R"({"spec":{"backend":{"proxy":{"noProxy":["a"]}}}})",
-       "spec.backend.proxy.url", "required", Enforced::kSchema},
-      {"socks proxy", R"({"spec":{"backend":{"proxy":{"url":"socks5://p:1080"}}}})",
-       "spec.backend.proxy.url", "http://", Enforced::kSchema},
-      {"proxy with a path", R"({"spec":{"backend":{"proxy":{"url":"http://p:3128/x"}}}})",
-       "spec.backend.proxy.url", "http://", Enforced::kSchema},
-      {"noProxy with a comma",
-       R"({"spec":{"backend":{"proxy":{"url":"http://p:3128","noProxy":["a,b"]}}}})",
-       "spec.backend.proxy.noProxy[0]", "commas", Enforced::kSchema},
-      {"no token", R"({"spec":{"token":null}})", "spec.token", "required", Enforced::kSchema},
-      {"both token sources", R"({"spec":{"token":{"secretRef":{"name":"s"}}}})", "spec.token",
-       "exactly one", Enforced::kCel, "spec.token", "exactly one"},
-      {"no token source", R"({"spec":{"token":{"value":null}}})", "spec.token", "exactly one",
-       Enforced::kCel, "spec.token", "exactly one"},
-      {"token with a space", R"({"spec":{"token":{"value":"two words"}}})", "spec.token.value",
-       "printable", Enforced::kSchema},
-      {"empty token", R"({"spec":{"token":{"value":""}}})", "spec.token.value", "empty",
-       Enforced::kSchema},
-      {"secretRef with a bad name",
-       R"({"spec":{"token":{"value":null,"secretRef":{"name":"Bad_Name"}}}})",
-       "spec.token.secretRef.name", "DNS subdomain", Enforced::kSchema},
-      {"secretRef with a bad key",
-       R"({"spec":{"token":{"value":null,"secretRef":{"name":"s","key":"a/b"}}}})",
-       "spec.token.secretRef.key", "data key", Enforced::kSchema},
-      {"no clusterName", R"({"spec":{"clusterName":null}})", "spec.clusterName", "required",
-       Enforced::kSchema},
-      {"clusterName not a DNS label", R"({"spec":{"clusterName":"Prod EU"}})", "spec.clusterName",
-       "DNS label", Enforced::kSchema},
-      {"image with a space", R"({"spec":{"agent":{"image":"a b"}}})", "spec.agent.image",
-       "image reference", Enforced::kSchema},
-      {"unknown pull policy", R"({"spec":{"agent":{"imagePullPolicy":"Sometimes"}}})",
-       "spec.agent.imagePullPolicy", "one of", Enforced::kSchema},
-      {"pull secret without name", R"({"spec":{"agent":{"imagePullSecrets":[{}]}}})",
-       "spec.agent.imagePullSecrets[0].name", "required", Enforced::kSchema},
-      {"bad quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"lots"}}}}})",
-       "spec.agent.resources.requests[cpu]", "not a quantity", Enforced::kSchema},
-      {"negative quantity", R"({"spec":{"agent":{"resources":{"requests":{"cpu":"-1"}}}}})",
-       "spec.agent.resources.requests[cpu]", "negative", Enforced::kOperator},
-      {"limit below request",
-       R"({"spec":{"agent":{"resources":{"requests":{"memory":"1Gi"},"limits":{"memory":"512Mi"}}}}})",
-       "spec.agent.resources.limits[memory]", "at least the request (1Gi)", Enforced::kOperator},
-      {"bad resource name", R"({"spec":{"agent":{"resources":{"limits":{"-cpu-":"1"}}}}})",
-       "spec.agent.resources.limits[-cpu-]", "resource name", Enforced::kOperator},
-      {"bad nodeSelector key", R"({"spec":{"agent":{"nodeSelector":{"a b":"x"}}}})",
-       "spec.agent.nodeSelector[a b]", "qualified name", Enforced::kOperator},
-      {"bad nodeSelector value", R"({"spec":{"agent":{"nodeSelector":{"a":"-x-"}}}})",
-       "spec.agent.nodeSelector[a]", "label value", Enforced::kOperator},
-      {"toleration operator", R"({"spec":{"agent":{"tolerations":[{"key":"k","operator":"In"}]}}})",
-       "spec.agent.tolerations[0].operator", "one of", Enforced::kSchema},
-      {"toleration effect", R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"Evict"}]}}})",
-       "spec.agent.tolerations[0].effect", "one of", Enforced::kSchema},
-      {"Exists with a value",
-       R"({"spec":{"agent":{"tolerations":[{"operator":"Exists","value":"v"}]}}})",
-       "spec.agent.tolerations[0].value", "empty when operator is Exists", Enforced::kCel,
-       "spec.agent.tolerations[]", "Exists"},
-      {"Equal without key", R"({"spec":{"agent":{"tolerations":[{"value":"v"}]}}})",
-       "spec.agent.tolerations[0].key", "operator is Equal", Enforced::kCel,
-       "spec.agent.tolerations[]", "Equal"},
-      {"tolerationSeconds without NoExecute",
-       R"({"spec":{"agent":{"tolerations":[{"key":"k","tolerationSeconds":5}]}}})",
-       "spec.agent.tolerations[0].tolerationSeconds", "NoExecute", Enforced::kCel,
-       "spec.agent.tolerations[]", "NoExecute"},
-      {"negative tolerationSeconds",
-       R"({"spec":{"agent":{"tolerations":[{"key":"k","effect":"NoExecute","tolerationSeconds":-1}]}}})",
-       "spec.agent.tolerations[0].tolerationSeconds", "between", Enforced::kSchema},
-      {"bad priorityClassName", R"({"spec":{"agent":{"priorityClassName":"High"}}})",
-       "spec.agent.priorityClassName", "DNS subdomain", Enforced::kSchema},
-      {"podLabels overriding ours",
-       R"({"spec":{"agent":{"podLabels":{"app.kubernetes.io/instance":"x"}}}})",
-       "spec.agent.podLabels[app.kubernetes.io/instance]", "set by the operator", Enforced::kCel,
-       "spec.agent.podLabels", "app.kubernetes.io/"},
-      {"podLabels with a bad value", R"({"spec":{"agent":{"podLabels":{"team":"a b"}}}})",
-       "spec.agent.podLabels[team]", "label value", Enforced::kOperator},
-      {"reserved podAnnotation",
-       R"({"spec":{"agent":{"podAnnotations":{"agent.srexpert.io/config-checksum":"x"}}}})",
-       "spec.agent.podAnnotations[agent.srexpert.io/config-checksum]", "reserved", Enforced::kCel,
-       "spec.agent.podAnnotations", "reserved"},
-      {"unknown log level", R"({"spec":{"agent":{"logLevel":"trace"}}})", "spec.agent.logLevel",
-       "one of", Enforced::kSchema},
-      {"duration without unit", R"({"spec":{"leaderElection":{"leaseDuration":"15"}}})",
-       "spec.leaderElection.leaseDuration", "duration", Enforced::kSchema},
-      {"duration as a number", R"({"spec":{"leaderElection":{"leaseDuration":15}}})",
-       "spec.leaderElection.leaseDuration", "string", Enforced::kSchema},
-      {"renewDeadline not below leaseDuration",
-       R"({"spec":{"leaderElection":{"renewDeadline":"15s"}}})",
-       "spec.leaderElection.renewDeadline", "must be less than leaseDuration (15s)", Enforced::kCel,
-       "spec.leaderElection", "renewDeadline must be less than leaseDuration"},
-      {"retryPeriod not below renewDeadline",
-       R"({"spec":{"leaderElection":{"retryPeriod":"10s"}}})", "spec.leaderElection.retryPeriod",
-       "less than renewDeadline (10s)", Enforced::kCel, "spec.leaderElection",
-       "retryPeriod must be less than renewDeadline"},
-      {"zero retryPeriod", R"({"spec":{"leaderElection":{"retryPeriod":"0s"}}})",
-       "spec.leaderElection.retryPeriod", "positive", Enforced::kCel, "spec.leaderElection",
-       "retryPeriod must be positive"},
-      {"renewDeadline within client-go's jitter of retryPeriod",
-       R"({"spec":{"leaderElection":{"retryPeriod":"9s"}}})", "spec.leaderElection.renewDeadline",
-       "1.2 × retryPeriod (9s)", Enforced::kOperator},
-      {"zero pingInterval", R"({"spec":{"tunnel":{"pingInterval":"0ms"}}})",
-       "spec.tunnel.pingInterval", "positive", Enforced::kCel, "spec.tunnel",
-       "pingInterval must be positive"},
-      {"zero pongTimeout", R"({"spec":{"tunnel":{"pongTimeout":"0s"}}})", "spec.tunnel.pongTimeout",
-       "positive", Enforced::kCel, "spec.tunnel", "pongTimeout must be positive"},
-      {"backoff initial above max", R"({"spec":{"tunnel":{"backoff":{"initial":"2m"}}}})",
-       "spec.tunnel.backoff.initial", "must not exceed max (1m)", Enforced::kCel,
-       "spec.tunnel.backoff", "initial must not exceed max"},
-      {"multiplier below 1", R"({"spec":{"tunnel":{"backoff":{"multiplier":0.5}}}})",
-       "spec.tunnel.backoff.multiplier", "between 1 and 10", Enforced::kSchema},
-      {"maxMessageBytes too small", R"({"spec":{"tunnel":{"maxMessageBytes":1024}}})",
-       "spec.tunnel.maxMessageBytes", "between 65536", Enforced::kSchema},
-      {"events not a bool", R"({"spec":{"collection":{"events":"true"}}})",
-       "spec.collection.events", "boolean", Enforced::kSchema},
-      {"excluded namespace invalid",
-       R"({"spec":{"collection":{"excludedNamespaces":["Kube_System"]}}})",
-       "spec.collection.excludedNamespaces[0]", "DNS label", Enforced::kSchema},
-      {"excluded namespace twice", R"({"spec":{"collection":{"excludedNamespaces":["a","a"]}}})",
-       "spec.collection.excludedNamespaces[1]", "duplicate", Enforced::kOperator},
-      {"metricsInterval below 1s", R"({"spec":{"collection":{"metricsInterval":"500ms"}}})",
-       "spec.collection.metricsInterval", "at least 1s", Enforced::kCel, "spec.collection",
-       "metricsInterval must be at least 1s"},
-      {"eventsPerSecond zero", R"({"spec":{"collection":{"eventsPerSecond":0}}})",
-       "spec.collection.eventsPerSecond", "between 0.1 and 100000", Enforced::kSchema},
-      {"eventBurst zero", R"({"spec":{"collection":{"eventBurst":0}}})", "spec.collection.eventBurst",
-       "between 1", Enforced::kSchema},
-      {"maxUnackedBytes too small", R"({"spec":{"stream":{"maxUnackedBytes":1024}}})",
-       "spec.stream.maxUnackedBytes", "between 65536", Enforced::kSchema},
-      {"maxUnackedMessages zero", R"({"spec":{"stream":{"maxUnackedMessages":0}}})",
-       "spec.stream.maxUnackedMessages", "between 1", Enforced::kSchema},
-      {"batchInterval over a minute", R"({"spec":{"stream":{"batchInterval":"2m"}}})",
-       "spec.stream.batchInterval", "between 1ms and 1m", Enforced::kCel, "spec.stream",
-       "batchInterval must be between 1ms and 1m"},
-      {"scan interval too short", R"({"spec":{"scans":{"interval":"30s"}}})", "spec.scans.interval",
-       "at least 1m", Enforced::kCel, "spec.scans", "at least 1m"},
-      {"action not a bool", R"({"spec":{"actions":{"helm":1}}})", "spec.actions.helm", "boolean",
-       Enforced::kSchema},
-      {"name too long for a label",
-       R"({"metadata":{"name":"a234567890123456789012345678901234567890123456789012345678901234"}})",
-       "metadata.name", "63", Enforced::kCel, "", "63 characters"},
-  };
+  const auto& cases = testing::InvalidAgentConfigCases();
   const YAML::Node root = testing::RootSchema(testing::LoadCrd());
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -335,12 +166,12 @@ TEST_CASE("Invalid AgentConfigs are rejected with the field path and the reason"
       testing::ApplySchemaDefaults(root, defaulted, defaulted.GetAllocator());
       auto schema_errors = testing::SchemaErrors(root, defaulted, "");
       INFO("schema errors: " << schema_errors.size());
-      if (c.enforced == Enforced::kSchema) {
+      if (c.enforced == testing::Enforced::kSchema) {
         CHECK_FALSE(schema_errors.empty());
       } else {
         CHECK(schema_errors.empty());
       }
-      if (c.enforced == Enforced::kCel) {
+      if (c.enforced == testing::Enforced::kCel) {
         YAML::Node node =
             std::string(c.cel_node).empty() ? root : testing::SchemaAt(root, c.cel_node);
         REQUIRE(node);
