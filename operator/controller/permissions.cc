@@ -208,9 +208,11 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
        Scope::kAgentNamespace,
        "coordination.k8s.io",
        {"leases"},
-       {"get", "update"},
+       {"get", "list", "watch", "update"},
        {std::string(lease_name)},
-       "Acquire and renew the leader Lease and publish the tunnel state on it — this Lease only."},
+       "Acquire and renew the leader Lease and publish the tunnel state on it; standbys "
+       "watch it (a list/watch with fieldSelector metadata.name is authorised against "
+       "resourceNames) to take over the moment it is released — this Lease only."},
       {F::kScale,
        C,
        "apps",

@@ -136,9 +136,13 @@ TEST_CASE("Lease access is limited to the agents' own Lease in their namespace",
   auto config = Config(testing::MinimalAgentConfig());
   auto role = controller::DesiredLeaderElectionRole(config, kInputs);
   CHECK(json::GetString(role, {"metadata", "namespace"}) == "srexpert-system");
+  // list and watch by name: standbys watch the Lease with fieldSelector
+  // metadata.name=<lease>, which RBAC authorises against resourceNames.
   CHECK(Grants(role) ==
         std::set<std::string>{"coordination.k8s.io|leases|create|",
                               "coordination.k8s.io|leases|get|srexpert-agent-leader,",
+                              "coordination.k8s.io|leases|list|srexpert-agent-leader,",
+                              "coordination.k8s.io|leases|watch|srexpert-agent-leader,",
                               "coordination.k8s.io|leases|update|srexpert-agent-leader,"});
   for (const auto& g : ClusterGrants(config)) CHECK(g.find("leases") == std::string::npos);
 }
