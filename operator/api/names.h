@@ -55,8 +55,9 @@ inline constexpr std::string_view kConfigChecksumAnnotation = "agent.srexpert.io
 // The leader itself is the Lease's spec.holderIdentity (its pod name).
 inline constexpr std::string_view kLeaseTunnelStateAnnotation = "agent.srexpert.io/tunnel-state";
 
-// The finalizer that removes the cluster-scoped children when only the
-// AgentConfig is deleted.
+// The finalizer earlier versions put on every AgentConfig. None is set
+// any more (a finalizer kept `kubectl delete namespace` waiting on an operator
+// that lives in that namespace); the operator removes it where it finds it.
 inline constexpr std::string_view kFinalizer = "agent.srexpert.io/cluster-resources";
 
 // Labels on every child: name, instance, managed-by, part-of, component.

@@ -81,7 +81,12 @@ AgentConfigController::AgentConfigController(std::shared_ptr<kube::RestClient> c
          Enqueue(KeyOf(json::GetString(*o, {"metadata", "namespace"}),
                        json::GetString(*o, {"metadata", "name"})));
        },
-       nullptr});
+       // Gone: its cluster-scoped children are deleted by the reconcile of
+       // its key (namespaced ones go with it through garbage collection).
+       [this](const kube::ObjectPtr& o) {
+         Enqueue(KeyOf(json::GetString(*o, {"metadata", "namespace"}),
+                       json::GetString(*o, {"metadata", "name"})));
+       }});
 
   // Children. Namespaced ones only in the watched namespace(s), cluster-scoped
   // ones cluster-wide; all filtered by our managed-by label.
@@ -217,13 +222,14 @@ void AgentConfigController::Stop() {
   for (auto& w : workers_) w.join();
   workers_.clear();
   ready_ = false;
-  // Finish deletions we can see: when the whole namespace is being deleted
-  // the operator is usually going down too, and an AgentConfig left with our
-  // finalizer would keep the namespace Terminating.
+  // Release the finalizer of earlier versions from AgentConfigs being
+  // deleted: when the whole namespace is being deleted the operator is
+  // usually going down too, and such an AgentConfig would keep the namespace
+  // Terminating.
   if (agent_configs_->HasSynced()) {
     for (const auto& ac : agent_configs_->List()) {
       if (json::Find(*ac, {"metadata", std::string(kDeletionTimestamp)}) && HasFinalizer(*ac)) {
-        auto r = Finalize(*ac);
+        auto r = ReleaseLegacyFinalizer(*ac);
         if (!r.ok()) {
           log::Warn("finalize on shutdown failed",
                     {{"agentconfig", KeyOf(json::GetString(*ac, {"metadata", "namespace"}),
@@ -329,66 +335,74 @@ kube::Result<std::string> AgentConfigController::ResolveToken(const api::AgentCo
   return std::move(*decoded);
 }
 
-kube::Result<json::Document> AgentConfigController::EnsureFinalizer(const json::Value& object) {
-  json::Document copy = json::Clone(object);
-  if (HasFinalizer(object)) return copy;
-  auto& a = copy.GetAllocator();
-  auto& meta = json::EnsureObject(copy, {"metadata"}, a);
-  auto it = meta.FindMember("finalizers");
-  if (it == meta.MemberEnd() || !it->value.IsArray()) {
-    json::Set(meta, "finalizers", json::Value(rapidjson::kArrayType), a);
-    it = meta.FindMember("finalizers");
+kube::Result<void> AgentConfigController::DeleteClusterChildren(const std::string& ns,
+                                                                const std::string& name) {
+  // Ours are the ones owned by the AgentConfig's Namespace. When that
+  // Namespace is already gone, garbage collection removes them through the
+  // same ownerReference.
+  auto ns_uid = NamespaceUid(ns);
+  if (!ns_uid.ok()) return ns_uid.error().IsNotFound() ? kube::Result<void>{} : ns_uid.error();
+  auto names = api::NamesFor(name);
+  for (auto [kind, child] : {std::pair<const char*, std::string>{"ClusterRoleBinding",
+                                                                  names.cluster_role_binding},
+                             {"ClusterRole", names.cluster_role}}) {
+    auto live = client_->Get({"rbac.authorization.k8s.io/v1", kind, "", child});
+    if (!live.ok()) {
+      if (live.error().IsNotFound()) continue;
+      return live.error();
+    }
+    if (!HasOwnerUid(*live, *ns_uid)) continue;  // not ours: never touch
+    kube::DeleteOptions opts;
+    opts.precondition_uid = json::GetString(*live, {"metadata", "uid"});
+    auto del = client_->Delete({"rbac.authorization.k8s.io/v1", kind, "", child}, opts);
+    if (!del.ok() && !del.error().IsNotFound()) return del.error();
+    stats_.child_writes++;
+    log::Info("deleted cluster-scoped child", {{"agentconfig", KeyOf(ns, name)},
+                                                {"kind", kind}, {"name", child}});
   }
-  it->value.PushBack(json::String(api::kFinalizer, a), a);
-  json::Remove(meta, "managedFields");
-  stats_.child_writes++;
-  return client_->Update(copy, {std::string(api::kFieldManager)});
+  return {};
 }
 
-kube::Result<void> AgentConfigController::Finalize(const json::Value& object) {
-  if (!HasFinalizer(object)) return {};
-  std::string ns = json::GetString(object, {"metadata", "namespace"});
-  std::string name = json::GetString(object, {"metadata", "name"});
-  auto names = api::NamesFor(name);
+kube::Result<void> AgentConfigController::CleanUpAfterDeletion(const std::string& ns,
+                                                               const std::string& name) {
+  if (!options_.watch_namespace.empty() && ns != options_.watch_namespace) return {};
+  // The cache said "gone"; deleting a live agent's RBAC on a stale cache
+  // would cut it off, so the API has the last word.
+  auto live = client_->Get({std::string(api::kApiVersion), std::string(api::kKind), ns, name});
+  if (live.ok()) return {};  // back (or never gone): its informer event reconciles it
+  if (!live.error().IsNotFound()) return live.error();
+  return DeleteClusterChildren(ns, name);
+}
 
-  // The cluster-scoped children: delete them if they are ours (owned by this
-  // Namespace). When the Namespace itself is gone, garbage collection
-  // handles them through that ownerReference.
-  auto ns_uid = NamespaceUid(ns);
-  if (!ns_uid.ok() && !ns_uid.error().IsNotFound()) return ns_uid.error();
-  if (ns_uid.ok()) {
-    for (auto [kind, child] : {std::pair<const char*, std::string>{"ClusterRoleBinding",
-                                                                    names.cluster_role_binding},
-                               {"ClusterRole", names.cluster_role}}) {
-      auto live = client_->Get({"rbac.authorization.k8s.io/v1", kind, "", child});
-      if (!live.ok()) {
-        if (live.error().IsNotFound()) continue;
-        return live.error();
-      }
-      if (!HasOwnerUid(*live, *ns_uid)) continue;  // not ours: never touch
-      kube::DeleteOptions opts;
-      opts.precondition_uid = json::GetString(*live, {"metadata", "uid"});
-      auto del = client_->Delete({"rbac.authorization.k8s.io/v1", kind, "", child}, opts);
-      if (!del.ok() && !del.error().IsNotFound()) return del.error();
-      stats_.child_writes++;
-      log::Info("deleted cluster-scoped child", {{"agentconfig", KeyOf(ns, name)},
-                                                  {"kind", kind}, {"name", child}});
-    }
-  }
-
+kube::Result<json::Document> AgentConfigController::RemoveLegacyFinalizer(
+    const json::Value& object) {
   json::Document copy = json::Clone(object);
-  auto& a = copy.GetAllocator();
   auto* finalizers = json::FindMutable(copy, {"metadata", "finalizers"});
+  if (!HasFinalizer(object) || !finalizers) return copy;
+  auto& a = copy.GetAllocator();
   json::Value kept(rapidjson::kArrayType);
   for (auto& v : finalizers->GetArray()) {
     if (!(v.IsString() && v.GetString() == api::kFinalizer)) kept.PushBack(json::Value(v, a), a);
   }
   *finalizers = std::move(kept);
   json::Remove(*json::FindMutable(copy, {"metadata"}), "managedFields");
-  auto updated = client_->Update(copy, {std::string(api::kFieldManager)});
-  if (!updated.ok() && !updated.error().IsNotFound()) return updated.error();
   stats_.child_writes++;
-  log::Info("finalized agentconfig", {{"agentconfig", KeyOf(ns, name)}});
+  auto updated = client_->Update(copy, {std::string(api::kFieldManager)});
+  if (updated.ok()) {
+    log::Info("removed the finalizer of an earlier version",
+              {{"agentconfig", KeyOf(json::GetString(object, {"metadata", "namespace"}),
+                                     json::GetString(object, {"metadata", "name"}))},
+               {"finalizer", std::string(api::kFinalizer)}});
+  }
+  return updated;
+}
+
+kube::Result<void> AgentConfigController::ReleaseLegacyFinalizer(const json::Value& object) {
+  std::string ns = json::GetString(object, {"metadata", "namespace"});
+  std::string name = json::GetString(object, {"metadata", "name"});
+  if (auto deleted = DeleteClusterChildren(ns, name); !deleted.ok()) return deleted;
+  auto updated = RemoveLegacyFinalizer(object);
+  if (!updated.ok() && !updated.error().IsNotFound()) return updated.error();
   return {};
 }
 
@@ -431,10 +445,17 @@ kube::Result<void> AgentConfigController::WriteStatus(const json::Value& object,
 kube::Result<void> AgentConfigController::Reconcile(const std::string& key) {
   auto [ns, name] = SplitKey(key);
   auto cached = agent_configs_->Get(ns, name);
-  if (!cached) return {};  // deleted; owned children are garbage-collected
-  if (json::Find(*cached, {"metadata", std::string(kDeletionTimestamp)})) return Finalize(*cached);
+  // Gone: namespaced children go through garbage collection, the
+  // cluster-scoped ones (owned by the Namespace, which outlives it) are ours
+  // to delete. No finalizer holds the AgentConfig for this, so deleting its
+  // namespace never waits on the operator (which may be gone first).
+  if (!cached) return CleanUpAfterDeletion(ns, name);
+  if (json::Find(*cached, {"metadata", std::string(kDeletionTimestamp)})) {
+    return HasFinalizer(*cached) ? ReleaseLegacyFinalizer(*cached) : kube::Result<void>{};
+  }
 
-  auto current = EnsureFinalizer(*cached);
+  // Earlier versions held every AgentConfig with a finalizer; drop it.
+  auto current = RemoveLegacyFinalizer(*cached);
   if (!current.ok()) return current.error();
   const json::Value& object = *current;
 

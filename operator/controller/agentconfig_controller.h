@@ -8,8 +8,9 @@
 // Secret's change reconciles). Every event maps to the owning AgentConfig's
 // key in a WorkQueue; workers run Reconcile(key):
 //
-//   fetch → deletion (finalizer: remove the cluster-scoped children, then the
-//   finalizer) → ensure finalizer → parse/validate (Degraded InvalidSpec) →
+//   fetch (gone: delete the cluster-scoped children, which the Namespace
+//   owns; no finalizer, so a namespace deletion never waits on us) → drop the
+//   finalizer of earlier versions → parse/validate (Degraded InvalidSpec) →
 //   resolve token (Degraded TokenUnavailable) → build desired children →
 //   apply only those that differ (server-side apply, fieldManager
 //   srexpert-operator, force; foreign objects of our names are never touched:
@@ -65,9 +66,9 @@ class AgentConfigController {
 
   // Starts the informers; the workers start once every informer has synced.
   void Start();
-  // Stops workers and informers. Before returning it finishes pending
-  // deletions (finalizers) it can still see, so a namespace being deleted is
-  // not left waiting on an operator that is shutting down.
+  // Stops workers and informers. Before returning it releases the finalizer
+  // of earlier versions from AgentConfigs being deleted, so a namespace being
+  // deleted is not left waiting on an operator that is shutting down.
   void Stop();
 
   // True once all informers synced and the workers run (for /readyz).
@@ -89,8 +90,17 @@ class AgentConfigController {
   void Enqueue(const std::string& key);
   void EnqueueForChild(const kube::ObjectPtr& obj);
   void Worker();
-  kube::Result<void> Finalize(const json::Value& object);
-  kube::Result<json::Document> EnsureFinalizer(const json::Value& object);
+  // Deletes the ClusterRole and ClusterRoleBinding of AgentConfig ns/name
+  // when its Namespace owns them (never a foreign object of that name).
+  kube::Result<void> DeleteClusterChildren(const std::string& ns, const std::string& name);
+  // After the AgentConfig is gone from the cache and, asked again, from the
+  // API: its cluster-scoped children go. Runs at start-up for every orphan
+  // the ClusterRole/Binding informers list, so a deletion while the operator
+  // was down is cleaned up when it comes back.
+  kube::Result<void> CleanUpAfterDeletion(const std::string& ns, const std::string& name);
+  // Earlier versions put api::kFinalizer on every AgentConfig.
+  kube::Result<json::Document> RemoveLegacyFinalizer(const json::Value& object);
+  kube::Result<void> ReleaseLegacyFinalizer(const json::Value& object);
   kube::Result<std::string> ResolveToken(const api::AgentConfig& config);
   kube::Result<std::string> NamespaceUid(const std::string& ns);
   // The live child, from the cache or (when the cache does not have it,

@@ -143,10 +143,11 @@ TEST_CASE("an applied AgentConfig gets every child, owned as the brief says", "[
   CHECK(json::GetString((*ds)["spec"]["template"]["spec"]["containers"][0], {"image"}) ==
         "example.com/agent:test");
 
-  // Finalizer, observedGeneration and conditions.
+  // No finalizer (deleting the namespace must never wait on the operator),
+  // observedGeneration and conditions.
   REQUIRE(Eventually([&] { return f.Condition("Ready", "reason") == "NoAgentsScheduled"; }));
   ac = f.api.client().Get(kAgentConfig);
-  CHECK(json::Dump((*ac)["metadata"]["finalizers"]) == R"(["agent.srexpert.io/cluster-resources"])");
+  CHECK(json::Find(*ac, {"metadata", "finalizers"}) == nullptr);
   CHECK(json::GetInt(*ac, {"status", "observedGeneration"}) ==
         json::GetInt(*ac, {"metadata", "generation"}));
   CHECK(f.Condition("Degraded") == "False");
@@ -296,6 +297,78 @@ TEST_CASE("deleting the AgentConfig removes every child, cluster-scoped ones inc
            !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent") &&
            !f.Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent") &&
            !f.Exists("v1", "Secret", kNs, "srexpert-agent-secret");
+  }));
+}
+
+TEST_CASE("an AgentConfig deleted while the operator was down loses its cluster RBAC at restart",
+          "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  f.ctrl->Stop();
+  // Nothing holds the AgentConfig: it is gone at once, operator or not.
+  REQUIRE(f.api.client().Delete(kAgentConfig).ok());
+  REQUIRE_FALSE(f.api.client().Get(kAgentConfig).ok());
+  REQUIRE(f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent"));
+
+  f.ctrl = std::make_unique<controller::AgentConfigController>(
+      f.api.NewClient(), controller::ControllerOptions{kNs, "example.com/agent:test", 2, 1s});
+  f.ctrl->Start();
+  CHECK(Eventually([&] {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent") &&
+           !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent");
+  }));
+}
+
+TEST_CASE("a ClusterRole of our name owned by nobody of ours survives the orphan clean-up",
+          "[controller]") {
+  OperatorFixture f;
+  // Labelled like ours, but not owned by our Namespace: someone else's.
+  auto cr = f.api.client().Create(Json(
+      R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole",)"
+      R"("metadata":{"name":"srexpert-agent","labels":{"app.kubernetes.io/managed-by":"srexpert-operator",)"
+      R"("app.kubernetes.io/instance":"srexpert-agent"},"ownerReferences":[{"apiVersion":"v1",)"
+      R"("kind":"Namespace","name":"srexpert-system","uid":"not-the-namespace-uid"}]},"rules":[]})"));
+  REQUIRE(cr.ok());
+  f.ctrl->Start();
+  f.Settle();
+  CHECK(f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent"));
+}
+
+TEST_CASE("the finalizer of earlier versions is removed, and released on deletion",
+          "[controller]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  auto with_finalizer = [&] {
+    auto ac = f.api.client().Get(kAgentConfig);
+    REQUIRE(ac.ok());
+    auto& a = ac->GetAllocator();
+    json::Value list(rapidjson::kArrayType);
+    list.PushBack(json::String(api::kFinalizer, a), a);
+    json::Set((*ac)["metadata"], "finalizers", std::move(list), a);
+    REQUIRE(f.api.client().Update(*ac, {"old-operator"}).ok());
+  };
+  with_finalizer();
+  f.ctrl->Start();
+  CHECK(Eventually([&] {
+    auto ac = f.api.client().Get(kAgentConfig);
+    return ac.ok() && json::Find(*ac, {"metadata", "finalizers"}) == nullptr;
+  }));
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+
+  // An old AgentConfig being deleted while the operator stops: released.
+  f.Settle();
+  f.ctrl->Stop();
+  with_finalizer();
+  REQUIRE(f.api.client().Delete(kAgentConfig).ok());
+  REQUIRE(f.api.client().Get(kAgentConfig).ok());  // held by the finalizer
+  f.ctrl = std::make_unique<controller::AgentConfigController>(
+      f.api.NewClient(), controller::ControllerOptions{kNs, "example.com/agent:test", 2, 1s});
+  f.ctrl->Start();
+  CHECK(Eventually([&] { return !f.api.client().Get(kAgentConfig).ok(); }));
+  CHECK(Eventually([&] {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
   }));
 }
 
