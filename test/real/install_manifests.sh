@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# manifests/install.yaml on a real control plane, as the README installs it
+# (one `kubectl apply --server-side`), with the operator running on its own
+# ServiceAccount's permissions: the bootstrap AgentConfig and its children
+# appear, the operator's own cluster RBAC gets owned by the namespace, no
+# request of the operator is forbidden, and `kubectl delete namespace`
+# removes everything.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ns=srexpert-system
+cleanup_hooks+=("k delete namespace $ns --wait=false")
+
+audit0=$(audit_mark)
+install_with_operator "$ns" operator
+ok "install.yaml applied; the operator created the bootstrap AgentConfig and its children"
+for kind in clusterrole clusterrolebinding; do
+  owner=$(k get "$kind" srexpert-operator -o 'jsonpath={.metadata.ownerReferences[*].kind}')
+  [ "$owner" = Namespace ] || fail "$kind srexpert-operator is not owned by its Namespace (owners: '$owner')"
+done
+ok "the operator's own ClusterRole and ClusterRoleBinding are owned by the namespace"
+wait_for 30 "the AgentConfig's status" sh -c \
+  "kubectl --kubeconfig '$admin_kc' -n $ns get agentconfig srexpert-agent -o 'jsonpath={.status.observedGeneration}' | grep -q ."
+forbidden=$(forbidden_for "system:serviceaccount:$ns:srexpert-operator" "$audit0")
+[ -z "$forbidden" ] || fail "requests of the operator were forbidden:
+$forbidden"
+ok "no request of the operator was forbidden"
+uninstall_namespace "$ns"
+ok "kubectl delete namespace removed everything in ${uninstall_secs}s"
