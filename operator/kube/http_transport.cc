@@ -3,6 +3,9 @@
 // fmt before cpprestsdk: cpprestsdk's U() macro breaks fmt's templates.
 #include <fmt/format.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <cpprest/http_client.h>
@@ -12,6 +15,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "kube/cancellation_state.h"
 
@@ -382,6 +386,21 @@ class CppRestTransport final : public HttpTransport {
   }
 
  private:
+  // The address family of the server URL's host when it is an IP literal.
+  static std::optional<boost::asio::ip::tcp> LiteralFamily(const std::string& server) {
+    std::string host;
+    try {
+      host = utility::conversions::to_utf8string(web::uri(utility::conversions::to_string_t(server)).host());
+    } catch (const std::exception&) {
+      return std::nullopt;  // New() rejects such a URL anyway
+    }
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return std::nullopt;
+    return address.is_v6() ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4();
+  }
+
   static client::http_client_config MakeConfig(const RestConfig& config, const TlsMaterial& tls,
                                                std::chrono::seconds timeout) {
     client::http_client_config cfg;
@@ -395,21 +414,38 @@ class CppRestTransport final : public HttpTransport {
     // cpprestsdk writes a request's headers and body as two writes. With
     // Nagle's algorithm the body then waits for the ACK of the headers, which
     // the API server delays (up to 40 ms on Linux): every write with a body
-    // took ~40 ms under load. cpprestsdk calls this before each request; on a
-    // pooled connection the socket is open and the option sticks, on a new
-    // one it is not open yet (set_option fails harmlessly) and the next
-    // request over it sets it.
+    // took ~40 ms under load.
+    //
+    // TCP keepalive finds a dead API server or a broken path on a connection
+    // that is legitimately silent: a watch of a quiet kind carries no bytes
+    // for minutes (kube-apiserver's bookmarks are not periodic on an idle
+    // resource). client-go relies on HTTP/2 pings for this; over HTTP/1.1
+    // the kernel's probes do the same job (dead after ~60 s of silence
+    // without an answer), so the watch's own idle limit only has to catch a
+    // server that breaks its timeoutSeconds promise.
+    //
+    // cpprestsdk calls this before it connects: on a pooled connection the
+    // socket is open and the options stick; a new socket is still closed, and
+    // connect() would open it after us. When the server is an IP literal (the
+    // in-cluster case, KUBERNETES_SERVICE_HOST) we open it ourselves with that
+    // family so a new connection — every watch's — gets the options too; for
+    // a host name the family is unknown here and the options apply from the
+    // connection's second request on.
     const bool https = config.server.rfind("https://", 0) == 0;
-    cfg.set_nativehandle_options([https](client::native_handle handle) {
+    std::optional<boost::asio::ip::tcp> family = LiteralFamily(config.server);
+    cfg.set_nativehandle_options([https, family](client::native_handle handle) {
+      auto& socket =
+          https ? static_cast<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>*>(handle)
+                      ->next_layer()
+                : *static_cast<boost::asio::ip::tcp::socket*>(handle);
       boost::system::error_code ignored;
-      if (https) {
-        static_cast<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>*>(handle)
-            ->next_layer()
-            .set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-      } else {
-        static_cast<boost::asio::ip::tcp::socket*>(handle)->set_option(
-            boost::asio::ip::tcp::no_delay(true), ignored);
-      }
+      if (!socket.is_open() && family) socket.open(*family, ignored);
+      socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+      socket.set_option(boost::asio::socket_base::keep_alive(true), ignored);
+      using boost::asio::detail::socket_option::integer;
+      socket.set_option(integer<IPPROTO_TCP, TCP_KEEPIDLE>(30), ignored);
+      socket.set_option(integer<IPPROTO_TCP, TCP_KEEPINTVL>(10), ignored);
+      socket.set_option(integer<IPPROTO_TCP, TCP_KEEPCNT>(3), ignored);
     });
     return cfg;
   }

@@ -49,7 +49,8 @@ struct InformerOptions {
   // to keep only the fields the agent needs). It must keep metadata.namespace
   // and metadata.name; the store tracks resourceVersion itself.
   std::function<rapidjson::Document(rapidjson::Document)> transform;
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  // Above watch_timeout_seconds: see kube::WatcherOptions::idle_timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(360)};
   int64_t watch_timeout_seconds = 300;  // server ends each watch after this; we resume
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
                         true};

@@ -58,9 +58,11 @@ class WatchStream {
 struct WatcherOptions {
   WatchOptions watch;  // selectors, starting resource_version, bookmarks, timeout_seconds
   // No bytes for this long → the connection is considered dead and replaced.
-  // Keep it above the server's bookmark interval (about a minute on a real
-  // kube-apiserver) or watches will be re-established needlessly.
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  // kube-apiserver may send nothing at all on a quiet resource until the
+  // watch's timeoutSeconds ends it (bookmarks are not a heartbeat), so this
+  // must exceed timeoutSeconds: it only catches a server that never ends the
+  // watch. Dead peers are found sooner by TCP keepalive (http_transport.cc).
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(360)};
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
                         true};
   // Objects arrive without managedFields and the last-applied annotation.

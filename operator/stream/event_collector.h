@@ -98,7 +98,8 @@ struct EventCollectorOptions {
   Clock* clock = nullptr;  // token bucket and drop logging; SystemClock() if null
   int64_t page_size = 250;
   int64_t watch_timeout_seconds = 300;
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  // Above watch_timeout_seconds: see kube::WatcherOptions::idle_timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(360)};
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
                         true};
   // Delay before retrying when events cannot be read (Forbidden/NotFound).

@@ -64,7 +64,8 @@ struct ResourceCollectorOptions {
   // The server ends each watch after this; the Watcher resumes from the last
   // resourceVersion (bookmarks keep it fresh).
   int64_t watch_timeout_seconds = 300;
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  // Above watch_timeout_seconds: see kube::WatcherOptions::idle_timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(360)};
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
                         true};
   // Delay before trying an unavailable (forbidden / not served) kind again.
