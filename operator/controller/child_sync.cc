@@ -75,9 +75,11 @@ bool ParseQuantity(std::string_view text, long double* value) {
   size_t digits_start = i;
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
   if (i == digits_start) return false;
+  // Named, not a temporary: `end` points into it.
+  const std::string digits = s.substr(0, i);
   char* end = nullptr;
-  long double number = std::strtold(s.substr(0, i).c_str(), &end);
-  if (end == nullptr || *end != '\0') return false;
+  long double number = std::strtold(digits.c_str(), &end);
+  if (end != digits.c_str() + digits.size()) return false;
   std::string suffix = s.substr(i);
   static const std::pair<const char*, long double> kSuffixes[] = {
       {"", 1.0L},       {"n", 1e-9L},  {"u", 1e-6L},          {"m", 1e-3L},
@@ -95,7 +97,7 @@ bool ParseQuantity(std::string_view text, long double* value) {
   if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
     char* exp_end = nullptr;
     long exponent = std::strtol(suffix.c_str() + 1, &exp_end, 10);
-    if (exp_end && *exp_end == '\0' && std::labs(exponent) < 4000) {
+    if (exp_end && *exp_end == '\0' && exponent > -4000 && exponent < 4000) {
       *value = number * std::pow(10.0L, static_cast<long double>(exponent));
       return true;
     }

@@ -88,6 +88,15 @@ struct Liveness {
   bool alive = true;
 };
 
+// One request waiting for its Respond call; lives on the connection's strand.
+struct ResponseWait {
+  explicit ResponseWait(asio::any_io_executor ex)
+      : executor(ex), timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::any_io_executor executor;
+  asio::steady_timer timer;
+  std::optional<HttpResponse> slot;
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -217,19 +226,27 @@ struct HttpServer::Impl {
       co_return path_known ? HttpResponse::Text(405, "method not allowed\n")
                            : HttpResponse::Text(404, "not found\n");
     }
-    auto ex = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-    auto slot = std::make_shared<std::optional<HttpResponse>>();
-    std::weak_ptr<Liveness> weak = liveness;
-    Respond respond = [weak, timer, slot, ex](HttpResponse r) {
-      auto live = weak.lock();
+    // The request's wait state belongs to this coroutine. Respond (which the
+    // handler may keep past Stop() and the io_context's destruction) holds
+    // it only weakly: the timer and the strand executor must be destroyed
+    // while their io_context exists, and a strong copy in a callback that
+    // outlives the server would destroy them later.
+    auto wait = std::make_shared<ResponseWait>(co_await asio::this_coro::executor);
+    std::weak_ptr<Liveness> weak_live = liveness;
+    std::weak_ptr<ResponseWait> weak_wait = wait;
+    Respond respond = [weak_live, weak_wait](HttpResponse r) {
+      auto live = weak_live.lock();
       if (!live) return;
       std::lock_guard lock(live->mu);
       if (!live->alive) return;
-      asio::post(ex, [timer, slot, r = std::move(r)]() mutable {
-        if (*slot) return;  // a second call is ignored
-        *slot = std::move(r);
-        timer->cancel();
+      // Gone: the connection's coroutine already ended (server stopping).
+      auto w = weak_wait.lock();
+      if (!w) return;
+      auto ex = w->executor;
+      asio::post(ex, [w = std::move(w), r = std::move(r)]() mutable {
+        if (w->slot) return;  // a second call is ignored
+        w->slot = std::move(r);
+        w->timer.cancel();
       });
     };
     try {
@@ -239,11 +256,11 @@ struct HttpServer::Impl {
       log::Error("http handler threw", {{"path", req.path}, {"error", e.what()}});
       co_return HttpResponse::Text(500, "internal error\n");
     }
-    while (!*slot) {
+    while (!wait->slot) {
       boost::system::error_code ec;
-      co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+      co_await wait->timer.async_wait(asio::redirect_error(use_awaitable, ec));
     }
-    co_return std::move(**slot);
+    co_return std::move(*wait->slot);
   }
 
   template <typename Stream>
