@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <tuple>
 
 namespace srexpert::testing::ssa {
 namespace {
@@ -226,7 +227,9 @@ void Walk(const json::Value& v, Path& path, std::vector<std::string>& fpath,
   for (const auto& m : v.GetObject()) {
     std::string name = m.name.GetString();
     fpath.push_back(name);
-    bool skip = IsExcluded(fpath) || (fpath.size() == 1 && !InScope(name, scope));
+    // A null is no field (structured-merge-diff): e.g. the
+    // `creationTimestamp: null` of pod templates is owned by nobody.
+    bool skip = m.value.IsNull() || IsExcluded(fpath) || (fpath.size() == 1 && !InScope(name, scope));
     if (!skip) {
       path.push_back("f:" + name);
       WalkValue(m.value, path, fpath, schema, scope, out);
@@ -408,13 +411,21 @@ std::vector<ManagedEntry> ReadManagedFields(const json::Value& obj) {
   return out;
 }
 
-void WriteManagedFields(json::Document& obj, const std::vector<ManagedEntry>& entries) {
+void WriteManagedFields(json::Document& obj, const std::vector<ManagedEntry>& unsorted) {
   auto& a = obj.GetAllocator();
   auto& meta = json::EnsureObject(obj, {"metadata"}, a);
-  if (entries.empty()) {
+  if (unsorted.empty()) {
     json::Remove(meta, "managedFields");
     return;
   }
+  // The fieldmanager's encoding order: operation (Apply first), time (none
+  // first; RFC 3339 seconds compare as strings), manager, subresource,
+  // apiVersion.
+  std::vector<ManagedEntry> entries = unsorted;
+  std::stable_sort(entries.begin(), entries.end(), [](const ManagedEntry& p, const ManagedEntry& q) {
+    return std::tie(p.operation, p.time, p.manager, p.subresource, p.api_version) <
+           std::tie(q.operation, q.time, q.manager, q.subresource, q.api_version);
+  });
   json::Value arr(rapidjson::kArrayType);
   for (const auto& e : entries) {
     json::Value v(rapidjson::kObjectType);
@@ -526,17 +537,33 @@ ApplyResult Apply(const json::Value* live, const json::Value& applied, const App
     }
   }
 
+  // An apply that changes nothing but ownership leaves the manager's time as
+  // it was, none for a new manager (the fieldmanager stamps the time only
+  // when the object changed).
+  bool object_changed = live == nullptr;
+  if (!object_changed) {
+    json::Document before = json::Clone(*live);
+    json::Document after = json::Clone(result.object);
+    for (auto* d : {&before, &after}) {
+      if (auto* meta = json::FindMutable(*d, {"metadata"}); meta && meta->IsObject()) {
+        json::Remove(*meta, "managedFields");
+        json::Remove(*meta, "resourceVersion");
+      }
+    }
+    object_changed = !json::Equal(before, after);
+  }
   bool found = false;
   for (auto& e : entries) {
     if (mine(e)) {
       e.fields = applied_set;
-      e.time = req.time;
+      if (object_changed) e.time = req.time;
       e.api_version = req.api_version;
       found = true;
     }
   }
   if (!found) {
-    entries.push_back({req.manager, "Apply", req.api_version, req.time, req.subresource, applied_set});
+    entries.push_back({req.manager, "Apply", req.api_version, object_changed ? req.time : "",
+                       req.subresource, applied_set});
   }
   Prune(entries, result.object);
   WriteManagedFields(result.object, entries);

@@ -142,6 +142,17 @@ std::optional<json::Document> ApiResourceList(const ResourceRegistry& registry,
     if (!t->short_names.empty()) json::Set(r, "shortNames", Strings(t->short_names, a), a);
     if (!t->categories.empty()) json::Set(r, "categories", Strings(t->categories, a), a);
     resources.PushBack(r, a);
+    if (t->has_scale) {
+      json::Value s(rapidjson::kObjectType);
+      json::SetString(s, "name", t->resource + "/scale", a);
+      json::SetString(s, "singularName", "", a);
+      json::Set(s, "namespaced", json::Value(t->namespaced), a);
+      json::SetString(s, "group", "autoscaling", a);
+      json::SetString(s, "version", "v1", a);
+      json::SetString(s, "kind", "Scale", a);
+      json::Set(s, "verbs", Strings({"get", "patch", "update"}, a), a);
+      resources.PushBack(s, a);
+    }
     if (t->has_status) {
       json::Value s(rapidjson::kObjectType);
       json::SetString(s, "name", t->resource + "/status", a);

@@ -67,9 +67,11 @@ TEST_CASE_METHOD(Fixture, "delete preconditions on uid and resourceVersion give 
   REQUIRE(client.Post(kCm, R"({"metadata":{"name":"p"}})").status == 201);
   auto r = client.Delete(kCm + "/p", R"({"preconditions":{"uid":"wrong"}})");
   CHECK(r.status == 409);
+  // As kube-apiserver's rest.BeforeDelete words it, naming the kind.
   CHECK(json::GetString(r.Json(), {"message"}) ==
-        "Operation cannot be fulfilled on configmaps \"p\": Precondition failed: UID in precondition: wrong, UID in object meta: " +
-            Uid(kCm + "/p"));
+        "Operation cannot be fulfilled on ConfigMap \"p\": the UID in the precondition (wrong) does not match "
+        "the UID in record (" + Uid(kCm + "/p") + "). The object might have been deleted and then recreated");
+  CHECK(json::GetString(r.Json(), {"details", "kind"}) == "ConfigMap");
   CHECK(client.Delete(kCm + "/p", R"({"preconditions":{"resourceVersion":"1"}})").status == 409);
   CHECK(client.Delete(kCm + "/p", R"({"preconditions":{"uid":")" + Uid(kCm + "/p") + R"("}})").status == 200);
 }

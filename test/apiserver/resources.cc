@@ -1,6 +1,7 @@
 #include "test/apiserver/resources.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace srexpert::testing {
 
@@ -87,6 +88,7 @@ ResourceRegistry::ResourceRegistry() {
     t->categories = b.categories;
     t->has_status = b.has_status;
     t->has_generation = b.has_generation;
+    t->has_scale = t->group == "apps" && t->resource != "daemonsets";
     types_.push_back(std::move(t));
   }
 }
@@ -175,7 +177,16 @@ std::optional<std::string> ResourceRegistry::RegisterCrd(const json::Value& crd)
   // Discovery lists versions by kube-aware priority; a CRD's preferred version
   // is its storage version when served, otherwise the first served one.
   t->version = storage.empty() ? t->versions.front() : storage;
+  t->crd_spec = json::Dump(*spec);
+  t->watch_floor_rv = std::strtoull(json::GetString(crd, {"metadata", "resourceVersion"}).c_str(), nullptr, 10);
   std::lock_guard lock(mu_);
+  for (const auto& o : types_) {
+    // A write that leaves the spec alone (status, finalizers) keeps the
+    // served storage and its watch window.
+    if (o->custom && o->group == t->group && o->resource == t->resource && o->crd_spec == t->crd_spec) {
+      t->watch_floor_rv = o->watch_floor_rv;
+    }
+  }
   std::erase_if(types_, [&](const ResourceTypePtr& o) {
     return o->custom && o->group == t->group && o->resource == t->resource;
   });

@@ -26,6 +26,7 @@ struct ResourceType {
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
   bool has_status = false;      // serves the /status subresource
+  bool has_scale = false;       // serves /scale (autoscaling/v1 Scale of spec.replicas)
   bool has_generation = false;  // metadata.generation tracks spec changes
   bool custom = false;          // defined by a CRD
   // For custom resources: the structural schema per served version
@@ -34,6 +35,13 @@ struct ResourceType {
   // For custom resources: the CRD's spec.versions array (printer columns and
   // schema per version).
   std::shared_ptr<const json::Document> crd_versions;
+  // For custom resources: the CRD's spec as registered, and the
+  // resourceVersion at which kube-apiserver would have started serving it.
+  // Its watch cache starts there (and again whenever the spec changes), so a
+  // watch from an older resourceVersion is 410 Expired however little
+  // happened since.
+  std::string crd_spec;
+  uint64_t watch_floor_rv = 0;
 
   // The CRD's entry for served version `v`, or null (built-ins, unknown v).
   const json::Value* CrdVersion(const std::string& v) const;

@@ -8,10 +8,13 @@
 #include "common/base64.h"
 #include "common/time_format.h"
 #include "test/apiserver/apply.h"
+#include "test/apiserver/defaults.h"
+#include "test/apiserver/validation.h"
 #include "test/apiserver/json_patch.h"
 #include "test/apiserver/object_meta.h"
 #include "test/apiserver/schema.h"
 #include "test/apiserver/selectors.h"
+#include "test/apiserver/strategic_merge.h"
 #include "test/apiserver/yaml_json.h"
 
 namespace srexpert::testing {
@@ -47,7 +50,7 @@ bool IsCrd(const ResourceType& t) {
 // Kinds whose registry returns the deleted object rather than a Status from
 // DELETE (ReturnDeletedObject in their REST storage).
 bool ReturnsDeletedObject(const ResourceType& t) {
-  return t.custom || IsCrd(t) || IsNamespaces(t) ||
+  return IsCrd(t) || IsNamespaces(t) ||
          (t.group.empty() && (t.resource == "pods" || t.resource == "services"));
 }
 
@@ -168,14 +171,35 @@ std::optional<ApiError> RestStorage::CheckTypeMeta(const ResourceType& type,
   std::string want_av = type.ApiVersion(version);
   std::string av = json::GetString(body, {"apiVersion"});
   std::string kind = json::GetString(body, {"kind"});
-  if (!av.empty() && av != want_av) {
-    return BadRequest(fmt::format(
-        "the API version in the data ({}) does not match the expected API version ({})", av,
-        want_av));
-  }
-  if (!kind.empty() && kind != type.kind) {
-    return BadRequest(fmt::format("the kind in the data ({}) does not match the expected kind ({})",
-                                  kind, type.kind));
+  if (type.custom) {
+    if (!av.empty() && av != want_av) {
+      return BadRequest(fmt::format(
+          "the API version in the data ({}) does not match the expected API version ({})", av,
+          want_av));
+    }
+    if (!kind.empty() && kind != type.kind) {
+      return BadRequest(fmt::format(
+          "the kind in the data ({}) does not match the expected kind ({})", kind, type.kind));
+    }
+  } else if ((!av.empty() && av != want_av) || (!kind.empty() && kind != type.kind)) {
+    // The typed decoder: the body's kind is decoded as what it says, then
+    // converted to the endpoint's internal type.
+    std::string body_av = av.empty() ? want_av : av;
+    std::string body_kind = kind.empty() ? type.kind : kind;
+    std::string body_version = body_av.substr(body_av.find('/') + 1);
+    std::string prefix = fmt::format("{} in version \"{}\" cannot be handled as a {}: ", body_kind,
+                                     body_version, type.kind);
+    if (!registry_.FindByKind(body_av, body_kind)) {
+      return BadRequest(prefix + fmt::format("no kind \"{}\" is registered for version \"{}\" in "
+                                             "scheme \"pkg/runtime/scheme.go:100\"",
+                                             body_kind, body_av));
+    }
+    // Internal packages: core, apps, rbac, ... (events.k8s.io shares core's).
+    std::string internal = type.group.empty() || type.group == "events.k8s.io"
+                               ? "core"
+                               : type.group.substr(0, type.group.find('.'));
+    return BadRequest(prefix + fmt::format("converting ({}.{}) to ({}.{}): unknown conversion",
+                                           body_version, body_kind, internal, type.kind));
   }
   json::SetString(body, "apiVersion", want_av, a);
   json::SetString(body, "kind", type.kind, a);
@@ -203,19 +227,32 @@ Outcome RestStorage::List(const ResourceType& type, const std::string& version,
   std::string err;
   auto labels = LabelSelector::Parse(options.label_selector, &err);
   if (!labels) return Outcome::Error(BadRequest(err));
-  auto fields = FieldSelector::Parse(options.field_selector, &err);
+  auto fields = FieldSelector::Parse(options.field_selector, &type, &err);
   if (!fields) return Outcome::Error(BadRequest(err));
 
   uint64_t at_rv = 0;
   std::string start_after;
+  // resourceVersion=0 is served from the watch cache, which (up to v1.32)
+  // ignores limit: one page with everything.
+  int64_t limit = options.resource_version == "0" && options.continue_token.empty() ? 0 : options.limit;
   if (!options.continue_token.empty()) {
+    // etcd3's decodeContinue, wrapped as the list handler does. The detail
+    // after "is not valid: " of undecodable tokens is ours, not Go's.
+    auto invalid = [](const std::string& why) {
+      return Outcome::Error(BadRequest("invalid continue token: continue key is not valid: " + why));
+    };
     auto raw = base64::DecodeUrl(options.continue_token);
-    auto token = raw ? json::Parse(*raw) : std::nullopt;
-    if (!token || !token->IsObject() || json::GetString(*token, {"v"}) != "meta.k8s.io/v1") {
-      return Outcome::Error(BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
+    if (!raw) return invalid("illegal base64 data");
+    std::string perr;
+    auto token = json::Parse(*raw, &perr);
+    if (!token || !token->IsObject()) return invalid(perr.empty() ? "not a JSON object" : perr);
+    if (std::string v = json::GetString(*token, {"v"}); v != "meta.k8s.io/v1") {
+      return invalid(fmt::format("server does not recognize this encoded version \"{}\"", v));
     }
     at_rv = static_cast<uint64_t>(json::GetInt(*token, {"rv"}));
     start_after = json::GetString(*token, {"start"});
+    if (at_rv == 0) return invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    if (start_after.empty()) return invalid("encoded start key empty (version meta.k8s.io/v1)");
   } else if (options.resource_version_match == "Exact") {
     at_rv = std::strtoull(options.resource_version.c_str(), nullptr, 10);
   }
@@ -247,7 +284,7 @@ Outcome RestStorage::List(const ResourceType& type, const std::string& version,
     std::string key = ItemKey(*obj);
     if (!start_after.empty() && key <= start_after) continue;
     if (!labels->Matches(*obj) || !fields->Matches(*obj)) continue;
-    if (options.limit > 0 && count >= options.limit) {
+    if (limit > 0 && count >= limit) {
       more = true;
       remaining++;
       continue;
@@ -394,6 +431,8 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
   if (type.custom) {
     if (auto e = AdmitCustomResource(type, body, field_validation, warnings)) return *e;
   }
+  ApplyDefaults(type, body);
+  if (auto e = ValidateObject(type, body, nullptr)) return *e;
   return body;
 }
 
@@ -418,10 +457,7 @@ std::optional<ApiError> RestStorage::AdmitCustomResource(const ResourceType& typ
   auto causes = ValidateSchema(obj, *schema);
   if (causes.empty()) return std::nullopt;
   std::string name = Name(obj);
-  ApiError e = Invalid(type.group, type.kind, name, std::move(causes));
-  // NewInvalid names custom kinds with their group: `Widget.example.com "w" is invalid: ...`.
-  e.message = type.kind + "." + type.group + e.message.substr(type.kind.size());
-  return e;
+  return Invalid(type.group, type.kind, name, std::move(causes));
 }
 
 void RestStorage::OnCommitted(Store::Txn&, const ResourceType& type, const ObjectPtr& obj,
@@ -482,10 +518,14 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     if (type.has_status) CopyTopLevel(next, *old, "status");
     if (IsNamespaces(type)) CopyTopLevel(next, *old, "spec");  // spec.finalizers via /finalize only
   }
+  // The decoder defaults every written object (a patch or apply result
+  // too), so a field a writer drops comes back with its default.
+  ApplyDefaults(type, next);
   if (type.custom) {
     // Status writes are validated too: the whole object, with the new status.
     if (auto e = AdmitCustomResource(type, next, field_validation, warnings)) return *e;
   }
+  if (auto e = ValidateObject(type, next, old.get())) return *e;
   // System-owned metadata cannot be changed by clients.
   for (const char* key : {"uid", "creationTimestamp", "deletionTimestamp",
                           "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
@@ -496,26 +536,10 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     json::SetString(json::EnsureObject(next, {"metadata", "labels"}, a),
                     "kubernetes.io/metadata.name", name, a);
   }
-  if (type.has_generation && subresource.empty() && SpecChanged(*old, next)) {
+  // A scale write is a spec write of the parent.
+  if (type.has_generation && subresource != "status" && SpecChanged(*old, next)) {
     json::Set(next["metadata"], "generation",
               json::Value(json::GetInt(*old, {"metadata", "generation"}) + 1), a);
-  }
-  if (BeingDeleted(*old)) {
-    auto before = Finalizers(*old);
-    std::vector<std::string> added;
-    for (const auto& f : Finalizers(next)) {
-      if (std::find(before.begin(), before.end(), f) == before.end()) added.push_back(f);
-    }
-    if (!added.empty()) {
-      std::string list;
-      for (const auto& f : added) list += (list.empty() ? "" : ", ") + fmt::format("\"{}\"", f);
-      return Invalid(type.group, type.kind, name,
-                     {{"FieldValueForbidden",
-                       fmt::format("Forbidden: no new finalizers can be added if the object is "
-                                   "being deleted, found new finalizers []string{{{}}}",
-                                   list),
-                       "metadata.finalizers"}});
-    }
   }
   if (IsCrd(type) && subresource.empty()) {
     ResourceRegistry probe;
@@ -582,8 +606,10 @@ Outcome RestStorage::Update(const ResourceType& type, const std::string& version
     return Outcome::Error(NotFound(type.Gr(), name));
   }
   if (type.custom && json::GetString(body, {"metadata", "resourceVersion"}).empty()) {
-    // Custom resources do not allow unconditional updates.
-    return Outcome::Error(Invalid(type.group, type.kind, name,
+    // Custom resources do not allow unconditional updates. The registry
+    // names the resource where NewInvalid expects a kind:
+    // `widgets.example.com "w" is invalid`, details.kind "widgets".
+    return Outcome::Error(Invalid(type.group, type.resource, name,
                                   {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
                                     "metadata.resourceVersion"}}));
   }
@@ -610,11 +636,15 @@ Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
   // Custom resources have no patch strategy metadata, so the real server
   // refuses strategic merge patches for them.
   if (!(merge || json_patch || (strategic && !type.custom))) {
-    return Outcome::Error(UnsupportedMediaType(
-        type.custom ? "application/json-patch+json, application/merge-patch+json, "
-                      "application/apply-patch+yaml"
-                    : "application/json-patch+json, application/merge-patch+json, "
-                      "application/apply-patch+yaml, application/strategic-merge-patch+json"));
+    if (type.custom) {
+      return Outcome::Error(UnsupportedMediaType(
+          "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
+    }
+    // Built-ins take every patch type; anything else fails before the
+    // patch handler, with the generic Status of the HTTP code.
+    ApiError e{415, "UnsupportedMediaType", "415: Unsupported Media Type"};
+    e.generic = true;
+    return Outcome::Error(e);
   }
   std::string perr;
   auto patch = json::Parse(body, &perr);
@@ -624,15 +654,27 @@ Outcome RestStorage::Patch(const ResourceType& type, const std::string& version,
   if (!old) return Outcome::Error(NotFound(type.Gr(), name));
   json::Document next = Render(type, version, *old);
   if (json_patch) {
-    if (auto err = ApplyJsonPatch(next, *patch)) {
-      return Outcome::Error(ApiError{422, "Invalid", err.value()});
-    }
+    if (ApplyJsonPatch(next, *patch)) return Outcome::Error(JsonPatchFailed());
   } else {
     if (!patch->IsObject()) return Outcome::Error(BadRequest("patch body must be a JSON object"));
-    json::MergePatch(next, *patch, next.GetAllocator());
+    if (strategic) {
+      StrategicMergePatch(next, *patch, type.kind, next.GetAllocator());
+    } else {
+      json::MergePatch(next, *patch, next.GetAllocator());
+    }
   }
   if (!next.IsObject()) return Outcome::Error(BadRequest("patched object is not a JSON object"));
   if (auto e = CheckTypeMeta(type, version, next, next.GetAllocator())) return Outcome::Error(*e);
+  // A patch may not move the object.
+  if (std::string patched = json::GetString(next, {"metadata", "name"}); patched != name) {
+    return Outcome::Error(BadRequest(fmt::format(
+        "the name of the object ({}) does not match the name on the URL ({})", patched, name)));
+  }
+  if (std::string patched = json::GetString(next, {"metadata", "namespace"});
+      type.namespaced && !patched.empty() && patched != ns) {
+    return Outcome::Error(BadRequest(
+        "the namespace of the provided object does not match the namespace sent on the request"));
+  }
   Outcome o;
   auto result = CommitUpdate(txn, type, old, std::move(next), subresource, options.field_manager,
                              options.dry_run, false, options.field_validation, &o.warnings);
@@ -646,7 +688,9 @@ Outcome RestStorage::ApplyPatch(const ResourceType& type, const std::string& ver
                                 const std::string& subresource, const std::string& body,
                                 const WriteOptions& options) {
   if (options.field_manager.empty()) {
-    return Outcome::Error(BadRequest("PATCH, application/apply-patch+yaml requests must specify a fieldManager"));
+    // PatchOptions validation: NewInvalid of the options, not a BadRequest.
+    return Outcome::Error(Invalid("meta.k8s.io", "PatchOptions", "",
+                                  {RequiredValue("fieldManager", "is required for apply patch")}));
   }
   std::string err;
   auto applied = YamlToJson(body, &err);
@@ -793,18 +837,23 @@ Outcome RestStorage::Delete(const ResourceType& type, const std::string& version
   auto txn = store_.Begin();
   auto obj = txn.Get(type.StorageKey(), ns, name);
   if (!obj) return Outcome::Error(NotFound(type.Gr(), name));
+  // rest.BeforeDelete checks the preconditions first and names the *kind*
+  // where other conflicts name the resource: `Operation cannot be fulfilled
+  // on ConfigMap "a"`, details.kind "ConfigMap".
+  GroupResource by_kind{type.group, type.kind};
   if (options.precondition_uid && *options.precondition_uid != Uid(*obj)) {
     return Outcome::Error(Conflict(
-        type.Gr(), name,
-        fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
+        by_kind, name,
+        fmt::format("the UID in the precondition ({}) does not match the UID in record ({}). The "
+                    "object might have been deleted and then recreated",
                     *options.precondition_uid, Uid(*obj))));
   }
   std::string rv = json::GetString(*obj, {"metadata", "resourceVersion"});
   if (options.precondition_rv && *options.precondition_rv != rv) {
     return Outcome::Error(Conflict(
-        type.Gr(), name,
-        fmt::format("Precondition failed: ResourceVersion in precondition: {}, ResourceVersion "
-                    "in object meta: {}",
+        by_kind, name,
+        fmt::format("the ResourceVersion in the precondition ({}) does not match the "
+                    "ResourceVersion in record ({}). The object might have been modified",
                     *options.precondition_rv, rv)));
   }
   Outcome o;
@@ -823,7 +872,7 @@ Outcome RestStorage::DeleteCollection(const ResourceType& type, const std::strin
   std::string err;
   auto labels = LabelSelector::Parse(list.label_selector, &err);
   if (!labels) return Outcome::Error(BadRequest(err));
-  auto fields = FieldSelector::Parse(list.field_selector, &err);
+  auto fields = FieldSelector::Parse(list.field_selector, &type, &err);
   if (!fields) return Outcome::Error(BadRequest(err));
   Outcome o;
   auto& a = o.body.GetAllocator();
@@ -843,6 +892,159 @@ Outcome RestStorage::DeleteCollection(const ResourceType& type, const std::strin
   json::Set(o.body, "metadata", std::move(meta), a);
   json::Set(o.body, "items", std::move(items), a);
   return o;
+}
+
+namespace {
+
+// metav1.LabelSelectorAsSelector(...).String(): requirements sorted by key,
+// "k=v", "k in (a,b)", "k notin (a,b)", "k", "!k", comma-separated.
+std::string SelectorString(const json::Value* selector) {
+  std::vector<std::pair<std::string, std::string>> reqs;
+  if (selector == nullptr || !selector->IsObject()) return "";
+  if (const auto* ml = json::Find(*selector, {"matchLabels"}); ml && ml->IsObject()) {
+    for (const auto& m : ml->GetObject()) {
+      reqs.emplace_back(m.name.GetString(), std::string(m.name.GetString()) + "=" +
+                                                (m.value.IsString() ? m.value.GetString() : ""));
+    }
+  }
+  if (const auto* me = json::Find(*selector, {"matchExpressions"}); me && me->IsArray()) {
+    for (const auto& e : me->GetArray()) {
+      std::string key = json::GetString(e, {"key"});
+      std::string op = json::GetString(e, {"operator"});
+      std::vector<std::string> values;
+      if (const auto* vs = json::Find(e, {"values"}); vs && vs->IsArray()) {
+        for (const auto& v : vs->GetArray()) {
+          if (v.IsString()) values.emplace_back(v.GetString());
+        }
+      }
+      std::sort(values.begin(), values.end());
+      std::string joined = fmt::format("{}", fmt::join(values, ","));
+      if (op == "In") reqs.emplace_back(key, key + " in (" + joined + ")");
+      else if (op == "NotIn") reqs.emplace_back(key, key + " notin (" + joined + ")");
+      else if (op == "Exists") reqs.emplace_back(key, key);
+      else if (op == "DoesNotExist") reqs.emplace_back(key, "!" + key);
+    }
+  }
+  std::stable_sort(reqs.begin(), reqs.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> parts;
+  for (const auto& r : reqs) parts.push_back(r.second);
+  return fmt::format("{}", fmt::join(parts, ","));
+}
+
+// A missing parent: Deployments and ReplicaSets have their own scale REST
+// storage, whose NotFound names "deployments/scale"; StatefulSets' uses the
+// parent's.
+ApiError ScaleNotFound(const ResourceType& type, const std::string& name) {
+  if (type.resource == "statefulsets") return NotFound(type.Gr(), name);
+  return NotFound({type.group, type.resource + "/scale"}, name);
+}
+
+json::Document ScaleOf(const json::Value& obj) {
+  json::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  json::SetString(d, "kind", "Scale", a);
+  json::SetString(d, "apiVersion", "autoscaling/v1", a);
+  json::Value meta(rapidjson::kObjectType);
+  for (const char* key : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}) {
+    if (const auto* v = json::Find(obj, {"metadata", key})) json::Set(meta, key, json::Value(*v, a), a);
+  }
+  json::Set(d, "metadata", std::move(meta), a);
+  json::Value spec(rapidjson::kObjectType);
+  // autoscaling/v1 ScaleSpec.replicas is omitempty: 0 replicas is "spec": {}.
+  if (int64_t replicas = json::GetInt(obj, {"spec", "replicas"}); replicas != 0) {
+    json::Set(spec, "replicas", json::Value(replicas), a);
+  }
+  json::Set(d, "spec", std::move(spec), a);
+  json::Value status(rapidjson::kObjectType);
+  json::Set(status, "replicas", json::Value(json::GetInt(obj, {"status", "replicas"})), a);
+  std::string selector = SelectorString(json::Find(obj, {"spec", "selector"}));
+  if (!selector.empty()) json::SetString(status, "selector", selector, a);
+  json::Set(d, "status", std::move(status), a);
+  return d;
+}
+
+}  // namespace
+
+Outcome RestStorage::GetScale(const ResourceType& type, const std::string& ns,
+                              const std::string& name) {
+  ObjectPtr obj;
+  {
+    auto txn = store_.Begin();
+    obj = txn.Get(type.StorageKey(), ns, name);
+  }
+  if (!obj) return Outcome::Error(ScaleNotFound(type, name));
+  Outcome o;
+  o.body = ScaleOf(*obj);
+  return o;
+}
+
+Outcome RestStorage::UpdateScale(const ResourceType& type, const std::string& ns,
+                                 const std::string& name, json::Document scale,
+                                 const WriteOptions& options) {
+  if (!scale.IsObject()) return Outcome::Error(BadRequest("the body of the request was not a JSON object"));
+  std::string av = json::GetString(scale, {"apiVersion"});
+  std::string kind = json::GetString(scale, {"kind"});
+  if ((!av.empty() && av != "autoscaling/v1") || (!kind.empty() && kind != "Scale")) {
+    return Outcome::Error(BadRequest(fmt::format(
+        "{} in version \"{}\" cannot be handled as a Scale: no kind \"{}\" is registered for version \"{}\" in scheme",
+        kind, av.substr(av.find('/') + 1), kind, av)));
+  }
+  std::string body_name = json::GetString(scale, {"metadata", "name"});
+  if (body_name != name) {
+    return Outcome::Error(BadRequest(fmt::format(
+        "the name of the object ({}) does not match the name on the URL ({})", body_name, name)));
+  }
+  int64_t replicas = json::GetInt(scale, {"spec", "replicas"});
+  if (replicas < 0) {
+    return Outcome::Error(Invalid("autoscaling", "Scale", name,
+                                  {{"FieldValueInvalid",
+                                    fmt::format("Invalid value: {}: must be greater than or equal to 0", replicas),
+                                    "spec.replicas"}}));
+  }
+  auto txn = store_.Begin();
+  auto old = txn.Get(type.StorageKey(), ns, name);
+  if (!old) return Outcome::Error(ScaleNotFound(type, name));
+  json::Document next = json::Clone(*old);
+  // The Scale's resourceVersion, when given, is a precondition on the parent.
+  std::string rv = json::GetString(scale, {"metadata", "resourceVersion"});
+  json::SetString(json::EnsureObject(next, {"metadata"}, next.GetAllocator()), "resourceVersion",
+                  rv.empty() ? json::GetString(*old, {"metadata", "resourceVersion"}) : rv,
+                  next.GetAllocator());
+  json::Set(json::EnsureObject(next, {"spec"}, next.GetAllocator()), "replicas",
+            json::Value(replicas), next.GetAllocator());
+  auto result = CommitUpdate(txn, type, old, std::move(next), "scale", options.field_manager,
+                             options.dry_run, false);
+  if (auto* e = std::get_if<ApiError>(&result)) return Outcome::Error(*e);
+  Outcome o;
+  o.body = ScaleOf(*std::get<Committed>(result).object);
+  return o;
+}
+
+Outcome RestStorage::PatchScale(const ResourceType& type, const std::string& ns,
+                                const std::string& name, const std::string& content_type,
+                                const std::string& body, const WriteOptions& options) {
+  std::string media = content_type.substr(0, content_type.find(';'));
+  media.erase(std::remove(media.begin(), media.end(), ' '), media.end());
+  bool json_patch = media == "application/json-patch+json";
+  if (!json_patch && media != "application/merge-patch+json" &&
+      media != "application/strategic-merge-patch+json") {
+    return Outcome::Error(UnsupportedMediaType(
+        "application/json-patch+json, application/merge-patch+json, "
+        "application/strategic-merge-patch+json"));
+  }
+  std::string perr;
+  auto patch = json::Parse(body, &perr);
+  if (!patch) return Outcome::Error(BadRequest("error decoding patch: " + perr));
+  Outcome current = GetScale(type, ns, name);
+  if (current.error) return current;
+  json::Document next = std::move(current.body);
+  if (json_patch) {
+    if (ApplyJsonPatch(next, *patch)) return Outcome::Error(JsonPatchFailed());
+  } else {
+    if (!patch->IsObject()) return Outcome::Error(BadRequest("patch body must be a JSON object"));
+    json::MergePatch(next, *patch, next.GetAllocator());
+  }
+  return UpdateScale(type, ns, name, std::move(next), options);
 }
 
 }  // namespace srexpert::testing

@@ -81,6 +81,17 @@ class RestStorage {
                 const WriteOptions& options);
   Outcome Delete(const ResourceType& type, const std::string& version, const std::string& ns,
                  const std::string& name, const DeleteOptions& options);
+  // The /scale subresource (autoscaling/v1 Scale): spec.replicas of the
+  // parent; status.replicas and status.selector from its status and
+  // spec.selector. A write is a spec write of the parent (generation,
+  // managedFields entry with subresource "scale"). Patches: merge, JSON and
+  // strategic (as merge).
+  Outcome GetScale(const ResourceType& type, const std::string& ns, const std::string& name);
+  Outcome UpdateScale(const ResourceType& type, const std::string& ns, const std::string& name,
+                      json::Document scale, const WriteOptions& options);
+  Outcome PatchScale(const ResourceType& type, const std::string& ns, const std::string& name,
+                     const std::string& content_type, const std::string& body,
+                     const WriteOptions& options);
   Outcome DeleteCollection(const ResourceType& type, const std::string& version,
                            const std::string& ns, const ListOptions& list,
                            const DeleteOptions& options);

@@ -217,26 +217,32 @@ void Validate(const json::Value& x, const json::Value& s, const std::string& pat
   }
   if (x.IsString()) {
     std::string str = x.GetString();
-    if (const json::Value* m = Member(s, "maxLength"); m && m->IsNumber()) {
-      int64_t max = m->IsInt64() ? m->GetInt64() : static_cast<int64_t>(m->GetDouble());
-      if (static_cast<int64_t>(RuneCount(str)) > max) {
-        out->push_back({"FieldValueTooLong",
-                        fmt::format("Too long: may not be more than {} {}", max,
-                                    max == 1 ? "byte" : "bytes"),
-                        path});
+    // kube-openapi's stringValidator stops at the first failure of
+    // maxLength, minLength, pattern (in that order).
+    [&] {
+      if (const json::Value* m = Member(s, "maxLength"); m && m->IsNumber()) {
+        int64_t max = m->IsInt64() ? m->GetInt64() : static_cast<int64_t>(m->GetDouble());
+        if (static_cast<int64_t>(RuneCount(str)) > max) {
+          out->push_back({"FieldValueTooLong",
+                          fmt::format("Too long: may not be more than {} {}", max,
+                                      max == 1 ? "byte" : "bytes"),
+                          path});
+          return;
+        }
       }
-    }
-    if (const json::Value* m = Member(s, "minLength"); m && m->IsNumber()) {
-      int64_t min = m->IsInt64() ? m->GetInt64() : static_cast<int64_t>(m->GetDouble());
-      if (static_cast<int64_t>(RuneCount(str)) < min) {
-        out->push_back(Invalid(path, x, fmt::format("{} should be at least {} chars long", in, min)));
+      if (const json::Value* m = Member(s, "minLength"); m && m->IsNumber()) {
+        int64_t min = m->IsInt64() ? m->GetInt64() : static_cast<int64_t>(m->GetDouble());
+        if (static_cast<int64_t>(RuneCount(str)) < min) {
+          out->push_back(Invalid(path, x, fmt::format("{} should be at least {} chars long", in, min)));
+          return;
+        }
       }
-    }
-    if (const json::Value* p = Member(s, "pattern"); p && p->IsString()) {
-      if (const std::regex* re = CompiledPattern(p->GetString()); re && !std::regex_search(str, *re)) {
-        out->push_back(Invalid(path, x, fmt::format("{} should match '{}'", in, p->GetString())));
+      if (const json::Value* p = Member(s, "pattern"); p && p->IsString()) {
+        if (const std::regex* re = CompiledPattern(p->GetString()); re && !std::regex_search(str, *re)) {
+          out->push_back(Invalid(path, x, fmt::format("{} should match '{}'", in, p->GetString())));
+        }
       }
-    }
+    }();
     std::string format = json::GetString(s, {"format"});
     if (format == "date-time" && !ParseRfc3339(str)) {
       out->push_back(Invalid(path, x, fmt::format("{} must be of type date-time: {}", in, Quote(str))));

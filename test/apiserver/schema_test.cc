@@ -126,10 +126,11 @@ TEST_CASE("ValidateSchema reports each keyword like kube-apiserver", "[apiserver
   check(R"({"name":"ab","note":null})", "");
   check(R"({"name":"ab","flag":null})",
         R"(spec.flag: Invalid value: "null": spec.flag in body must be of type boolean: "null")");
-  // Several problems are all reported.
+  // Several problems are all reported, but a string's first failing
+  // length/pattern check hides the others (kube-openapi's stringValidator;
+  // seen on kube-apiserver by the differential suite).
   check(R"({"name":"A","count":0})",
         R"(spec.name: Invalid value: "A": spec.name in body should be at least 2 chars long | )"
-        R"(spec.name: Invalid value: "A": spec.name in body should match '^[a-z]+$' | )"
         "spec.count: Invalid value: 0: spec.count in body should be greater than or equal to 1");
 }
 

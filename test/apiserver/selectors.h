@@ -1,5 +1,6 @@
-// Label and field selectors with the syntax and semantics of
-// k8s.io/apimachinery/pkg/labels and pkg/fields.
+// Label and field selectors with the syntax, semantics and error wording of
+// k8s.io/apimachinery/pkg/labels (its lexer and parser, ported) and
+// pkg/fields, plus the field labels each kind registers.
 #pragma once
 
 #include <optional>
@@ -10,8 +11,11 @@
 
 namespace srexpert::testing {
 
+struct ResourceType;
+
 // labelSelector: comma-separated requirements, all of which must hold:
-// `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`.
+// `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, `k gt 1`,
+// `k lt 1`.
 class LabelSelector {
  public:
   // nullopt + error message (the real parser's wording) when malformed.
@@ -20,7 +24,7 @@ class LabelSelector {
   bool Empty() const { return reqs_.empty(); }
 
  private:
-  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist };
+  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist, kGreaterThan, kLessThan };
   struct Requirement {
     std::string key;
     Op op;
@@ -29,13 +33,21 @@ class LabelSelector {
   std::vector<Requirement> reqs_;
 };
 
-// fieldSelector: `field=v`, `field==v`, `field!=v`, comma-separated, over the
-// two field labels every kind registers: metadata.name and metadata.namespace.
-// Kind-specific field labels (spec.nodeName on pods, ...) are rejected with
-// the real "field label not supported" error.
+// fieldSelector: `field=v`, `field==v`, `field!=v`, comma-separated (values
+// may escape `\,`, `\=` and `\\`), over the field labels the kind registers:
+// metadata.name and metadata.namespace for most kinds (others are 400
+// `"x" is not a known field selector: only "metadata.name",
+// "metadata.namespace"`), and for kinds with their own conversion function
+// (Pod, Node, Namespace, Secret, Event, ReplicaSet, Job) exactly their
+// labels (others are 400 `field label not supported: x`).
 class FieldSelector {
  public:
-  static std::optional<FieldSelector> Parse(const std::string& text, std::string* error);
+  // `type` null: only metadata.name and metadata.namespace.
+  static std::optional<FieldSelector> Parse(const std::string& text, const ResourceType* type,
+                                            std::string* error);
+  static std::optional<FieldSelector> Parse(const std::string& text, std::string* error) {
+    return Parse(text, nullptr, error);
+  }
   bool Matches(const json::Value& object) const;
   bool Empty() const { return reqs_.empty(); }
   // metadata.name=<x> when the selector pins a single name (for watches of

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace srexpert::testing {
 
 json::Document ApiError::ToStatus() const {
@@ -31,7 +33,7 @@ json::Document ApiError::ToStatus() const {
   if (retry_after_seconds > 0) {
     json::Set(details, "retryAfterSeconds", json::Value(retry_after_seconds), a);
   }
-  if (details.MemberCount() > 0) json::Set(d, "details", std::move(details), a);
+  if (details.MemberCount() > 0 || generic) json::Set(d, "details", std::move(details), a);
   json::Set(d, "code", json::Value(code), a);
   return d;
 }
@@ -60,20 +62,31 @@ ApiError ConflictModified(const GroupResource& gr, const std::string& name) {
 
 ApiError Invalid(const std::string& group, const std::string& kind, const std::string& name,
                  std::vector<StatusCause> causes) {
-  // NewInvalid: `<Kind> "<name>" is invalid: <field>: <message>[, ...]`, and a
-  // bracketed list when there are several.
+  // NewInvalid: `<Kind>[.<group>] "<name>" is invalid: <field>: <message>[, ...]`
+  // (the qualified kind: "Role.rbac.authorization.k8s.io"), and a bracketed
+  // list when there are several.
+  // ErrorList.ToAggregate drops repeated texts from the message (the causes
+  // keep them).
   std::vector<std::string> parts;
   for (const auto& c : causes) {
-    parts.push_back(c.field.empty() ? c.message : c.field + ": " + c.message);
+    std::string part = c.field.empty() ? c.message : c.field + ": " + c.message;
+    if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
   }
   std::string joined = parts.size() == 1 ? parts[0] : "[" + fmt::format("{}", fmt::join(parts, ", ")) + "]";
-  ApiError e{422, "Invalid", fmt::format("{} \"{}\" is invalid: {}", kind, name, joined), name,
-             group, kind};
+  std::string qualified = group.empty() ? kind : kind + "." + group;
+  ApiError e{422, "Invalid", fmt::format("{} \"{}\" is invalid: {}", qualified, name, joined),
+             name, group, kind};
   e.causes = std::move(causes);
   return e;
 }
 
 ApiError BadRequest(const std::string& message) { return {400, "BadRequest", message}; }
+
+ApiError JsonPatchFailed() {
+  ApiError e{422, "Invalid", "the server rejected our request due to an error in our request"};
+  e.generic = true;
+  return e;
+}
 
 ApiError MethodNotSupported(const GroupResource& gr, const std::string& verb) {
   return {405, "MethodNotAllowed",

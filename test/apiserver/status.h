@@ -41,6 +41,8 @@ struct ApiError {
   std::string kind;
   std::vector<StatusCause> causes;
   int retry_after_seconds = 0;
+  // NewGenericServerResponse always sends details, even empty ("details": {}).
+  bool generic = false;
 
   json::Document ToStatus() const;
   std::string ToJson() const { return json::Dump(ToStatus()); }
@@ -56,6 +58,9 @@ ApiError ConflictModified(const GroupResource& gr, const std::string& name);
 ApiError Invalid(const std::string& group, const std::string& kind, const std::string& name,
                  std::vector<StatusCause> causes);
 ApiError BadRequest(const std::string& message);
+// A JSON patch that does not apply (failed test, missing path, bad
+// operation): the real server's generic 422 without the patch error.
+ApiError JsonPatchFailed();
 ApiError MethodNotSupported(const GroupResource& gr, const std::string& verb);
 ApiError Forbidden(const GroupResource& gr, const std::string& name, const std::string& why,
                    std::vector<StatusCause> causes = {});

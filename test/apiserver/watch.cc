@@ -21,6 +21,11 @@ std::string EventLine(const char* type, const json::Value& object) {
 
 void ServeWatch(RestStorage& storage, const WatchRequest& req, StreamWriter& out) {
   const ResourceType& type = *req.type;
+  if (req.from_rv && *req.from_rv < type.watch_floor_rv) {
+    ApiError e = Expired(fmt::format("too old resource version: {} ({})", *req.from_rv, type.watch_floor_rv));
+    out.WriteChunk(EventLine("ERROR", e.ToStatus()));
+    return;
+  }
   auto start = storage.store().Watch(type.StorageKey(), req.ns, req.from_rv);
   if (!start.subscription) {
     ApiError e = Expired(fmt::format("too old resource version: {} ({})", req.from_rv.value_or(0),
@@ -66,6 +71,14 @@ void ServeWatch(RestStorage& storage, const WatchRequest& req, StreamWriter& out
         break;
     }
     if (type_name == nullptr) return true;
+    if (e.type == WatchEvent::Type::kModified && !now_in && e.previous) {
+      // Leaving the selector: the watch cache sends the object as it was
+      // (the state that matched) with the event's resourceVersion.
+      json::Document prev = json::Clone(*e.previous);
+      json::SetString(json::EnsureObject(prev, {"metadata"}, prev.GetAllocator()), "resourceVersion",
+                      std::to_string(e.rv), prev.GetAllocator());
+      return out.WriteChunk(EventLine(type_name, render(prev)));
+    }
     return out.WriteChunk(EventLine(type_name, render(*e.object)));
   };
 

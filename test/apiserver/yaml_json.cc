@@ -2,17 +2,37 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <regex>
+#include <set>
 
 namespace srexpert::testing {
 namespace {
+
+// kube-apiserver reads YAML with go-yaml v2, which resolves plain scalars by
+// YAML 1.1: y/yes/on and n/no/off are booleans too (yaml-cpp keeps them as
+// strings).
+std::optional<bool> Yaml11Bool(const YAML::Node& node) {
+  if (node.Type() != YAML::NodeType::Scalar || node.Tag() == "!") return std::nullopt;
+  static const std::set<std::string> kTrue = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+                                              "true", "True", "TRUE"};
+  static const std::set<std::string> kFalse = {"n", "N", "no", "No", "NO", "off", "Off", "OFF",
+                                               "false", "False", "FALSE"};
+  if (kTrue.count(node.Scalar())) return true;
+  if (kFalse.count(node.Scalar())) return false;
+  return std::nullopt;
+}
 
 json::Value Convert(const YAML::Node& node, json::Allocator& a) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json::Value obj(rapidjson::kObjectType);
       for (const auto& kv : node) {
-        json::Set(obj, kv.first.as<std::string>(), Convert(kv.second, a), a);
+        // sigs.k8s.io/yaml turns non-string keys into their text: a key
+        // `y` is the boolean true, i.e. "true".
+        auto b = Yaml11Bool(kv.first);
+        std::string key = b ? (*b ? "true" : "false") : kv.first.as<std::string>();
+        json::Set(obj, key, Convert(kv.second, a), a);
       }
       return obj;
     }
@@ -28,8 +48,7 @@ json::Value Convert(const YAML::Node& node, json::Allocator& a) {
         static const std::regex kInt("[-+]?[0-9]+");
         static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
         if (s == "null" || s == "Null" || s == "NULL" || s == "~") return json::Value();
-        if (s == "true" || s == "True" || s == "TRUE") return json::Value(true);
-        if (s == "false" || s == "False" || s == "FALSE") return json::Value(false);
+        if (auto b = Yaml11Bool(node)) return json::Value(*b);
         if (std::regex_match(s, kInt)) {
           try {
             return json::Value(static_cast<int64_t>(std::stoll(s)));
