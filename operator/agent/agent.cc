@@ -162,6 +162,9 @@ struct AgentMetrics {
     stream_gauge("srexpert_stream_changes_sent", "Object changes sealed into deltas");
     stream_gauge("srexpert_stream_events_dropped",
                  "Events dropped because the pending event backlog was full");
+    stream_gauge("srexpert_stream_oversized_dropped",
+                 "Objects, events and metrics samples left out of the stream because alone "
+                 "they exceed a message");
     prometheus::BuildGauge()
         .Name("srexpert_agent_info")
         .Help("Agent build information")
@@ -380,18 +383,26 @@ struct Agent::Impl {
                                          const protocol::StreamMessage& m) {
     auto t = weak.lock();
     if (!t) return stream::SendResult::kNoSession;
-    switch (t->Send(m)) {
+    const SendStatus status = t->Send(m);
+    switch (status) {
       case SendStatus::kOk:
         return stream::SendResult::kSent;
       case SendStatus::kQueueFull:
         return stream::SendResult::kRetryLater;
       case SendStatus::kTooLarge:
-      case SendStatus::kInvalid:
+      case SendStatus::kInvalid: {
         // The streamer cuts messages below the negotiated limit and writes
-        // valid JSON; reaching this is a bug worth a loud line. The session
-        // is treated as gone so the next one re-synchronises.
-        log::Error("tunnel refused a stream message", {{"seq", m.seq}});
+        // valid JSON; reaching this is a bug worth a loud line. The stream
+        // cannot go on in this session without a gap, so the session ends
+        // (4500) and the next one re-synchronises — never a session that
+        // stays "connected" while nothing more is sent.
+        const uint16_t code = protocol::kCloseInternal;
+        log::Error("tunnel refused a stream message; closing the session",
+                   {{"seq", m.seq}, {"bytes", static_cast<int64_t>(m.payload.size())},
+                    {"error", SendStatusName(status)}, {"closeCode", int{code}}});
+        t->CloseSession(code, fmt::format("stream message {} could not be sent", m.seq));
         return stream::SendResult::kNoSession;
+      }
       case SendStatus::kNotConnected:
       case SendStatus::kStopped:
         break;
@@ -507,6 +518,7 @@ struct Agent::Impl {
         num("messagesSealed", static_cast<int64_t>(st.messages_sealed));
         num("pendingChanges", static_cast<int64_t>(st.pending_changes));
         num("windowMessages", static_cast<int64_t>(st.window_messages));
+        num("oversizedDropped", static_cast<int64_t>(st.oversized_dropped));
         json::Set(v, "initialSyncDone", json::Value(st.initial_sync_done), a);
         json::Set(doc, "stream", std::move(v), a);
       }
@@ -709,6 +721,7 @@ void Agent::RefreshMetrics() {
   set("srexpert_stream_resumes", static_cast<double>(st.resumes));
   set("srexpert_stream_changes_sent", static_cast<double>(st.changes_sealed));
   set("srexpert_stream_events_dropped", static_cast<double>(st.events_dropped));
+  set("srexpert_stream_oversized_dropped", static_cast<double>(st.oversized_dropped));
   d.metrics.leader->Set(leading ? 1 : 0);
   for (auto& [s, g] : d.metrics.tunnel_state) g->Set(s == state ? 1 : 0);
   if (d.lock) {

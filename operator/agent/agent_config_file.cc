@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "leaderelection/leader_elector.h"
+#include "protocol/messages.h"
 
 namespace srexpert::agent {
 
@@ -214,7 +215,9 @@ void ReadTunnel(Reader& r, const json::Value& root, AgentSettings::Tunnel* t) {
   r.Unknown(*v, p, {"pingIntervalMs", "pongTimeoutMs", "maxMessageBytes", "backoff"});
   r.Millis(*v, p, "pingIntervalMs", &t->ping_interval);
   r.Millis(*v, p, "pongTimeoutMs", &t->pong_timeout);
-  r.Int(*v, p, "maxMessageBytes", &t->max_message_bytes, 1024, std::numeric_limits<int32_t>::max());
+  // The protocol floor (docs/protocol.md, "Limits"); the CRD has the same.
+  r.Int(*v, p, "maxMessageBytes", &t->max_message_bytes, protocol::kMinMaxMessageBytes,
+        std::numeric_limits<int32_t>::max());
   if (const json::Value* b = r.Object(*v, p, "backoff", false)) {
     const char* bp = "tunnel.backoff";
     r.Unknown(*b, bp, {"initialMs", "maxMs", "multiplier"});

@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "net/connect.h"
+#include "net/ws_client.h"
 #include "net/ws_io.h"
 
 namespace srexpert::agent {
@@ -51,6 +52,10 @@ const char* SendStatusName(SendStatus s) {
 }
 
 namespace {
+
+// How long a close frame we sent may wait for the backend's answer before
+// the connection is dropped anyway (Stop(), handshake timeout).
+constexpr std::chrono::seconds kCloseGrace{2};
 
 struct BackendUrl {
   bool secure = true;
@@ -224,6 +229,12 @@ struct ClientSession {
   asio::steady_timer ping_timer;
   std::string id;
   int64_t max_send_bytes = 0;
+  // Acks never decrease and only cover what was sent (docs/protocol.md,
+  // `ack`): the last ack (welcome.lastAck at first) and the highest seq
+  // this session may be acknowledged for (welcome.lastAck, or the highest
+  // seq queued in this session). Tunnel thread only.
+  int64_t last_ack = 0;
+  int64_t max_sent_seq = 0;
   bool ended = false;
   bool dead = false;
   uint64_t alive_events = 0;  // pongs and received frames
@@ -276,7 +287,10 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       co_await Attempt(&info, &connected_at);
       if (stopping) break;
       if (info.was_connected) backoff.ConnectionEnded(clock.Now() - connected_at);
-      bool max_delay = info.auth_rejected || protocol::CloseCodeWantsMaxBackoff(info.close_code);
+      // The close-code table's reactions are to the backend's codes; a code
+      // the agent sent itself (4400, 4408, 4413, ...) means normal backoff.
+      bool max_delay = info.auth_rejected ||
+                       (!info.closed_by_agent && protocol::CloseCodeWantsMaxBackoff(info.close_code));
       info.next_delay = max_delay ? backoff.NextMax() : backoff.Next();
       {
         std::lock_guard lock(mu);
@@ -296,6 +310,9 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         log::Warn("tunnel disconnected", {{"backend", url.host_header},
                                           {"reason", info.reason},
                                           {"closeCode", info.close_code},
+                                          {"closedBy", info.close_code == 0 ? "none"
+                                                       : info.closed_by_agent ? "agent"
+                                                                              : "backend"},
                                           {"retryInMs", info.next_delay.count()}});
       }
       if (on_disconnected) on_disconnected(info);
@@ -334,7 +351,8 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     std::optional<net::ProxyUrl> via = proxy.proxy;
     std::chrono::milliseconds connect_timeout = options.connect_timeout;
     if (url.secure) {
-      websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, *tls);
+      // net/ws_client.h: Beast's own key and mask generator repeats itself.
+      net::ClientTlsWebSocket ws(ex, *tls);
       bool dialed = co_await Dial(ws, host, port, via, connect_timeout, info);
       if (!dialed) co_return;
       if (!net::PrepareTlsClient(ws.next_layer().native_handle(), host, &error)) {
@@ -354,7 +372,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       }
       co_await RunWebSocket(ws, token, info, connected_at);
     } else {
-      websocket::stream<beast::tcp_stream> ws(ex);
+      net::ClientWebSocket ws(ex);
       bool dialed = co_await Dial(ws, host, port, via, connect_timeout, info);
       if (!dialed) co_return;
       co_await RunWebSocket(ws, token, info, connected_at);
@@ -428,17 +446,13 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     const bool message_deflate = options.message_deflate && accepted == protocol::kSubprotocolDeflate;
     if (accepted != protocol::kSubprotocol && !message_deflate) {
       info->reason = fmt::format("backend did not accept subprotocol {}", protocol::kSubprotocol);
-      websocket::close_reason cr(protocol::kCloseProtocolViolation);
-      cr.reason = "subprotocol srexpert.v1 required";
-      co_await ws.async_close(cr, asio::redirect_error(use_awaitable, ec));
+      co_await CloseNow(ws, protocol::kCloseProtocolViolation, "subprotocol srexpert.v1 required", info);
       co_return;
     }
 
     if (options.may_connect && !options.may_connect()) {
       info->reason = "connecting not allowed now (not the current leader)";
-      websocket::close_reason cr(protocol::kCloseNormal);
-      cr.reason = "agent is not the leader";
-      co_await ws.async_close(cr, asio::redirect_error(use_awaitable, ec));
+      co_await CloseNow(ws, protocol::kCloseNormal, "agent is not the leader", info);
       co_return;
     }
 
@@ -472,11 +486,22 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     } welcome_phase_over{welcomed};
     auto timed_out = std::make_shared<bool>(false);
     welcome_timer->expires_after(options.handshake_timeout);
-    welcome_timer->async_wait([welcomed, timed_out, kill = kill_attempt](boost::system::error_code e) {
-      if (!e && !*welcomed) {
-        *timed_out = true;
-        if (kill) kill();
-      }
+    // No welcome in time: say so with a close frame (4408) rather than a
+    // bare TCP drop the backend would only see as 1006; a backend that does
+    // not answer the close within kCloseGrace is dropped after all. The
+    // pending read ends when the close completes either way. `welcomed`
+    // turns true when this frame (and `ws`) goes away.
+    welcome_timer->async_wait([welcomed, timed_out, kill = kill_attempt, timer = welcome_timer,
+                               ws_ptr = &ws](boost::system::error_code e) {
+      if (e || *welcomed) return;
+      *timed_out = true;
+      websocket::close_reason cr(protocol::kCloseHandshakeTimeout);
+      cr.reason = "no welcome within the handshake timeout";
+      ws_ptr->async_close(cr, [](boost::system::error_code) {});
+      timer->expires_after(kCloseGrace);
+      timer->async_wait([welcomed, kill](boost::system::error_code e2) {
+        if (!e2 && !*welcomed && kill) kill();
+      });
     });
 
     // With srexpert.v1.deflate the backend's binary messages are one deflate
@@ -490,7 +515,14 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       net::WsReadResult r = co_await net::ReadMessage(ws, options.max_message_bytes, inflate.get());
       if (r.ec) {
         welcome_timer->cancel();
-        FillCloseInfo(ws, r.ec, info, *timed_out ? "no welcome within the handshake timeout" : "");
+        if (*timed_out) {
+          info->close_code = protocol::kCloseHandshakeTimeout;
+          info->closed_by_agent = true;
+          info->reason = fmt::format("no welcome within the handshake timeout; closed by agent: {} {}",
+                                     info->close_code, protocol::CloseCodeName(info->close_code));
+        } else {
+          FillCloseInfo(ws, r.ec, info, "");
+        }
         if (!backend_error.empty()) info->reason += " (" + backend_error + ")";
         co_return;
       }
@@ -501,7 +533,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
                        : r.binary ? "backend sent a binary message before welcome"
                                   : "backend sent a corrupt compressed message before welcome: " + r.corrupt;
         co_await CloseNow(ws, r.too_big ? protocol::kCloseTooBig : protocol::kCloseProtocolViolation,
-                          info->reason);
+                          info->reason, info);
         co_return;
       }
       protocol::DecodeResult d = protocol::Decode(r.text, options.max_message_bytes);
@@ -514,7 +546,9 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         welcome_timer->cancel();
         info->reason = d.ok() ? fmt::format("expected welcome, got {}", protocol::TypeName(*d.message))
                               : "invalid welcome: " + d.error.message;
-        co_await CloseNow(ws, protocol::kCloseProtocolViolation, info->reason);
+        log::Warn("backend protocol violation",
+                  {{"error", info->reason}, {"closeCode", int{protocol::kCloseProtocolViolation}}});
+        co_await CloseNow(ws, protocol::kCloseProtocolViolation, info->reason, info);
         co_return;
       }
       welcome = std::get<protocol::Welcome>(*d.message);
@@ -525,9 +559,14 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
                              options.hello.protocol_versions.end(),
                              welcome->version) != options.hello.protocol_versions.end();
     if (!offered) {
+      // A welcome that breaks the negotiation rule is a protocol violation
+      // by the backend (4400); 4426 is the backend's code for "no common
+      // version" and is never sent by the agent.
       info->reason = fmt::format("backend chose protocol version {} which was not offered",
                                  welcome->version);
-      co_await CloseNow(ws, protocol::kCloseUnsupportedVersion, info->reason);
+      log::Warn("backend protocol violation",
+                {{"error", info->reason}, {"closeCode", int{protocol::kCloseProtocolViolation}}});
+      co_await CloseNow(ws, protocol::kCloseProtocolViolation, info->reason, info);
       co_return;
     }
 
@@ -535,6 +574,8 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     auto session = std::make_shared<ClientSession>(ex);
     session->id = welcome->session_id;
     session->max_send_bytes = std::min(options.max_message_bytes, welcome->limits.max_message_bytes);
+    session->last_ack = welcome->last_ack;
+    session->max_sent_seq = welcome->last_ack;
     session->kill = kill_attempt;
     if (message_deflate) session->queue.EnableCompression();
     std::weak_ptr<ClientSession> weak_session = session;
@@ -573,7 +614,10 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       metrics.connects->Increment();
       metrics.connected->Set(1);
     }
-    backoff.Reset();  // a welcome proves the path works; stability decides after
+    // No backoff.Reset() here: a backend that welcomes and then closes at
+    // once (4400, 4413, a crash loop) must not be redialled every few
+    // milliseconds. Run() resets the schedule once a session has lasted
+    // BackoffPolicy::stable_after (BackoffSchedule::ConnectionEnded).
     log::Info("tunnel connected", {{"backend", url.host_header}, {"session", session->id},
                                    {"version", welcome->version}, {"lastAck", welcome->last_ack},
                                    {"subprotocol", accepted}});
@@ -602,6 +646,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
           // We closed (oversize or invalid message, Stop()); Beast ends the
           // pending read with "closed" or "operation aborted".
           info->close_code = ours->first;
+          info->closed_by_agent = true;
           info->reason = fmt::format("closed by agent: {} {} ({})", ours->first,
                                      protocol::CloseCodeName(ours->first), ours->second);
         } else {
@@ -673,8 +718,13 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
                                             : fmt::format("connection lost: {}", ec.message());
   }
 
+  // Closes during the handshake phase and records the code as the agent's.
   template <typename Ws>
-  awaitable<void> CloseNow(Ws& ws, uint16_t code, const std::string& reason) {
+  awaitable<void> CloseNow(Ws& ws, uint16_t code, const std::string& reason, DisconnectInfo* info) {
+    info->close_code = code;
+    info->closed_by_agent = true;
+    info->reason = fmt::format("{}; closed by agent: {} {}", info->reason, code,
+                               protocol::CloseCodeName(code));
     websocket::close_reason cr(code);
     cr.reason = reason.substr(0, 123);
     boost::system::error_code ec;
@@ -745,7 +795,8 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         Push(session, protocol::MakeError("unsupported", d.error.message, d.error.type));
         return;
       }
-      log::Warn("backend sent an invalid message", {{"error", d.error.message}});
+      log::Warn("backend sent an invalid message",
+                {{"error", d.error.message}, {"closeCode", int{protocol::kCloseProtocolViolation}}});
       Push(session, protocol::MakeError("invalid", d.error.message, d.error.id));
       session->queue.Close(protocol::kCloseProtocolViolation, d.error.message);
       return;
@@ -755,6 +806,20 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       HandleRequest(session, *req);
       return;
     }
+    if (auto* ack = std::get_if<protocol::Ack>(&m)) {
+      std::string why;
+      if (ack->seq < session->last_ack) {
+        why = fmt::format("ack {} goes backwards (last ack {})", ack->seq, session->last_ack);
+      } else if (ack->seq > session->max_sent_seq) {
+        why = fmt::format("ack {} for a seq never sent (highest sent {})", ack->seq,
+                          session->max_sent_seq);
+      }
+      if (!why.empty()) {
+        Violation(session, why, "ack");
+        return;
+      }
+      session->last_ack = ack->seq;
+    }
     if (std::holds_alternative<protocol::Ack>(m) || std::holds_alternative<protocol::Error>(m)) {
       if (auto* e = std::get_if<protocol::Error>(&m)) {
         log::Warn("backend reported an error", {{"code", e->code}, {"message", e->message}});
@@ -762,9 +827,16 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       if (on_message) on_message(m);
       return;
     }
-    std::string why = fmt::format("{} is not allowed from the backend now", protocol::TypeName(m));
-    log::Warn("backend protocol violation", {{"error", why}});
-    Push(session, protocol::MakeError("invalid", why, std::string(protocol::TypeName(m))));
+    Violation(session, fmt::format("{} is not allowed from the backend now", protocol::TypeName(m)),
+              std::string(protocol::TypeName(m)));
+  }
+
+  // docs/protocol.md, "Close codes": an `error` with code `invalid`, then 4400.
+  void Violation(const std::shared_ptr<ClientSession>& session, const std::string& why,
+                 const std::string& ref) {
+    log::Warn("backend protocol violation",
+              {{"error", why}, {"closeCode", int{protocol::kCloseProtocolViolation}}});
+    Push(session, protocol::MakeError("invalid", why, ref));
     session->queue.Close(protocol::kCloseProtocolViolation, why);
   }
 
@@ -847,7 +919,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       // Bounded even when the backend never answers the close.
       auto guard = std::make_shared<asio::steady_timer>(io);
       stop_guard = guard;
-      guard->expires_after(std::chrono::seconds(2));
+      guard->expires_after(kCloseGrace);
       guard->async_wait([guard, s](boost::system::error_code ec) {
         if (!ec && !s->ended && s->kill) s->kill();
       });
@@ -896,7 +968,11 @@ bool TunnelClient::Start(std::string* error) {
   if (auto problem = protocol::Validate(d.options.hello); !problem.empty()) {
     return fail("invalid hello: " + problem);
   }
-  if (d.options.max_message_bytes < 1024) return fail("max_message_bytes must be >= 1024");
+  if (d.options.max_message_bytes < protocol::kMinMaxMessageBytes ||
+      d.options.max_message_bytes > INT32_MAX) {
+    return fail(fmt::format("max_message_bytes must be {}..{}", protocol::kMinMaxMessageBytes,
+                            INT32_MAX));
+  }
   if (d.options.ping_interval.count() <= 0 || d.options.pong_timeout.count() <= 0) {
     return fail("ping interval and pong timeout must be positive");
   }
@@ -946,11 +1022,29 @@ SendStatus TunnelClient::Send(const protocol::Message& message) {
     ++s->queued_messages;
     s->queued_bytes += text->size();
   }
-  asio::post(d.io, [s, text = std::move(*text)]() mutable {
+  int64_t seq = 0;
+  if (auto* sm = std::get_if<protocol::StreamMessage>(&message)) seq = sm->seq;
+  asio::post(d.io, [s, seq, text = std::move(*text)]() mutable {
     if (s->ended) return;
+    // Recorded before the message can be written, so its ack always finds it.
+    s->max_sent_seq = std::max(s->max_sent_seq, seq);
     s->queue.Push(std::move(text));
   });
   return SendStatus::kOk;
+}
+
+void TunnelClient::CloseSession(uint16_t code, std::string reason) {
+  Impl& d = *impl_;
+  std::shared_ptr<ClientSession> s;
+  {
+    std::lock_guard lock(d.mu);
+    s = d.session;
+  }
+  if (!s) return;
+  asio::post(d.io, [s, code, reason = std::move(reason)]() mutable {
+    if (s->ended) return;
+    s->queue.Close(code, std::move(reason));
+  });
 }
 
 bool TunnelClient::connected() const {

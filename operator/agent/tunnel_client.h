@@ -8,7 +8,13 @@
 //    declared dead and the connection dropped.
 //  - Reconnects with BackoffSchedule (full jitter). A 401/403 at the upgrade,
 //    or a close code that means refusal (4001, 4003, 4409, 4426), waits the
-//    maximum delay and is logged as such — never a tight loop.
+//    maximum delay and is logged as such — never a tight loop. The schedule
+//    starts over only after a session stayed up for `backoff.stable_after`,
+//    so a backend that welcomes and closes at once is not redialled fast.
+//  - Protocol rules the backend breaks (a welcome with a version never
+//    offered, an ack that decreases or covers a seq never sent, ...) close
+//    the session with 4400 after an `error` of code `invalid`; no welcome
+//    within the handshake timeout closes with 4408. docs/protocol.md.
 //  - Callbacks run on the tunnel's own thread and must not block; Send() may
 //    be called from any thread.
 #pragma once
@@ -42,6 +48,7 @@ struct TunnelOptions {
   protocol::Hello hello;
   std::string user_agent = "srexpert-agent";
 
+  // Largest message received or sent; protocol::kMinMaxMessageBytes..2^31-1.
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;
   // Offer `srexpert.v1.deflate` before `srexpert.v1` (docs/protocol.md,
   // "Compression"); the backend picks.
@@ -69,7 +76,8 @@ struct TunnelOptions {
 
 struct DisconnectInfo {
   std::string reason;        // one line, no credentials
-  int close_code = 0;        // the backend's close code, 0 if none
+  int close_code = 0;        // the close code of the session, 0 if none
+  bool closed_by_agent = false;  // close_code is the agent's own, not the backend's
   bool auth_rejected = false;  // 401/403 or 4001/4003
   bool was_connected = false;  // a welcome had been received
   std::chrono::milliseconds next_delay{0};
@@ -126,6 +134,10 @@ class TunnelClient {
   // Queues a message for the current session. kOk means queued, not
   // delivered: delivery is confirmed by acks/responses only. Never blocks.
   SendStatus Send(const protocol::Message& message);
+  // Ends the current session (if any) with a close frame after what is
+  // queued; the client then reconnects with backoff. For a caller that
+  // cannot go on in this session (e.g. the stream could not be sent).
+  void CloseSession(uint16_t code, std::string reason);
 
   bool connected() const;
   TunnelStats Stats() const;

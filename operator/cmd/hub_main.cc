@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "hub/install_manifest.h"
+#include "protocol/messages.h"
 
 using namespace srexpert;
 
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", o.max_message_bytes,
                  "Largest message accepted from an agent")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1024}, int64_t{2147483647}));
+      ->check(CLI::Range(protocol::kMinMaxMessageBytes, int64_t{2147483647}));
   app.add_option("--max-in-flight-requests", o.max_in_flight_requests,
                  "Most requests outstanding per agent")
       ->capture_default_str()

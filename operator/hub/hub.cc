@@ -933,11 +933,15 @@ bool Hub::Start(std::string* error) {
     if (error) *error = "TLS certificate and key are required (plain ws needs allow_plain_ws)";
     return false;
   }
-  if (o.max_message_bytes < 1024 || o.max_in_flight_requests < 1 ||
+  // The welcome carries both limits; out of the protocol's ranges
+  // (docs/protocol.md, `welcome`) no agent could accept it.
+  if (o.max_message_bytes < protocol::kMinMaxMessageBytes || o.max_message_bytes > INT32_MAX ||
+      o.max_in_flight_requests < 1 || o.max_in_flight_requests > 65535 ||
       o.max_events_per_cluster < 1) {
     if (error) {
-      *error = "max_message_bytes must be >= 1024, max_in_flight_requests and "
-               "max_events_per_cluster >= 1";
+      *error = fmt::format("max_message_bytes must be {}..{}, max_in_flight_requests 1..65535 and "
+                           "max_events_per_cluster >= 1",
+                           protocol::kMinMaxMessageBytes, INT32_MAX);
     }
     return false;
   }

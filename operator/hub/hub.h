@@ -56,6 +56,8 @@ struct HubOptions {
   uint16_t api_port = 8080;
   bool api_tls = false;
 
+  // Sent in every welcome: protocol::kMinMaxMessageBytes..2^31-1 and
+  // 1..65535, else Start() fails.
   int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes;
   int max_in_flight_requests = protocol::kDefaultMaxInFlightRequests;
   // Agree to `srexpert.v1.deflate` when an agent offers it (then Beast's

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "net/ws_client.h"
+
 namespace srexpert::net {
 
 namespace asio = boost::asio;
@@ -22,7 +24,8 @@ std::string HostPort(const std::string& host, uint16_t port) {
   return fmt::format("{}:{}", host, port);
 }
 
-asio::awaitable<std::string> ConnectTo(beast::tcp_stream& stream, const std::string& host,
+template <typename Stream>
+asio::awaitable<std::string> ConnectTo(Stream& stream, const std::string& host,
                                        uint16_t port, std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   tcp::resolver resolver(co_await asio::this_coro::executor);
@@ -47,7 +50,8 @@ asio::awaitable<std::string> ConnectTo(beast::tcp_stream& stream, const std::str
 
 }  // namespace
 
-asio::awaitable<DialResult> DialTcp(beast::tcp_stream& stream, std::string host, uint16_t port,
+template <typename Stream>
+asio::awaitable<DialResult> DialTcp(Stream& stream, std::string host, uint16_t port,
                                     std::optional<ProxyUrl> proxy,
                                     std::chrono::milliseconds timeout) {
   // Named values only around co_await: GCC 12 mishandles temporaries in
@@ -100,5 +104,10 @@ asio::awaitable<DialResult> DialTcp(beast::tcp_stream& stream, std::string host,
   }
   co_return DialResult{};
 }
+
+template asio::awaitable<DialResult> DialTcp(beast::tcp_stream&, std::string, uint16_t,
+                                             std::optional<ProxyUrl>, std::chrono::milliseconds);
+template asio::awaitable<DialResult> DialTcp(ClientTcpStream&, std::string, uint16_t,
+                                             std::optional<ProxyUrl>, std::chrono::milliseconds);
 
 }  // namespace srexpert::net

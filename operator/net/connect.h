@@ -28,8 +28,12 @@ struct DialResult {
 // Proxy refusals become errors such as
 //   "proxy 10.0.0.5:3128 refused CONNECT backend.example:443: 407 Proxy
 //    Authentication Required".
-boost::asio::awaitable<DialResult> DialTcp(boost::beast::tcp_stream& stream, std::string host,
-                                           uint16_t port, std::optional<ProxyUrl> proxy,
+//
+// `Stream` is beast::tcp_stream or net::ClientTcpStream (net/ws_client.h, the
+// tunnel's transport); both are instantiated in connect.cc.
+template <typename Stream>
+boost::asio::awaitable<DialResult> DialTcp(Stream& stream, std::string host, uint16_t port,
+                                           std::optional<ProxyUrl> proxy,
                                            std::chrono::milliseconds timeout);
 
 }  // namespace srexpert::net

@@ -127,8 +127,10 @@ class WsWriteQueue {
           std::optional<std::string> frame = deflate_->Compress(msg);
           if (!frame) {
             // zlib out of memory: nothing more can be sent on this stream.
+            // 4500 ("internal error" in docs/protocol.md's close codes)
+            // rather than RFC 6455's 1011: peers act on the documented set.
             messages_.clear();
-            Close(1011, "message compression failed");
+            Close(4500, "message compression failed");
             continue;
           }
           ws.binary(true);

@@ -17,7 +17,7 @@ namespace {
 
 using rapidjson::Value;
 
-constexpr int kMaxDepth = 64;
+constexpr int kMaxDepth = kMaxNestingDepth;
 constexpr rapidjson::SizeType kMaxEnvelopeMembers = 64;
 constexpr size_t kMaxShort = 64;     // type, agentVersion, codes, capabilities
 constexpr size_t kMaxId = 128;       // ids, uid, kinds, session ids, refs
@@ -187,7 +187,7 @@ std::string ValidateOne(const Welcome& m) {
   c.Id("sessionId", m.session_id);
   c.Range("version", m.version, 1, 65535);
   c.Range("lastAck", m.last_ack, 0, kMaxSeq);
-  c.Range("limits.maxMessageBytes", m.limits.max_message_bytes, 1024, INT32_MAX);
+  c.Range("limits.maxMessageBytes", m.limits.max_message_bytes, kMinMaxMessageBytes, INT32_MAX);
   c.Range("limits.maxInFlightRequests", m.limits.max_in_flight_requests, 1, 65535);
   return c.error;
 }
@@ -338,7 +338,9 @@ void Int(Writer& w, std::string_view key, int64_t value) {
 
 // Writes `text` (which must be a JSON object) under `key`.
 bool Payload(Writer& w, std::string_view key, const std::string& text, std::string* error) {
-  if (json::NestingDepth(text) > kMaxDepth) {
+  // Inside the envelope the payload sits one level deeper; the receiver
+  // counts the whole message.
+  if (json::NestingDepth(text) > kMaxDepth - 1) {
     *error = fmt::format("{}: nested too deep", key);
     return false;
   }
@@ -435,6 +437,8 @@ std::string CloseCodeName(int code) {
   switch (code) {
     case kCloseNormal: return "normal";
     case kCloseGoingAway: return "going away";
+    case kCloseWebSocketProtocolError: return "websocket protocol error";
+    case kCloseInvalidUtf8: return "invalid UTF-8";
     case kCloseUnauthorized: return "unauthorized";
     case kCloseForbidden: return "forbidden";
     case kCloseProtocolViolation: return "protocol violation";

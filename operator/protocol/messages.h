@@ -23,6 +23,15 @@ inline constexpr std::string_view kSubprotocol = "srexpert.v1";
 inline constexpr std::string_view kSubprotocolDeflate = "srexpert.v1.deflate";
 inline constexpr std::string_view kTunnelPath = "/api/v1/tunnel";
 inline constexpr int64_t kDefaultMaxMessageBytes = 4 * 1024 * 1024;
+// The smallest legal message limit, on either side (welcome.limits and the
+// agent's own). A snapshot's first part carries the `kinds` list (about 22
+// kinds, each reason cut to 256 bytes: well under 16 KiB) and every part must
+// still hold a sizeable object; the AgentConfig CRD has the same floor for
+// spec.tunnel.maxMessageBytes. docs/protocol.md, "Limits".
+inline constexpr int64_t kMinMaxMessageBytes = 64 * 1024;
+// Arrays and objects nested deeper than this make a message malformed,
+// unknown members included (docs/protocol.md, "Limits").
+inline constexpr int kMaxNestingDepth = 64;
 inline constexpr int kDefaultMaxInFlightRequests = 32;
 inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;
 
@@ -30,6 +39,11 @@ inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;
 enum CloseCode : uint16_t {
   kCloseNormal = 1000,
   kCloseGoingAway = 1001,
+  // Sent by the WebSocket layer (Beast) itself, never chosen by our code:
+  // a framing violation (unmasked client frame, RSV bits without an
+  // extension, bad opcode) and a text message that is not UTF-8.
+  kCloseWebSocketProtocolError = 1002,
+  kCloseInvalidUtf8 = 1007,
   kCloseUnauthorized = 4001,
   kCloseForbidden = 4003,
   kCloseProtocolViolation = 4400,

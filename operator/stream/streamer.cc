@@ -18,8 +18,22 @@ namespace {
 
 constexpr char kSep = '\x1f';
 // Room left in every message for the envelope ({"v":1,"type":"snapshot",
-// "seq":…,"final":false,"payload":…}) and the payload's own framing.
+// "seq":…,"final":false,"payload":…}, ~75 bytes) and the payload's own
+// framing (a part's header and closing brackets, ~80 bytes).
 constexpr size_t kEnvelopeSlack = 256;
+// A kind's unavailable reason in a snapshot's `kinds` is cut to this, so the
+// list stays a few KiB whatever the API server said (docs/protocol.md,
+// "Limits": the first part must fit the smallest legal message).
+constexpr size_t kMaxKindReason = 256;
+
+// The longest prefix of `s` of at most `max` bytes that does not split a
+// UTF-8 character.
+std::string_view Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
 
 std::string KeyOf(const std::string& kind, const std::string& ns, const std::string& name) {
   std::string key;
@@ -352,6 +366,35 @@ void Streamer::BeginSnapshotLocked() {
   snapshot_id_ = NewSnapshotId(clock_);
   snapshot_requested_ = false;
   snapshot_active_ = true;
+  // The snapshot replaces the backend's whole state: what was left out
+  // before is decided afresh, object by object.
+  left_out_.clear();
+}
+
+std::string Streamer::KindsJsonLocked(bool with_reasons) const {
+  std::string text;
+  StringOut out{&text};
+  JsonWriter w(out);
+  w.StartArray();
+  for (const auto& [kind, k] : kinds_) {
+    w.StartObject();
+    if (!k.api_version.empty()) {
+      w.Key("apiVersion");
+      WriteStr(w, k.api_version);
+    }
+    w.Key("kind");
+    WriteStr(w, kind);
+    w.Key("available");
+    w.Bool(k.synced);
+    if (!k.synced && with_reasons) {
+      w.Key("reason");
+      WriteStr(w, Utf8Prefix(k.unavailable_reason.empty() ? "not synced yet" : k.unavailable_reason,
+                             kMaxKindReason));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  return text;
 }
 
 void Streamer::SealSnapshotPartLocked() {
@@ -366,25 +409,22 @@ void Streamer::SealSnapshotPartLocked() {
   w.Key("part");
   w.Int(snapshot_part_);
   if (snapshot_part_ == 0) {
-    w.Key("kinds");
-    w.StartArray();
-    for (const auto& [kind, k] : kinds_) {
-      w.StartObject();
-      if (!k.api_version.empty()) {
-        w.Key("apiVersion");
-        WriteStr(w, k.api_version);
-      }
-      w.Key("kind");
-      WriteStr(w, kind);
-      w.Key("available");
-      w.Bool(k.synced);
-      if (!k.synced) {
-        w.Key("reason");
-        WriteStr(w, k.unavailable_reason.empty() ? "not synced yet" : k.unavailable_reason);
-      }
-      w.EndObject();
+    // `reason` is optional: a list too long for the message goes without
+    // (cannot happen with the agent's kinds at the protocol's smallest
+    // limit, but a part that does not fit would end the session).
+    std::string kinds = KindsJsonLocked(true);
+    if (payload.size() + kinds.size() > limit) {
+      kinds = KindsJsonLocked(false);
+      log::Warn("snapshot kinds list too long for a message; sent without reasons",
+                {{"limit", static_cast<int64_t>(limit)}});
     }
-    w.EndArray();
+    if (payload.size() + kinds.size() > limit) {
+      log::Error("snapshot kinds list larger than a message",
+                 {{"bytes", static_cast<int64_t>(kinds.size())},
+                  {"limit", static_cast<int64_t>(limit)}});
+    }
+    w.Key("kinds");
+    w.RawValue(kinds.data(), kinds.size(), rapidjson::kArrayType);
   }
   w.Key("objects");
   w.StartArray();
@@ -393,13 +433,15 @@ void Streamer::SealSnapshotPartLocked() {
     const auto& [key, obj] = snapshot_items_[snapshot_cursor_];
     size_t need = ChangeRecordSize(key, obj);
     if (need > limit) {
-      ++stats_.oversized_dropped;
-      log::Error("object larger than a message; left out of the stream",
-                 {{"key", std::string(SplitKey(key).name)}, {"bytes", static_cast<int64_t>(need)}});
+      LeaveOutLocked(key, /*held=*/false, need, limit);
       ++snapshot_cursor_;
       continue;
     }
-    if (count > 0 && payload.size() + need > limit) break;
+    // The first part also carries `kinds`: when the first object does not
+    // fit beside them, the part goes with the kinds alone and the object
+    // opens the next part (a later part always holds one object: need ≤
+    // limit, and the part's own framing is inside kEnvelopeSlack).
+    if ((count > 0 || snapshot_part_ == 0) && payload.size() + need > limit) break;
     auto parts = SplitKey(key);
     auto text = DecodeLocked(parts.kind, obj);
     if (!text) {
@@ -462,22 +504,29 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
       auto oit = objects_.find(key);
       const bool exists = oit != objects_.end();
       const JsonText before = pit != pending_.end() ? pit->second.before : nullptr;
-      const bool existed = before != nullptr;
-      if (!exists && !existed) {  // created and deleted between two batches
+      // An object left out earlier (too large): the backend holds an older
+      // form than `before`, or none, so this change goes whole — a merge
+      // patch against `before` would be applied to the wrong form.
+      auto lit = left_out_.find(key);
+      const bool whole = lit != left_out_.end();
+      const bool existed = whole ? lit->second : before != nullptr;
+      if (!exists && !existed) {  // created and deleted, or never held by the backend
+        if (whole) left_out_.erase(lit);
         pending_.erase(pit);
         pending_order_.pop_front();
         continue;
       }
       size_t need = ChangeRecordSize(key, exists ? oit->second : nullptr);
       if (need > limit) {
-        ++stats_.oversized_dropped;
-        log::Error("object larger than a message; left out of the stream",
-                   {{"key", std::string(SplitKey(key).name)}, {"bytes", static_cast<int64_t>(need)}});
+        // The backend keeps the form it had (if any) until the object fits
+        // again; the change that then fits goes whole.
+        LeaveOutLocked(key, existed, need, limit);
         pending_.erase(pit);
         pending_order_.pop_front();
         continue;
       }
       if (changes > 0 && payload.size() + need > limit) break;
+      if (whole) left_out_.erase(lit);
       // Take the change, then inflate and diff it without the lock: that is
       // most of a change's cost, and collectors must not wait behind it.
       // Taking it is safe: a newer Upsert/Remove of the same key marks a new
@@ -496,7 +545,7 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
         text = codec_.Decode(kind, *current);
         if (!text) {
           ++codec_errors;
-        } else if (existed && options_.merge_patches) {
+        } else if (existed && options_.merge_patches && !whole) {
           auto base = codec_.Decode(kind, *before);
           if (base) {
             patch = CreateMergePatch(*base, *text);
@@ -589,6 +638,16 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
   stats_.changes_sealed += changes;
   stats_.events_sealed += events;
   PushLocked(std::move(m));
+}
+
+void Streamer::LeaveOutLocked(const std::string& key, bool held, size_t bytes, size_t limit) {
+  ++stats_.oversized_dropped;
+  left_out_[key] = held;
+  auto parts = SplitKey(key);
+  log::Error("object larger than a message; left out of the stream",
+             {{"kind", std::string(parts.kind)}, {"namespace", std::string(parts.ns)},
+              {"name", std::string(parts.name)}, {"bytes", static_cast<int64_t>(bytes)},
+              {"limit", static_cast<int64_t>(limit)}});
 }
 
 void Streamer::SealLocked(std::unique_lock<std::mutex>& lock,

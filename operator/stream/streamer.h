@@ -97,7 +97,7 @@ struct StreamerStats {
   uint64_t patches_sealed = 0;      // of which sent as merge patches
   uint64_t events_sealed = 0;
   uint64_t events_dropped = 0;      // pending events dropped at the bound
-  uint64_t oversized_dropped = 0;   // single objects larger than a message
+  uint64_t oversized_dropped = 0;   // objects, events, metrics samples larger than a message
   uint64_t codec_errors = 0;        // held objects that failed to decode (a bug)
   uint64_t last_snapshot_bytes = 0;  // payload bytes of the last snapshot
   uint64_t last_snapshot_parts = 0;
@@ -167,6 +167,12 @@ class Streamer final : public ChangeSink {
   bool WindowHasRoomLocked() const;
   size_t MessageLimitLocked() const;
   void MarkPendingLocked(const std::string& key);
+  // The `kinds` array of a snapshot's first part.
+  std::string KindsJsonLocked(bool with_reasons) const;
+  // An object whose record alone exceeds `limit`: counted, logged, and
+  // remembered (with whether the backend holds some form of it) so that its
+  // next change that fits goes whole.
+  void LeaveOutLocked(const std::string& key, bool held, size_t bytes, size_t limit);
   std::optional<std::string> DecodeLocked(std::string_view kind, const JsonText& encoded);
   void Account(const JsonText& encoded, int sign);  // object_bytes_ bookkeeping
 
@@ -213,6 +219,9 @@ class Streamer final : public ChangeSink {
   std::string snapshot_id_;
   uint64_t snapshot_bytes_ = 0;
   int64_t trim_after_seq_ = 0;  // the last snapshot's final part, until acked
+  // Objects left out of the stream because they exceed a message: key →
+  // whether the backend holds an older form of it (else none).
+  std::unordered_map<std::string, bool> left_out_;
 
   // Session.
   StreamSender send_;

@@ -245,7 +245,10 @@ TEST_CASE("config.json: errors name the field", "[agent_config_file]") {
   CHECK(ParseErrorOf(R"({"leaderElection": {"leaseDurationMs": 5000}})") ==
         "leaderElection: leaseDuration (5000ms) must be greater than renewDeadline (10000ms)");
   CHECK(ParseErrorOf(R"({"tunnel": {"maxMessageBytes": 10}})") ==
-        "tunnel.maxMessageBytes: 10 is out of range [1024, 2147483647]");
+        "tunnel.maxMessageBytes: 10 is out of range [65536, 2147483647]");
+  // The protocol's floor (docs/protocol.md, "Limits"), as in the CRD.
+  CHECK(ParseErrorOf(R"({"tunnel": {"maxMessageBytes": 65535}})") ==
+        "tunnel.maxMessageBytes: 65535 is out of range [65536, 2147483647]");
   CHECK(ParseErrorOf(R"({"tunnel": {"backoff": {"multiplier": 0.5}}})") ==
         "tunnel.backoff.multiplier: 0.5 is out of range [1, 10]");
   CHECK(ParseErrorOf(R"({"tunnel": {"backoff": {"initialMs": 5000, "maxMs": 1000}}})") ==

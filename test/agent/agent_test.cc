@@ -7,9 +7,11 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +23,8 @@
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "leaderelection/kube_lease_lock.h"
+#include "protocol/messages.h"
+#include "stream/projection.h"
 #include "test/apiserver/api_server.h"
 #include "test/net/test_support.h"
 
@@ -45,7 +49,7 @@ struct World {
   std::unique_ptr<hub::Hub> hub;
   std::string token_file = dir.File("token");
 
-  World() {
+  explicit World(std::function<void(hub::HubOptions&)> tweak_hub = {}) {
     srexpert::testing::WriteFile(dir.File("tokens.json"),
                                  R"({"clusters":[{"name":"cluster-a","token":"tok-a"}]})");
     srexpert::testing::WriteFile(token_file, "tok-a\n");
@@ -62,6 +66,7 @@ struct World {
     o.tls_cert_file = pki.server_cert;
     o.tls_key_file = pki.server_key;
     o.tokens_file = dir.File("tokens.json");
+    if (tweak_hub) tweak_hub(o);
     hub = std::make_unique<hub::Hub>(o);
     std::string error;
     INFO(error);
@@ -359,4 +364,60 @@ TEST_CASE("agent: a standby is unready while its Lease cannot be read", "[agent]
   REQUIRE(c);
   CHECK(c->connected);
   CHECK(c->max_concurrent_sessions == 1);
+}
+
+TEST_CASE("agent: at the smallest legal message limit the stream never stalls", "[agent][stream]") {
+  // The hub announces the protocol's floor, 64 KiB. The first object in the
+  // snapshot (ConfigMap a/big) is made to fit one message alone but not
+  // beside the snapshot's `kinds` list: the first part must go with the
+  // kinds alone, and objects created later must still reach the hub.
+  World w([](hub::HubOptions& o) { o.max_message_bytes = protocol::kMinMaxMessageBytes; });
+  auto ns = json::Parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}})");
+  REQUIRE(w.client->Create(*ns).ok());
+  auto configmap = [](const std::string& name, size_t pad) {
+    return json::Parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")" + name +
+                       R"(","namespace":"a","annotations":{"pad":")" + std::string(pad, 'x') +
+                       R"("}}})");
+  };
+  REQUIRE(w.client->Create(*configmap("big", 1)).ok());
+  auto projected_size = [&]() -> size_t {
+    auto got = w.client->Get({"v1", "ConfigMap", "a", "big"});
+    REQUIRE(got.ok());
+    auto p = stream::Project("ConfigMap", *got);
+    REQUIRE(p);
+    return p->size();
+  };
+  // The streamer's per-message budget is the limit minus 256 bytes of
+  // envelope; a record needs the key ("ConfigMap␟a␟big", 15 bytes), 64 bytes
+  // of framing and the projection. Leave 200 bytes: more than a later part's
+  // header, less than any kinds list.
+  const size_t want = static_cast<size_t>(protocol::kMinMaxMessageBytes) - 256 - 200 - 64 - 15;
+  const size_t pad = want - (projected_size() - 1);
+  auto patch = R"({"metadata":{"annotations":{"pad":")" + std::string(pad, 'x') + R"("}}})";
+  REQUIRE(w.client->Patch({"v1", "ConfigMap", "a", "big"}, kube::PatchType::kMerge, patch).ok());
+  REQUIRE(projected_size() == want);
+
+  auto names = [&]() {
+    auto r = srexpert::testing::HttpCall(w.hub->api_port(), "GET",
+                                         "/api/v1/clusters/cluster-a/resources?kind=ConfigMap&namespace=a");
+    std::set<std::string> out;
+    auto doc = json::Parse(r.body);
+    if (r.status != 200 || !doc) return out;
+    if (auto* items = json::Find(*doc, {"items"})) {
+      for (const auto& i : items->GetArray()) out.insert(json::GetString(i, {"name"}));
+    }
+    return out;
+  };
+  auto a = w.StartPod("agent-a");
+  REQUIRE(WaitUntil([&] { return names().count("big") == 1; }, seconds(30)));
+  CHECK(a->agent->Status().stream.last_snapshot_parts >= 2);
+
+  REQUIRE(w.client->Create(*configmap("later", 10)).ok());
+  REQUIRE(WaitUntil([&] { return names().count("later") == 1; }, seconds(30)));
+  auto c = w.Cluster();
+  REQUIRE(c);
+  CHECK(c->connected);
+  CHECK(c->sessions_total == 1);  // no session was closed for a message it could not take
+  CHECK(a->agent->Status().stream.oversized_dropped == 0);
+  CHECK(Contains(a->Metrics(), "srexpert_stream_oversized_dropped 0"));
 }

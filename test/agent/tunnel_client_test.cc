@@ -20,10 +20,12 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/log.h"
 #include "hub/hub.h"
+#include "protocol/messages.h"
 #include "test/net/test_support.h"
 
 using namespace srexpert;
@@ -180,26 +182,38 @@ bool Connected(hub::Hub& h, const std::string& name) {
 
 // ---- a scripted backend (plain ws) ----------------------------------------------------
 
+// What a FakeBackend does around its script.
+struct FakeBackendScript {
+  // Sent after the hello; "" sends none. Raw text, so that a welcome the
+  // codec would refuse to encode can be sent too.
+  std::string welcome = *protocol::Encode(protocol::Welcome{"fake-session", 1, 0, {}});
+  // Connections served one after the other, each running the script.
+  int connections = 1;
+};
+
 class FakeBackend {
  public:
   using Ws = websocket::stream<tcp::socket>;
-  explicit FakeBackend(std::function<void(Ws&)> after_welcome)
+  using Script = FakeBackendScript;
+  explicit FakeBackend(std::function<void(Ws&)> after_welcome, Script script = {})
       : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this, script = std::move(after_welcome)] {
+    thread_ = std::thread([this, run = std::move(after_welcome), script = std::move(script)] {
       try {
-        tcp::socket socket(io_);
-        acceptor_.accept(socket);
-        Ws ws(std::move(socket));
-        ws.set_option(websocket::stream_base::decorator([](websocket::response_type& r) {
-          r.set(boost::beast::http::field::sec_websocket_protocol, "srexpert.v1");
-        }));
-        ws.accept();
-        beast::flat_buffer buf;
-        ws.read(buf);  // hello
-        ws.text(true);
-        ws.write(asio::buffer(*protocol::Encode(protocol::Welcome{"fake-session", 1, 0, {}})));
-        script(ws);
+        for (int i = 0; i < script.connections; ++i) {
+          tcp::socket socket(io_);
+          acceptor_.accept(socket);
+          Ws ws(std::move(socket));
+          ws.set_option(websocket::stream_base::decorator([](websocket::response_type& r) {
+            r.set(boost::beast::http::field::sec_websocket_protocol, "srexpert.v1");
+          }));
+          ws.accept();
+          beast::flat_buffer buf;
+          ws.read(buf);  // hello
+          ws.text(true);
+          if (!script.welcome.empty()) ws.write(asio::buffer(script.welcome));
+          run(ws);
+        }
       } catch (const std::exception& e) {
         error_ = e.what();
       }
@@ -212,7 +226,8 @@ class FakeBackend {
   }
   uint16_t port() const { return port_; }
 
-  // Reads until the client closes; returns its close code.
+  // Reads until the client closes; returns its close code (0: the TCP
+  // connection ended without a close frame).
   static int ReadUntilClosed(Ws& ws, std::vector<std::string>* texts) {
     for (;;) {
       beast::flat_buffer buf;
@@ -317,7 +332,7 @@ TEST_CASE("agent and hub agree on srexpert.v1.deflate and fall back to srexpert.
 TEST_CASE("Send refuses oversize and invalid messages and reports not connected",
           "[agent][tunnel]") {
   Env env;
-  auto h = env.StartHub(0, [](hub::HubOptions& o) { o.max_message_bytes = 2048; });
+  auto h = env.StartHub(0, [](hub::HubOptions& o) { o.max_message_bytes = protocol::kMinMaxMessageBytes; });
   RandomSource random(1);
   auto options = env.Options(h->tunnel_port());
   TunnelClient client(options, SystemClock(), random);
@@ -327,8 +342,8 @@ TEST_CASE("Send refuses oversize and invalid messages and reports not connected"
   std::string error;
   REQUIRE(client.Start(&error));
   REQUIRE(WaitUntil([&] { return client.connected(); }));
-  std::string big = R"({"s":")" + std::string(4000, 'x') + "\"}";
-  // The hub's welcome limit (2048) applies, though the client allows 4 MiB.
+  std::string big = R"({"s":")" + std::string(100000, 'x') + "\"}";
+  // The hub's welcome limit (64 KiB) applies, though the client allows 4 MiB.
   CHECK(client.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kDelta, 1, big, true}) ==
         SendStatus::kTooLarge);
   CHECK(client.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kDelta, 0, "{}", true}) ==
@@ -506,6 +521,10 @@ TEST_CASE("invalid options are refused at Start", "[agent][tunnel]") {
   o.hello.cluster.uid = "";
   CHECK_FALSE(TunnelClient(o, SystemClock(), random).Start(&error));
   CHECK(error == "invalid hello: hello.cluster.uid: length must be 1..128 bytes");
+  o = env.Options(443);
+  o.max_message_bytes = protocol::kMinMaxMessageBytes - 1;
+  CHECK_FALSE(TunnelClient(o, SystemClock(), random).Start(&error));
+  CHECK(error == "max_message_bytes must be 65536..2147483647");
 }
 
 TEST_CASE("a missing token file is a reported, retried failure", "[agent][tunnel][auth]") {
@@ -531,7 +550,7 @@ TEST_CASE("an oversize message from the backend closes with 4413 and reconnects"
   auto h = env.StartHub();
   RandomSource random(1);
   auto options = env.Options(h->tunnel_port());
-  options.max_message_bytes = 8192;
+  options.max_message_bytes = protocol::kMinMaxMessageBytes;
   TunnelClient client(options, SystemClock(), random);
   Recorder rec;
   rec.Attach(client);
@@ -795,4 +814,333 @@ TEST_CASE("a superseded session waits the maximum delay", "[agent][tunnel]") {
   CHECK(d.next_delay == milliseconds(60000));
   CHECK(second.connected());
   CHECK(FindCluster(*h, "cluster-a")->superseded_total == 1);
+}
+
+// ---- protocol rules the backend breaks --------------------------------------------------
+
+namespace {
+
+// Options for a plain ws:// fake backend.
+TunnelOptions FakeBackendOptions(const Env& env, const FakeBackend& backend) {
+  auto options = env.Options(backend.port());
+  options.url = "ws://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/tunnel";
+  options.allow_insecure = true;
+  return options;
+}
+
+protocol::Error DecodeError(const std::string& text) {
+  auto d = protocol::Decode(text);
+  REQUIRE(d.ok());
+  REQUIRE(std::holds_alternative<protocol::Error>(*d.message));
+  return std::get<protocol::Error>(*d.message);
+}
+
+}  // namespace
+
+TEST_CASE("a welcome with a version the agent never offered is a protocol violation: 4400, logged, normal backoff",
+          "[agent][tunnel]") {
+  LogCapture logs;
+  std::promise<int> close_code;
+  FakeBackend::Script script;
+  script.welcome = *protocol::Encode(protocol::Welcome{"fake-session", 2, 0, {}});
+  FakeBackend backend(
+      [&](FakeBackend::Ws& ws) {
+        std::vector<std::string> ignored;
+        close_code.set_value(FakeBackend::ReadUntilClosed(ws, &ignored));
+      },
+      script);
+  Env env;
+  RandomSource random(1);
+  auto options = FakeBackendOptions(env, backend);
+  options.backoff.jitter = false;
+  options.backoff.initial = milliseconds(100);
+  options.backoff.max = milliseconds(60000);
+  TunnelClient client(options, SystemClock(), random);
+  Recorder rec;
+  rec.Attach(client);
+  std::string error;
+  REQUIRE(client.Start(&error));
+  // 4426 is the backend's "no common version"; the agent never sends it.
+  CHECK(close_code.get_future().get() == protocol::kCloseProtocolViolation);
+  REQUIRE(WaitUntil([&] { return rec.Disconnects() >= 1; }));
+  auto d = rec.Disconnect(0);
+  CHECK(d.close_code == protocol::kCloseProtocolViolation);
+  CHECK(d.closed_by_agent);
+  CHECK_FALSE(d.was_connected);
+  CHECK(d.reason ==
+        "backend chose protocol version 2 which was not offered; closed by agent: 4400 protocol violation");
+  CHECK(d.next_delay == milliseconds(100));  // normal backoff, not the maximum delay
+  CHECK(rec.Welcomes() == 0);
+  client.Stop();
+  CHECK(logs.Contains("\"closeCode\":4400"));
+  CHECK(logs.Contains("\"closedBy\":\"agent\""));
+}
+
+TEST_CASE("a welcome with a message limit below 64 KiB is refused with 4400 and the session never opens",
+          "[agent][tunnel]") {
+  // The smallest legal maxMessageBytes is 65536 (docs/protocol.md, "Limits"):
+  // with 1024 or 1500 the snapshot's first part cannot be sent, and a session
+  // that opened anyway would stall.
+  for (int64_t limit : {int64_t{1024}, int64_t{1500}}) {
+    INFO(limit);
+    std::promise<int> close_code;
+    FakeBackend::Script script;
+    script.welcome = R"({"v":1,"type":"welcome","sessionId":"fake","version":1,"lastAck":0,"limits":{"maxMessageBytes":)" +
+                     std::to_string(limit) + R"(,"maxInFlightRequests":32}})";
+    FakeBackend backend(
+        [&](FakeBackend::Ws& ws) {
+          std::vector<std::string> ignored;
+          close_code.set_value(FakeBackend::ReadUntilClosed(ws, &ignored));
+        },
+        script);
+    Env env;
+    RandomSource random(1);
+    TunnelClient client(FakeBackendOptions(env, backend), SystemClock(), random);
+    Recorder rec;
+    rec.Attach(client);
+    std::string error;
+    REQUIRE(client.Start(&error));
+    CHECK(close_code.get_future().get() == protocol::kCloseProtocolViolation);
+    REQUIRE(WaitUntil([&] { return rec.Disconnects() >= 1; }));
+    auto d = rec.Disconnect(0);
+    CHECK(d.close_code == protocol::kCloseProtocolViolation);
+    CHECK(d.reason ==
+          "invalid welcome: welcome.limits.maxMessageBytes: must be 65536..2147483647; closed by agent: "
+          "4400 protocol violation");
+    CHECK(rec.Welcomes() == 0);
+    CHECK(client.Stats().connects == 0);
+    client.Stop();
+  }
+}
+
+TEST_CASE("an ack that goes backwards is a protocol violation: error 'invalid' and 4400", "[agent][tunnel]") {
+  LogCapture logs;
+  std::vector<std::string> received;
+  std::promise<int> close_code;
+  std::promise<void> three_read;
+  FakeBackend backend([&](FakeBackend::Ws& ws) {
+    for (int i = 0; i < 3; ++i) {
+      beast::flat_buffer buf;
+      ws.read(buf);
+    }
+    three_read.set_value();
+    for (int64_t seq : {1, 1, 3, 2}) {  // a repeated ack is fine, a smaller one is not
+      ws.write(asio::buffer(*protocol::Encode(protocol::Ack{seq})));
+    }
+    close_code.set_value(FakeBackend::ReadUntilClosed(ws, &received));
+  });
+  Env env;
+  RandomSource random(1);
+  TunnelClient client(FakeBackendOptions(env, backend), SystemClock(), random);
+  Recorder rec;
+  rec.Attach(client);
+  std::string error;
+  REQUIRE(client.Start(&error));
+  REQUIRE(WaitUntil([&] { return client.connected(); }));
+  for (int64_t seq = 1; seq <= 3; ++seq) {
+    REQUIRE(client.Send(protocol::StreamMessage{protocol::StreamMessage::Kind::kDelta, seq,
+                                                R"({"changes":[]})", true}) == SendStatus::kOk);
+  }
+  three_read.get_future().get();
+  CHECK(close_code.get_future().get() == protocol::kCloseProtocolViolation);
+  REQUIRE(received.size() == 1);
+  auto err = DecodeError(received[0]);
+  CHECK(err.code == "invalid");
+  CHECK(err.message == "ack 2 goes backwards (last ack 3)");
+  CHECK(err.ref == "ack");
+  CHECK(rec.HasAck(3));
+  CHECK_FALSE(rec.HasAck(2));  // never passed on to the stream
+  REQUIRE(WaitUntil([&] { return rec.Disconnects() >= 1; }));
+  CHECK(rec.Disconnect(0).close_code == protocol::kCloseProtocolViolation);
+  CHECK(rec.Disconnect(0).closed_by_agent);
+  client.Stop();
+  CHECK(logs.Contains("\"msg\":\"backend protocol violation\""));
+  CHECK(logs.Contains("ack 2 goes backwards (last ack 3)"));
+}
+
+TEST_CASE("an ack for a seq the agent never sent is a protocol violation: error 'invalid' and 4400",
+          "[agent][tunnel]") {
+  std::vector<std::string> received;
+  std::promise<int> close_code;
+  FakeBackend::Script script;
+  script.welcome = *protocol::Encode(protocol::Welcome{"fake-session", 1, 40, {}});
+  FakeBackend backend(
+      [&](FakeBackend::Ws& ws) {
+        // Acking welcome.lastAck again is fine; nothing after it was sent.
+        ws.write(asio::buffer(*protocol::Encode(protocol::Ack{40})));
+        ws.write(asio::buffer(*protocol::Encode(protocol::Ack{41})));
+        close_code.set_value(FakeBackend::ReadUntilClosed(ws, &received));
+      },
+      script);
+  Env env;
+  RandomSource random(1);
+  TunnelClient client(FakeBackendOptions(env, backend), SystemClock(), random);
+  Recorder rec;
+  rec.Attach(client);
+  std::string error;
+  REQUIRE(client.Start(&error));
+  CHECK(close_code.get_future().get() == protocol::kCloseProtocolViolation);
+  REQUIRE(received.size() == 1);
+  auto err = DecodeError(received[0]);
+  CHECK(err.code == "invalid");
+  CHECK(err.message == "ack 41 for a seq never sent (highest sent 40)");
+  CHECK(rec.HasAck(40));
+  CHECK_FALSE(rec.HasAck(41));
+  client.Stop();
+}
+
+TEST_CASE("no welcome within the handshake timeout: the agent closes with 4408, not a bare TCP drop",
+          "[agent][tunnel]") {
+  std::promise<int> close_code;
+  FakeBackend::Script script;
+  script.welcome = "";  // reads the hello, then says nothing
+  FakeBackend backend(
+      [&](FakeBackend::Ws& ws) {
+        std::vector<std::string> ignored;
+        close_code.set_value(FakeBackend::ReadUntilClosed(ws, &ignored));
+      },
+      script);
+  Env env;
+  RandomSource random(1);
+  auto options = FakeBackendOptions(env, backend);
+  options.handshake_timeout = milliseconds(300);
+  TunnelClient client(options, SystemClock(), random);
+  Recorder rec;
+  rec.Attach(client);
+  std::string error;
+  REQUIRE(client.Start(&error));
+  CHECK(close_code.get_future().get() == protocol::kCloseHandshakeTimeout);
+  REQUIRE(WaitUntil([&] { return rec.Disconnects() >= 1; }));
+  auto d = rec.Disconnect(0);
+  CHECK(d.close_code == protocol::kCloseHandshakeTimeout);
+  CHECK(d.closed_by_agent);
+  CHECK(d.reason == "no welcome within the handshake timeout; closed by agent: 4408 handshake timeout");
+  client.Stop();
+}
+
+TEST_CASE("a backend that welcomes and closes at once gets growing delays; a stable session resets them",
+          "[agent][tunnel][backoff]") {
+  // BackoffPolicy::stable_after, measured on the injected clock: the fake
+  // clock never moves unless the test moves it, so no session is stable
+  // until the test says so.
+  constexpr int kSessions = 7;
+  FakeBackend::Script script;
+  script.connections = kSessions;
+  FakeBackend backend(
+      [](FakeBackend::Ws& ws) {
+        ws.close(websocket::close_reason(protocol::kCloseProtocolViolation));
+        std::vector<std::string> ignored;
+        FakeBackend::ReadUntilClosed(ws, &ignored);
+      },
+      script);
+  Env env;
+  FakeClock clock;
+  RandomSource random(1);
+  auto options = FakeBackendOptions(env, backend);
+  options.backoff.jitter = false;  // exactly the cap: the schedule itself is visible
+  options.backoff.initial = milliseconds(5);
+  options.backoff.max = milliseconds(40);
+  options.backoff.multiplier = 2.0;
+  options.backoff.stable_after = std::chrono::seconds(60);
+  TunnelClient client(options, clock, random);
+  std::mutex mu;
+  std::vector<DisconnectInfo> ends;
+  int welcomes = 0;
+  client.OnConnected([&](const protocol::Welcome&) {
+    std::lock_guard lock(mu);
+    // The sixth session lasts a minute on the injected clock.
+    if (++welcomes == 6) clock.Advance(std::chrono::seconds(60));
+  });
+  client.OnDisconnected([&](const DisconnectInfo& d) {
+    std::lock_guard lock(mu);
+    if (d.was_connected) ends.push_back(d);
+  });
+  std::string error;
+  REQUIRE(client.Start(&error));
+  REQUIRE(WaitUntil([&] {
+    std::lock_guard lock(mu);
+    return ends.size() >= kSessions;
+  }));
+  client.Stop();
+  std::lock_guard lock(mu);
+  std::vector<int64_t> delays;
+  for (const auto& d : ends) {
+    CHECK(d.close_code == protocol::kCloseProtocolViolation);
+    CHECK_FALSE(d.closed_by_agent);
+    delays.push_back(d.next_delay.count());
+  }
+  delays.resize(kSessions);
+  // A welcome does not reset the schedule; the one-minute session does.
+  CHECK(delays == std::vector<int64_t>{5, 10, 20, 40, 40, 5, 10});
+}
+
+TEST_CASE("CloseSession ends the session with the given code and the client reconnects",
+          "[agent][tunnel]") {
+  Env env;
+  auto h = env.StartHub();
+  RandomSource random(1);
+  TunnelClient client(env.Options(h->tunnel_port()), SystemClock(), random);
+  Recorder rec;
+  rec.Attach(client);
+  std::string error;
+  REQUIRE(client.Start(&error));
+  REQUIRE(WaitUntil([&] { return rec.Welcomes() == 1; }));
+  client.CloseSession(protocol::kCloseInternal, "stream message could not be sent");
+  REQUIRE(WaitUntil([&] { return rec.Disconnects() >= 1; }));
+  auto d = rec.Disconnect(0);
+  CHECK(d.close_code == protocol::kCloseInternal);
+  CHECK(d.closed_by_agent);
+  CHECK(d.reason == "closed by agent: 4500 internal error (stream message could not be sent)");
+  REQUIRE(WaitUntil([&] { return rec.Welcomes() == 2; }));
+}
+
+// ---- Sec-WebSocket-Key and masking keys ------------------------------------------------
+
+TEST_CASE("every handshake of the tunnel sends a fresh Sec-WebSocket-Key", "[agent][tunnel][prng]") {
+  // A backend that records each upgrade's key and refuses it (503): the
+  // client redials at once, through exactly the code path of every
+  // connection attempt. Boost.Beast 1.74's own generator repeats keys
+  // (13 distinct of 25 were seen); net/ws_client.h replaces it.
+  constexpr int kHandshakes = 1000;
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const uint16_t port = acceptor.local_endpoint().port();
+  std::vector<std::string> keys;
+  std::thread server([&] {
+    namespace http = beast::http;
+    for (int i = 0; i < kHandshakes; ++i) {
+      boost::system::error_code ec;
+      tcp::socket socket(io);
+      acceptor.accept(socket, ec);
+      if (ec) return;
+      beast::flat_buffer buf;
+      http::request<http::empty_body> req;
+      http::read(socket, buf, req, ec);
+      if (ec) continue;
+      keys.emplace_back(req[http::field::sec_websocket_key]);
+      http::response<http::string_body> res{http::status::service_unavailable, 11};
+      res.keep_alive(false);
+      res.prepare_payload();
+      http::write(socket, res, ec);
+    }
+  });
+  LogCapture quiet;  // a thousand "tunnel disconnected" lines
+  Env env;
+  RandomSource random(1);
+  auto options = env.Options(port);
+  options.url = "ws://127.0.0.1:" + std::to_string(port) + "/api/v1/tunnel";
+  options.allow_insecure = true;
+  options.backoff.jitter = false;
+  options.backoff.initial = milliseconds(1);
+  options.backoff.max = milliseconds(1);
+  {
+    TunnelClient client(options, SystemClock(), random);
+    std::string error;
+    REQUIRE(client.Start(&error));
+    server.join();
+  }
+  REQUIRE(keys.size() == kHandshakes);
+  std::set<std::string> distinct(keys.begin(), keys.end());
+  CHECK(distinct.size() == keys.size());
+  for (const auto& k : keys) CHECK(k.size() == 24);  // base64 of 16 bytes
 }

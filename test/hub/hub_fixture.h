@@ -69,8 +69,9 @@ struct HubFixture {
     hub.reset();
     hub = std::make_unique<Hub>(options);
     std::string error;
+    bool started = hub->Start(&error);
     INFO(error);
-    REQUIRE(hub->Start(&error));
+    REQUIRE(started);
   }
 };
 

@@ -41,6 +41,42 @@ TEST_CASE("the hub refuses to start without TLS unless plain ws is allowed", "[h
   CHECK(error.find("cannot read token file") == 0);
 }
 
+TEST_CASE("the hub refuses to start with limits no agent could accept", "[hub]") {
+  // docs/protocol.md, "Limits": welcome.limits.maxMessageBytes is
+  // 65536..2^31-1 and maxInFlightRequests 1..65535; a hub announcing less
+  // would have every agent close its sessions with 4400.
+  TempDir dir;
+  srexpert::testing::WriteFile(dir.File("tokens.json"), R"({"clusters":[]})");
+  HubOptions o;
+  o.port = 0;
+  o.api_port = 0;
+  o.allow_plain_ws = true;
+  o.tokens_file = dir.File("tokens.json");
+  const std::string want =
+      "max_message_bytes must be 65536..2147483647, max_in_flight_requests 1..65535 and "
+      "max_events_per_cluster >= 1";
+  for (int64_t bytes : {int64_t{1024}, int64_t{1500}, int64_t{65535}, int64_t{1} << 31}) {
+    INFO(bytes);
+    o.max_message_bytes = bytes;
+    Hub hub(o);
+    std::string error;
+    CHECK_FALSE(hub.Start(&error));
+    CHECK(error == want);
+  }
+  o.max_message_bytes = protocol::kMinMaxMessageBytes;
+  o.max_in_flight_requests = 65536;
+  {
+    Hub hub(o);
+    std::string error;
+    CHECK_FALSE(hub.Start(&error));
+    CHECK(error == want);
+  }
+  o.max_in_flight_requests = 65535;
+  Hub hub(o);
+  std::string error;
+  CHECK(hub.Start(&error));
+}
+
 TEST_CASE("hello gets a welcome with session, version, last ack and limits", "[hub]") {
   HubFixture f([](HubOptions& o) { o.max_in_flight_requests = 5; });
   RawAgent agent(f.pki.ca_cert);
@@ -115,7 +151,7 @@ TEST_CASE("a hub with message_deflate off answers srexpert.v1 to an agent offeri
 }
 
 TEST_CASE("a corrupt or inflating-too-far compressed message closes with 4400 or 4413", "[hub]") {
-  HubFixture f([](HubOptions& o) { o.max_message_bytes = 8192; });
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = protocol::kMinMaxMessageBytes; });
   {
     RawAgent agent(f.pki.ca_cert);
     agent.Offer("srexpert.v1.deflate");
@@ -161,6 +197,30 @@ TEST_CASE("malformed JSON closes with 4400 after an error message", "[hub]") {
   CHECK(agent.ReadUntilClosed() == protocol::kCloseProtocolViolation);
 }
 
+TEST_CASE("JSON nested deeper than 64 levels, in an unknown member too, is an 'invalid' error and 4400",
+          "[hub]") {
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  agent.Send(R"({"v":1,"type":"delta","seq":1,"payload":{"changes":[]},"future":)" +
+             std::string(64, '[') + std::string(64, ']') + "}");
+  auto err = agent.ReadAs<protocol::Error>();
+  CHECK(err.code == "invalid");
+  CHECK(err.message == "JSON nested deeper than 64 levels");
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseProtocolViolation);
+}
+
+TEST_CASE("a text message that is not UTF-8 is closed by the WebSocket layer with 1007", "[hub]") {
+  // docs/protocol.md, "Close codes": Beast validates text frames itself.
+  HubFixture f;
+  RawAgent agent(f.pki.ca_cert);
+  REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
+  agent.Handshake();
+  agent.Send(std::string(R"({"v":1,"type":"error","code":"x","message":")") + "\xff\xfe" + "\"}");
+  CHECK(agent.ReadUntilClosed() == protocol::kCloseInvalidUtf8);
+}
+
 TEST_CASE("an unknown message type gets 'unsupported' and the session stays", "[hub]") {
   HubFixture f;
   RawAgent agent(f.pki.ca_cert);
@@ -175,7 +235,7 @@ TEST_CASE("an unknown message type gets 'unsupported' and the session stays", "[
 }
 
 TEST_CASE("a message over the limit closes with 4413", "[hub]") {
-  HubFixture f([](HubOptions& o) { o.max_message_bytes = 4096; });
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = protocol::kMinMaxMessageBytes; });
   RawAgent agent(f.pki.ca_cert);
   REQUIRE(agent.Connect(f.hub->tunnel_port(), "tok-prod") == 101);
   agent.Handshake();
@@ -360,7 +420,7 @@ TEST_CASE("stopping the hub closes sessions with 1001", "[hub]") {
 }
 
 TEST_CASE("hostile frames never crash the hub", "[hub]") {
-  HubFixture f([](HubOptions& o) { o.max_message_bytes = 8192; });
+  HubFixture f([](HubOptions& o) { o.max_message_bytes = protocol::kMinMaxMessageBytes; });
   const std::vector<std::string> inputs = {
       "", "null", "[]", "{}", R"({"v":1})", R"({"v":1,"type":"hello"})",
       std::string(8192, '['), std::string("{\"v\":1,\"type\":\"hello\",\0}", 25),

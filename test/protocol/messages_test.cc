@@ -50,11 +50,11 @@ TEST_CASE("hello round-trips every field", "[protocol]") {
 }
 
 TEST_CASE("welcome, ack, request, response, error and stream messages round-trip", "[protocol]") {
-  Welcome w{"sess-1", 1, 1041, {8192, 7}};
+  Welcome w{"sess-1", 1, 1041, {65536, 7}};
   Welcome w2 = RoundTrip(w);
   CHECK(w2.session_id == "sess-1");
   CHECK(w2.last_ack == 1041);
-  CHECK(w2.limits.max_message_bytes == 8192);
+  CHECK(w2.limits.max_message_bytes == 65536);
   CHECK(w2.limits.max_in_flight_requests == 7);
 
   CHECK(RoundTrip(Ack{42}).seq == 42);
@@ -178,7 +178,11 @@ TEST_CASE("known members with wrong types or ranges are invalid fields", "[proto
       {R"({"v":1,"type":"hello","agentVersion":"1","protocolVersions":[1],"cluster":{"uid":"u","uid":"v"}})",
        "hello.cluster: duplicate member names"},
       {R"({"v":1,"type":"welcome","sessionId":"s","version":1,"lastAck":0,"limits":{"maxMessageBytes":10,"maxInFlightRequests":1}})",
-       "welcome.limits.maxMessageBytes: must be 1024..2147483647"},
+       "welcome.limits.maxMessageBytes: must be 65536..2147483647"},
+      {R"({"v":1,"type":"welcome","sessionId":"s","version":1,"lastAck":0,"limits":{"maxMessageBytes":1500,"maxInFlightRequests":1}})",
+       "welcome.limits.maxMessageBytes: must be 65536..2147483647"},
+      {R"({"v":1,"type":"welcome","sessionId":"s","version":1,"lastAck":0,"limits":{"maxMessageBytes":65535,"maxInFlightRequests":1}})",
+       "welcome.limits.maxMessageBytes: must be 65536..2147483647"},
       {R"({"v":1,"type":"error","message":"m"})", "error.code: required"},
   };
   for (const auto& c : cases) {
@@ -212,6 +216,37 @@ TEST_CASE("unknown members are ignored for forward compatibility", "[protocol]")
   auto r = Decode(R"({"v":1,"type":"ack","seq":9,"future":{"x":[1]}})");
   REQUIRE(r.ok());
   CHECK(std::get<Ack>(*r.message).seq == 9);
+}
+
+TEST_CASE("the smallest legal message limit is 64 KiB", "[protocol]") {
+  CHECK(kMinMaxMessageBytes == 65536);
+  CHECK(Validate(Welcome{"s", 1, 0, {65536, 1}}).empty());
+  CHECK(Validate(Welcome{"s", 1, 0, {65535, 1}}) ==
+        "welcome.limits.maxMessageBytes: must be 65536..2147483647");
+}
+
+TEST_CASE("nesting deeper than 64 levels is malformed, in unknown members too, and never encoded",
+          "[protocol]") {
+  // docs/protocol.md, "Limits": the envelope is level 1.
+  auto nested = [](int levels) {  // an unknown member holding `levels` nested arrays
+    return R"({"v":1,"type":"ack","seq":1,"future":)" + std::string(levels, '[') +
+           std::string(levels, ']') + "}";
+  };
+  CHECK(Decode(nested(63)).ok());
+  auto r = Decode(nested(64));
+  CHECK(r.error.kind == DecodeErrorKind::kInvalidJson);
+  CHECK(r.error.message == "JSON nested deeper than 64 levels");
+
+  // A payload is one level below the envelope: 63 levels of its own at most.
+  auto payload = [](int levels) {
+    return "{\"a\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  auto ok = Encode(StreamMessage{StreamMessage::Kind::kDelta, 1, payload(63), true});
+  REQUIRE(ok);
+  CHECK(Decode(*ok).ok());
+  std::string error;
+  CHECK_FALSE(Encode(StreamMessage{StreamMessage::Kind::kDelta, 1, payload(64), true}, &error));
+  CHECK(error == "payload: nested too deep");
 }
 
 TEST_CASE("random mutations of valid messages never crash the decoder", "[protocol]") {
@@ -259,5 +294,7 @@ TEST_CASE("close codes that mean refusal ask for the maximum delay", "[protocol]
   CHECK_FALSE(CloseCodeWantsMaxBackoff(kCloseTooBig));
   CHECK_FALSE(CloseCodeWantsMaxBackoff(kCloseGoingAway));
   CHECK(CloseCodeName(4409) == "superseded");
+  CHECK(CloseCodeName(1002) == "websocket protocol error");
+  CHECK(CloseCodeName(1007) == "invalid UTF-8");
   CHECK(CloseCodeName(4999) == "code 4999");
 }

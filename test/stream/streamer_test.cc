@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "stream/projection.h"
 
 using namespace srexpert;
 using namespace srexpert::stream;
@@ -120,12 +121,24 @@ struct ModelBackend {
   StreamSender Sender() {
     return [this](const protocol::StreamMessage& m) { return Receive(m); };
   }
-  protocol::Welcome Welcome() {
+  protocol::Welcome Welcome(int64_t max_message_bytes = protocol::kDefaultMaxMessageBytes) {
     std::lock_guard lock(mu);
     protocol::Welcome w;
     w.session_id = "s";
     w.last_ack = last;
+    w.limits.max_message_bytes = max_message_bytes;
     return w;
+  }
+  // Every received message as the tunnel would put it on the wire.
+  std::vector<size_t> EncodedSizes() {
+    std::lock_guard lock(mu);
+    std::vector<size_t> sizes;
+    for (const auto& m : received) {
+      auto text = protocol::Encode(m);
+      REQUIRE(text);
+      sizes.push_back(text->size());
+    }
+    return sizes;
   }
   size_t Size() {
     std::lock_guard lock(mu);
@@ -161,6 +174,21 @@ void StartPastFirstSnapshot(Streamer& s, ModelBackend& hub) {
 std::string PodJson(int i, int version = 0) {
   return "{\"metadata\":{\"name\":\"p" + std::to_string(i) + "\"},\"v\":" +
          std::to_string(version) + "}";
+}
+
+// A pod whose projection is `bytes` long.
+std::string PodOfSize(const std::string& name, size_t bytes) {
+  std::string head = "{\"metadata\":{\"name\":\"" + name + "\"},\"pad\":\"";
+  std::string tail = "\"}";
+  REQUIRE(bytes > head.size() + tail.size());
+  return head + std::string(bytes - head.size() - tail.size(), 'x') + tail;
+}
+
+// Every kind the agent collects, as the agent passes them to its Streamer.
+std::vector<StreamKind> AllKinds() {
+  std::vector<StreamKind> kinds;
+  for (const auto& k : CollectedKinds()) kinds.push_back({k.kind, k.api_version});
+  return kinds;
 }
 
 }  // namespace
@@ -443,4 +471,81 @@ TEST_CASE("stopping the streamer with a backend away returns promptly") {
   s.Upsert("Pod", "a", "p1", J(PodJson(1)));
   s.Stop();
   CHECK(s.Stats().objects == 1);
+}
+
+TEST_CASE("at the smallest legal message limit every message fits, even the first part with every kind") {
+  // docs/protocol.md, "Limits": 64 KiB is the floor of maxMessageBytes. The
+  // first part carries `kinds` (here every kind unavailable, with reasons far
+  // longer than the 256 bytes the agent keeps); objects that fit alone but
+  // not beside the kinds must open the next part instead of overflowing it.
+  const int64_t limit = protocol::kMinMaxMessageBytes;
+  Streamer s({}, AllKinds());
+  ModelBackend hub;
+  hub.streamer = &s;
+  for (const auto& k : AllKinds()) s.Unavailable(k.kind, "forbidden: " + std::string(2000, 'r'));
+  const size_t big = static_cast<size_t>(limit) - 1024;  // fits a message alone
+  for (int i = 0; i < 3; ++i) s.Upsert("Pod", "a", "big" + std::to_string(i), J(PodOfSize("big" + std::to_string(i), big)));
+  s.Upsert("Pod", "a", "small", J(PodJson(1)));
+  s.Start();
+  s.SessionStarted(hub.Welcome(limit), hub.Sender());
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.snapshots == 1);
+  CHECK(hub.Size() == 4);
+  for (size_t size : hub.EncodedSizes()) CHECK(size <= static_cast<size_t>(limit));
+  auto first = json::Parse(hub.received.front().payload);
+  REQUIRE(first);
+  const auto& kinds = (*first)["kinds"];
+  REQUIRE(kinds.Size() == AllKinds().size());
+  for (const auto& k : kinds.GetArray()) CHECK(json::GetString(k, {"reason"}).size() <= 256);
+
+  // The stream goes on: a new object reaches the backend as a delta.
+  s.Upsert("Pod", "a", "later", J(PodJson(2)));
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.Has("Pod/a/later", PodJson(2)));
+  for (size_t size : hub.EncodedSizes()) CHECK(size <= static_cast<size_t>(limit));
+  CHECK(s.Stats().oversized_dropped == 0);
+}
+
+TEST_CASE("an object larger than a message is left out and counted, the stream goes on, and it is sent whole once it fits") {
+  const int64_t limit = protocol::kMinMaxMessageBytes;
+  Streamer s({}, Kinds());
+  ModelBackend hub;
+  hub.streamer = &s;
+  s.Synced("Pod");
+  s.Synced("Node");
+  s.Upsert("Pod", "a", "huge", J(PodOfSize("huge", 2 * static_cast<size_t>(limit))));
+  s.Upsert("Pod", "a", "p1", J(PodJson(1)));
+  s.Start();
+  s.SessionStarted(hub.Welcome(limit), hub.Sender());
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.snapshots == 1);
+  CHECK(hub.Has("Pod/a/p1", PodJson(1)));
+  CHECK(hub.Get("Pod/a/huge").empty());
+  CHECK(s.Stats().oversized_dropped == 1);
+
+  // Later changes still flow.
+  s.Upsert("Pod", "a", "p2", J(PodJson(2)));
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.Has("Pod/a/p2", PodJson(2)));
+
+  // The backend never held "huge": once it fits it is added, whole (the
+  // model backend refuses a "modified" or a patch for an object it lacks).
+  s.Upsert("Pod", "a", "huge", J(PodJson(7)));
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.Has("Pod/a/huge", PodJson(7)));
+
+  // An object the backend holds that grows too large keeps its old form
+  // there; when it shrinks again it travels whole, not as a patch against a
+  // form the backend never got.
+  s.Upsert("Pod", "a", "p1", J(PodOfSize("p1", 2 * static_cast<size_t>(limit))));
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(s.Stats().oversized_dropped == 2);
+  CHECK(hub.Has("Pod/a/p1", PodJson(1)));
+  const int patches_before = hub.patches;
+  s.Upsert("Pod", "a", "p1", J(PodJson(1, 3)));
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.Has("Pod/a/p1", PodJson(1, 3)));
+  CHECK(hub.patches == patches_before);
+  CHECK(hub.gaps == 0);
+  for (size_t size : hub.EncodedSizes()) CHECK(size <= static_cast<size_t>(limit));
 }
