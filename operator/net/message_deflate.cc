@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace srexpert::net {
 
 namespace {
@@ -43,9 +45,18 @@ std::optional<std::string> MessageCompressor::Compress(std::string_view text) {
     if (z_.avail_in == 0 && z_.avail_out > 0) break;
     out.resize(out.size() * 2);
   }
-  // A sync flush ends with an empty stored block, 00 00 ff ff: implied.
-  if (used >= 4) used -= 4;
   out.resize(used);
+  // RFC 7692 7.2.1: the data must end with an empty stored block (00 00 ff
+  // ff after its header bits), which the peer re-appends. zlib emits nothing
+  // at all for a flush that follows a flush with no input between (an empty
+  // message): append the block then — the stream is byte-aligned after the
+  // earlier flush, so it is 00 00 00 ff ff. Without it the receiver's
+  // implied tail starts a stored block that swallows the next messages
+  // (found by test/fuzz/message_deflate_fuzz.cc).
+  if (out.size() < 4 || std::memcmp(out.data() + out.size() - 4, kFlushTail, 4) != 0) {
+    out.append("\x00\x00\x00\xff\xff", 5);
+  }
+  out.resize(out.size() - 4);
   return out;
 }
 

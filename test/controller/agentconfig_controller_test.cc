@@ -325,13 +325,30 @@ TEST_CASE("a ClusterRole of our name owned by nobody of ours survives the orphan
           "[controller]") {
   OperatorFixture f;
   // Labelled like ours, but not owned by our Namespace: someone else's.
+  // (Not owned by anything: an ownerReference to a missing uid would be
+  // garbage-collected by a real cluster.)
   auto cr = f.api.client().Create(Json(
       R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole",)"
       R"("metadata":{"name":"srexpert-agent","labels":{"app.kubernetes.io/managed-by":"srexpert-operator",)"
-      R"("app.kubernetes.io/instance":"srexpert-agent"},"ownerReferences":[{"apiVersion":"v1",)"
-      R"("kind":"Namespace","name":"srexpert-system","uid":"not-the-namespace-uid"}]},"rules":[]})"));
+      R"("app.kubernetes.io/instance":"srexpert-agent"}},"rules":[]})"));
   REQUIRE(cr.ok());
+  // And an orphaned binding that is ours (owned by the Namespace): its clean-up
+  // runs for this AgentConfig's name and must spare the foreign ClusterRole.
+  auto ns = f.Get("v1", "Namespace", "", kNs);
+  REQUIRE(ns.ok());
+  auto crb = f.api.client().Create(Json(
+      R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",)"
+      R"("metadata":{"name":"srexpert-agent","labels":{"app.kubernetes.io/managed-by":"srexpert-operator",)"
+      R"("app.kubernetes.io/instance":"srexpert-agent"},"ownerReferences":[{"apiVersion":"v1",)"
+      R"("kind":"Namespace","name":"srexpert-system","uid":")" +
+      json::GetString(*ns, {"metadata", "uid"}) +
+      R"("}]},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"srexpert-agent"},)"
+      R"("subjects":[{"kind":"ServiceAccount","name":"srexpert-agent","namespace":"srexpert-system"}]})"));
+  REQUIRE(crb.ok());
   f.ctrl->Start();
+  CHECK(Eventually([&] {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "srexpert-agent");
+  }));
   f.Settle();
   CHECK(f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent"));
 }

@@ -40,6 +40,16 @@ TEST_CASE("messages compressed in order come back unchanged") {
   CHECK(Inflate(d, Deflate(c, "")).empty());
 }
 
+TEST_CASE("empty messages in a row leave the stream intact (RFC 7692 empty block)") {
+  // zlib emits nothing for a flush right after a flush; the frame must still
+  // end the message, or the receiver's implied tail eats what follows.
+  MessageCompressor c;
+  MessageDecompressor d;
+  CHECK(Inflate(d, Deflate(c, "first")) == "first");
+  for (int i = 0; i < 5; ++i) CHECK(Inflate(d, Deflate(c, "")).empty());
+  CHECK(Inflate(d, Deflate(c, "after the empty ones")) == "after the empty ones");
+}
+
 TEST_CASE("a message like an earlier one costs a few bytes because the window carries over") {
   MessageCompressor c;
   MessageDecompressor d;
