@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "kube/cancellation_state.h"
 
@@ -406,6 +408,12 @@ class CppRestTransport final : public HttpTransport {
     client::http_client_config cfg;
     cfg.set_timeout(timeout);
     cfg.set_validate_certificates(!config.insecure_skip_tls_verify);
+    // No redirects: cpprestsdk would resend every header, the bearer token
+    // included, to whatever host Location names, and its redirect follower
+    // copies the request's headers after handing the request to an I/O
+    // thread that may already be writing them (a data race, found by
+    // ThreadSanitizer). The API server does not redirect API calls.
+    cfg.set_max_redirects(0);
     cfg.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
       std::string what;
       // Validated in New(); a failure here cannot happen for the same PEMs.
@@ -459,7 +467,15 @@ class CppRestTransport final : public HttpTransport {
     if (!r.bearer_token.empty()) {
       h.add(U("Authorization"), utility::conversions::to_string_t("Bearer " + r.bearer_token));
     }
-    if (!r.body.empty()) msg.set_body(r.body, r.content_type);
+    if (!r.body.empty()) {
+      // A byte buffer, not set_body(std::string): that one wraps the text in
+      // a streambuf<char> and casts it to streambuf<uint8_t> through void
+      // (cpprest/astreambuf.h), an object of the wrong type, which UBSan
+      // reports on every request. Same length, same Content-Type.
+      std::vector<uint8_t> bytes(r.body.begin(), r.body.end());
+      msg.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), r.body.size(),
+                   utility::conversions::to_string_t(r.content_type));
+    }
     return msg;
   }
 
