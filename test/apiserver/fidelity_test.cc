@@ -116,7 +116,8 @@ TEST_CASE_METHOD(Fixture, "Deployments serve an autoscaling/v1 Scale", "[apiserv
   CHECK(missing.status == 404);
   CHECK(Message(missing) == "deployments/scale.apps \"missing\" not found");
   bool listed = false;
-  for (const auto& r : json::Find(client.Get("/apis/apps/v1").Json(), {"resources"})->GetArray()) {
+  auto discovery = client.Get("/apis/apps/v1").Json();  // Find() points into it
+  for (const auto& r : json::Find(discovery, {"resources"})->GetArray()) {
     if (json::GetString(r, {"name"}) == "deployments/scale") {
       listed = json::GetString(r, {"group"}) == "autoscaling" && json::GetString(r, {"kind"}) == "Scale";
     }
@@ -193,7 +194,8 @@ TEST_CASE_METHOD(Fixture, "strategic merge patch merges keyed lists and puts new
   REQUIRE(r.status == 200);
   auto containers = [&](const srexpert::testing::TestResponse& resp) {
     std::vector<std::string> names;
-    for (const auto& c : json::Find(resp.Json(), {"spec", "template", "spec", "containers"})->GetArray()) {
+    auto obj = resp.Json();
+    for (const auto& c : json::Find(obj, {"spec", "template", "spec", "containers"})->GetArray()) {
       names.push_back(json::GetString(c, {"name"}));
     }
     return names;
@@ -201,7 +203,8 @@ TEST_CASE_METHOD(Fixture, "strategic merge patch merges keyed lists and puts new
   CHECK(containers(r) == std::vector<std::string>{"b", "a"});
   r = client.Patch(kDeployments + "/d", R"({"spec":{"template":{"spec":{"containers":[{"name":"a","env":[{"name":"Y","value":"2"}]}]}}}})", smp);
   CHECK(containers(r) == std::vector<std::string>{"b", "a"});
-  const auto& a = (*json::Find(r.Json(), {"spec", "template", "spec", "containers"}))[1];
+  auto obj = r.Json();
+  const auto& a = (*json::Find(obj, {"spec", "template", "spec", "containers"}))[1];
   CHECK(json::GetString(a, {"image"}) == "nginx:1");
   CHECK(json::Find(a, {"env"})->Size() == 2);
   r = client.Patch(kDeployments + "/d", R"({"spec":{"template":{"spec":{"containers":[{"name":"b","$patch":"delete"}]}}}})", smp);
@@ -260,7 +263,8 @@ TEST_CASE_METHOD(Fixture, "managedFields are ordered and a no-op apply stamps no
   REQUIRE(client.Patch(kCms + "/s?fieldManager=zz", cm, apply).status == 201);
   auto shared = client.Patch(kCms + "/s?fieldManager=aa", cm, apply);
   REQUIRE(shared.status == 200);
-  const auto& mf = *json::Find(shared.Json(), {"metadata", "managedFields"});
+  auto obj = shared.Json();
+  const auto& mf = *json::Find(obj, {"metadata", "managedFields"});
   REQUIRE(mf.Size() == 2);
   // aa's apply changed nothing: no time, so it sorts first.
   CHECK(json::GetString(mf[0], {"manager"}) == "aa");
