@@ -60,4 +60,17 @@ if [ ! -x "$tools/helm/helm" ]; then
   chmod +x "$tools/helm/helm"
   rm -rf "$tmp"
 fi
-echo "install-deps: done (helm at $tools/helm/helm)"
+# The npm `ws` library: the interop tests (test/interop) write an independent
+# backend and fake agent on it from docs/protocol.md. Pinned; npm checks the
+# registry's integrity hash. It has no dependencies of its own.
+ws_version=8.18.3
+if [ "$(cat "$tools/node_modules/ws/.srx-version" 2>/dev/null)" != "$ws_version" ]; then
+  mkdir -p "$tools/node_modules"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "ws@$ws_version" >/dev/null && tar xzf ./*.tgz)
+  rm -rf "$tools/node_modules/ws"
+  mv "$tmp/package" "$tools/node_modules/ws"
+  echo "$ws_version" >"$tools/node_modules/ws/.srx-version"
+  rm -rf "$tmp"
+fi
+echo "install-deps: done (helm at $tools/helm/helm, ws $ws_version)"

@@ -8,6 +8,7 @@
 
 #include "api/agent_config.h"
 #include "common/log.h"
+#include "common/yaml_documents.h"
 
 namespace srexpert::controller {
 
@@ -95,7 +96,12 @@ std::optional<json::Document> ParseBootstrapAgentConfig(const std::string& text,
   };
   json::Document doc;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    std::vector<YAML::Node> docs;
+    yaml::LoadError load_error;
+    // Not YAML::LoadAll: yaml-cpp 0.7 loops without end on some input.
+    if (!yaml::LoadAllDocuments(text, 16, &docs, &load_error)) {
+      return fail("not valid YAML or JSON (line " + std::to_string(load_error.line + 1) + ")");
+    }
     std::vector<YAML::Node> objects;
     for (const auto& d : docs) {
       if (!d.IsNull()) objects.push_back(d);

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "common/json.h"
+#include "common/yaml_documents.h"
 #include "scan/json_access.h"
 
 namespace srexpert::scan {
@@ -490,12 +491,16 @@ std::string ParseManifests(std::string_view text, std::string_view source,
                          limits.max_depth);
     }
     std::vector<YAML::Node> nodes;
-    try {
-      nodes = YAML::LoadAll(std::string(text));
-    } catch (const YAML::Exception& e) {
+    yaml::LoadError load_error;
+    // Not YAML::LoadAll: yaml-cpp 0.7 loops without end on some input
+    // (common/yaml_documents.h).
+    if (!yaml::LoadAllDocuments(text, limits.max_documents, &nodes, &load_error)) {
+      if (load_error.too_many_documents) {
+        return fmt::format("{}: more documents than the limit of {}", source, limits.max_documents);
+      }
       // The document index: "---" separators before the error's line, plus
       // one when content precedes the first separator.
-      int line_no = e.mark.line;
+      int line_no = load_error.line;
       int separators = 0;
       bool content_before_first = false;
       size_t p = 0;
@@ -512,11 +517,8 @@ std::string ParseManifests(std::string_view text, std::string_view source,
         p = nl + 1;
       }
       int document = std::max(1, separators + (content_before_first ? 1 : 0));
-      return fmt::format("{}: invalid YAML: {}", Where(source, document, line_no + 1), e.msg);
-    }
-    if (nodes.size() > limits.max_documents) {
-      return fmt::format("{}: {} documents, more than the limit of {}", source, nodes.size(),
-                         limits.max_documents);
+      return fmt::format("{}: invalid YAML: {}", Where(source, document, line_no + 1),
+                         load_error.message);
     }
     Converter conv{alloc, limits.max_nodes, limits.max_depth + 2, ""};
     for (size_t i = 0; i < nodes.size(); ++i) {

@@ -224,6 +224,7 @@ class E2eWorld {
   }
 
   ApiServer& api() { return api_; }
+  const TestPki& pki() const { return pki_; }
   std::shared_ptr<srexpert::kube::RestClient> client() { return client_; }
   TempDir& dir() { return dir_; }
 
