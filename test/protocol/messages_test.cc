@@ -1,6 +1,7 @@
 #include "protocol/messages.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <random>
 #include <string>
@@ -247,6 +248,47 @@ TEST_CASE("nesting deeper than 64 levels is malformed, in unknown members too, a
   std::string error;
   CHECK_FALSE(Encode(StreamMessage{StreamMessage::Kind::kDelta, 1, payload(64), true}, &error));
   CHECK(error == "payload: nested too deep");
+}
+
+TEST_CASE("members: at most 64 in the envelope, elsewhere bounded by the message size", "[protocol]") {
+  // docs/protocol.md, "Limits".
+  auto envelope = [](int extra) {
+    std::string m = R"({"v":1,"type":"ack","seq":1)";
+    for (int i = 0; i < extra; ++i) m += fmt::format(R"(,"x{}":0)", i);
+    return m + "}";
+  };
+  CHECK(Decode(envelope(61)).ok());  // 64 members
+  auto r = Decode(envelope(62));
+  CHECK(r.error.kind == DecodeErrorKind::kBadEnvelope);
+  CHECK(r.error.message == "too many members in the envelope");
+
+  // Inside a member, only the size limits the count: each member takes at
+  // least 6 bytes, so a 4 MiB message holds ~600,000. Duplicate detection
+  // in known objects sorts the names (n log n): that many cost
+  // milliseconds, not the quadratic pass a naive check would take.
+  std::string hello = *Encode(SampleHello());
+  std::string members;
+  int n = 0;
+  while (hello.size() + members.size() < kDefaultMaxMessageBytes - 64) {
+    members += fmt::format(R"(,"m{}":0)", n++);
+  }
+  CHECK(n > 300000);
+  auto with_cluster_members = [&](const std::string& extra) {
+    std::string m = hello;
+    size_t at = m.find(R"("cluster":{)");
+    REQUIRE(at != std::string::npos);
+    at = m.find('}', at);
+    return m.substr(0, at) + extra + m.substr(at);
+  };
+  std::string ok = with_cluster_members(members);
+  REQUIRE(ok.size() <= static_cast<size_t>(kDefaultMaxMessageBytes));
+  CHECK(Decode(ok).ok());
+  r = Decode(with_cluster_members(members + R"(,"m0":1)"));
+  CHECK(r.error.kind == DecodeErrorKind::kInvalidField);
+  CHECK(r.error.message == "hello.cluster: duplicate member names");
+  // Past the size limit nothing is parsed.
+  r = Decode(with_cluster_members(members + std::string(200, ' ')));
+  CHECK(r.error.kind == DecodeErrorKind::kTooLarge);
 }
 
 TEST_CASE("random mutations of valid messages never crash the decoder", "[protocol]") {
