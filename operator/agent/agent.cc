@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include "agent/scan_runner.h"  // scans (issue #12)
+
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -444,6 +446,22 @@ struct Agent::Impl {
       t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
         reply(InfoResponse(r));
       });
+      // ---- scans (issue #12, agent/scan_runner.h) -------------------------
+      // The runner scans this leadership's cache; the scan.run handler owns
+      // it, so it lives and dies with the tunnel.
+      {
+        ScanRunnerOptions scans;
+        scans.enabled = options.settings.scans.enabled;
+        scans.interval = options.settings.scans.interval;
+        scans.registry = registry;
+        auto runner = std::make_shared<ScanRunner>(std::weak_ptr<stream::ClusterStream>(cs),
+                                                   std::move(scans), clock);
+        runner->Start();
+        t->HandleRequests(kScanRunRequest, [runner](const protocol::Request& r, Reply reply) {
+          runner->Handle(r, std::move(reply));
+        });
+      }
+      // ---- end scans --------------------------------------------------------
       std::shared_ptr<TunnelClient> replaced;
       {
         // Started under `mu`: StoppedLeading either finds it in `tunnel`

@@ -31,6 +31,7 @@
 #include "common/json.h"
 #include "common/time_format.h"
 #include "common/log.h"
+#include "hub/scan_diff.h"
 #include "hub/state_store.h"
 #include "hub/stream_payload.h"
 #include "hub/token_store.h"
@@ -741,7 +742,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  // GET /api/v1/clusters/<name>/{resources,events,metrics}.
+  // GET /api/v1/clusters/<name>/{resources,events,metrics,scans/latest,scans/diff}.
   net::HttpResponse ServeClusterState(const net::HttpRequest& req) {
     constexpr std::string_view kPrefix = "/api/v1/clusters/";
     std::string_view rest = std::string_view(req.path).substr(kPrefix.size());
@@ -758,7 +759,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       error = ParseQuery(req.query, {"kind", "namespace"}, &query);
     } else if (what == "events") {
       error = ParseQuery(req.query, {"namespace", "limit"}, &query);
-    } else if (what == "metrics") {
+    } else if (what == "metrics" || what == "scans/latest" || what == "scans/diff") {
       error = ParseQuery(req.query, {}, &query);
     } else {
       return JsonError(404, "not found");
@@ -833,6 +834,14 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       for (const std::string& e : events) raw(e, rapidjson::kObjectType);
       w.EndArray();
       w.EndObject();
+    } else if (what == "scans/latest" || what == "scans/diff") {
+      std::optional<std::string> latest, previous;
+      if (!store->Scans(cluster, &latest, &previous, &error)) return StoreError(cluster, error);
+      if (!latest) return JsonError(404, "no scan report received yet");
+      if (what == "scans/latest") return net::HttpResponse::Json(200, std::move(*latest));
+      std::string diff = ScanDiff(*latest, previous);
+      if (diff.empty()) return StoreError(cluster, "a stored scan report does not parse");
+      return net::HttpResponse::Json(200, std::move(diff));
     } else {
       std::optional<std::string> metrics;
       if (!store->Metrics(cluster, &metrics, &error)) return StoreError(cluster, error);

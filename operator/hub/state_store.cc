@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS events (
   event TEXT NOT NULL,
   UNIQUE (cluster_id, uid)
 );
+CREATE TABLE IF NOT EXISTS scans (
+  cluster_id INTEGER PRIMARY KEY,
+  latest TEXT NOT NULL,
+  previous TEXT
+);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (cluster_id, sort_time, id);
 )sql";
 
@@ -165,7 +170,7 @@ bool OpenConnection(const std::string& path, bool query_only, Connection* c, std
 }
 
 struct Queries {
-  Stmt resources, kinds, events, metrics, clusters, last_ack, staging;
+  Stmt resources, kinds, events, metrics, scans, clusters, last_ack, staging;
 
   bool Prepare(sqlite3* db, std::string* error) {
     return resources.Prepare(db,
@@ -182,6 +187,10 @@ struct Queries {
                           "ORDER BY sort_time DESC, id DESC LIMIT ?3",
                           error) &&
            metrics.Prepare(db, "SELECT metrics FROM clusters WHERE name = ?1", error) &&
+           scans.Prepare(db,
+                         "SELECT latest, previous FROM scans WHERE "
+                         "cluster_id = (SELECT id FROM clusters WHERE name = ?1)",
+                         error) &&
            clusters.Prepare(db, "SELECT name, last_ack FROM clusters ORDER BY name", error) &&
            last_ack.Prepare(db, "SELECT last_ack FROM clusters WHERE name = ?1", error) &&
            staging.Prepare(db,
@@ -204,7 +213,7 @@ struct StateStore::Impl {
   Stmt find_cluster, insert_cluster, set_ack;
   Stmt upsert_resource, delete_resource, clear_resources, move_staged, get_resource, set_object;
   Stmt upsert_staged, clear_staged, set_staging, finish_snapshot, set_kinds;
-  Stmt upsert_event, count_events, trim_events, set_metrics;
+  Stmt upsert_event, count_events, trim_events, set_metrics, set_scan;
   Queries writer_queries;
   Queries reader_queries_storage;
   Queries* reader_queries = nullptr;
@@ -269,7 +278,14 @@ struct StateStore::Impl {
                                "DELETE FROM events WHERE id IN (SELECT id FROM events "
                                "WHERE cluster_id = ?1 ORDER BY sort_time, id LIMIT ?2)",
                                error) &&
-           set_metrics.Prepare(db, "UPDATE clusters SET metrics = ?2 WHERE id = ?1", error);
+           set_metrics.Prepare(db, "UPDATE clusters SET metrics = ?2 WHERE id = ?1", error) &&
+           // The stored latest becomes previous (unqualified names in the
+           // DO UPDATE are the existing row's).
+           set_scan.Prepare(db,
+                            "INSERT INTO scans (cluster_id, latest) VALUES (?1, ?2) "
+                            "ON CONFLICT (cluster_id) DO UPDATE SET previous = latest, "
+                            "latest = excluded.latest",
+                            error);
   }
 
   struct ClusterRow {
@@ -563,6 +579,10 @@ ApplyResult StateStore::ApplyDelta(const std::string& cluster, int64_t seq, cons
       d.set_metrics.Bind(1, row.id).Bind(2, *delta.metrics);
       if (!d.set_metrics.Run(&error)) return failed();
     }
+    if (delta.scan) {
+      d.set_scan.Bind(1, row.id).Bind(2, *delta.scan);
+      if (!d.set_scan.Run(&error)) return failed();
+    }
     return ApplyResult{};
   });
 }
@@ -631,6 +651,27 @@ bool StateStore::Metrics(const std::string& cluster, std::optional<std::string>*
   q.Reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     if (error) *error = ErrorOf(c.db, "reading metrics");
+    return false;
+  }
+  return true;
+}
+
+bool StateStore::Scans(const std::string& cluster, std::optional<std::string>* latest,
+                       std::optional<std::string>* previous, std::string* error) {
+  Connection& c = *impl_->reader;
+  Stmt& q = impl_->reader_queries->scans;
+  std::lock_guard lock(c.mu);
+  latest->reset();
+  previous->reset();
+  q.Bind(1, cluster);
+  int rc = q.Step();
+  if (rc == SQLITE_ROW) {
+    *latest = q.Text(0);
+    if (!q.IsNull(1)) *previous = q.Text(1);
+  }
+  q.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (error) *error = ErrorOf(c.db, "reading scans");
     return false;
   }
   return true;

@@ -110,6 +110,11 @@ class StateStore {
               std::vector<std::string>* out, std::string* error);
   // The latest metrics JSON, nullopt when none was received.
   bool Metrics(const std::string& cluster, std::optional<std::string>* out, std::string* error);
+  // The latest scan report and the one before it (JSON texts, nullopt when
+  // none). A delta's `scan` moves the latest to previous; snapshots leave
+  // both alone.
+  bool Scans(const std::string& cluster, std::optional<std::string>* latest,
+             std::optional<std::string>* previous, std::string* error);
 
  private:
   struct Impl;

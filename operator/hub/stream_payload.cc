@@ -244,14 +244,54 @@ std::optional<SnapshotPayload> DecodeSnapshotPayload(std::string_view json, std:
   return out;
 }
 
+// A scan report as docs/protocol.md defines it: the members the hub reads
+// (the diff keys findings by check, kind, namespace, name and container).
+std::string ScanReport(const Value& r) {
+  if (!r.IsObject()) return "scan: must be an object";
+  std::string e = String(r, "scannedAt", 1, kMaxTimestamp, true);
+  int64_t score = 0;
+  if (e.empty()) e = Integer(r, "score", true, &score);
+  if (e.empty() && (score < 0 || score > 100)) e = "score: must be 0..100";
+  if (e.empty()) {
+    const Value* f = Member(r, "findings");
+    if (!f || !f->IsArray()) {
+      e = "findings: must be an array";
+    } else {
+      rapidjson::SizeType i = 0;
+      for (const auto& item : f->GetArray()) {
+        std::string u;
+        if (!item.IsObject()) {
+          u = ": must be an object";
+        } else {
+          u = String(item, "check", 1, kMaxName, true);
+          if (u.empty()) u = String(item, "severity", 1, kMaxName, true);
+          if (u.empty()) u = String(item, "kind", 1, kMaxName, true);
+          if (u.empty()) u = String(item, "namespace", 0, kMaxName, true);
+          if (u.empty()) u = String(item, "name", 1, kMaxName, true);
+          if (u.empty()) u = String(item, "container", 0, kMaxName, false);
+          if (!u.empty()) u = "." + u;
+        }
+        if (!u.empty()) {
+          e = fmt::format("findings[{}]{}", i, u);
+          break;
+        }
+        ++i;
+      }
+    }
+  }
+  return e.empty() ? e : "scan." + e;
+}
+
 std::optional<DeltaPayload> DecodeDeltaPayload(std::string_view json, std::string* error) {
   rapidjson::Document doc;
   if (std::string e = ParsePayload(json, &doc); !e.empty()) return Failed<DeltaPayload>(error, e);
   const Value* changes = Member(doc, "changes");
   const Value* events = Member(doc, "events");
   const Value* metrics = Member(doc, "metrics");
-  if (!changes && !events && !metrics) {
-    return Failed<DeltaPayload>(error, "payload: needs at least one of changes, events, metrics");
+  const Value* scan = Member(doc, "scan");
+  if (!changes && !events && !metrics && !scan) {
+    return Failed<DeltaPayload>(error,
+                                "payload: needs at least one of changes, events, metrics, scan");
   }
   DeltaPayload out;
   Serializer dump;
@@ -319,6 +359,10 @@ std::optional<DeltaPayload> DecodeDeltaPayload(std::string_view json, std::strin
   if (metrics) {
     if (std::string e = Metrics(*metrics); !e.empty()) return Failed<DeltaPayload>(error, e);
     out.metrics = dump(*metrics);
+  }
+  if (scan) {
+    if (std::string e = ScanReport(*scan); !e.empty()) return Failed<DeltaPayload>(error, e);
+    out.scan = dump(*scan);
   }
   return out;
 }

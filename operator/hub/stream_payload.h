@@ -65,6 +65,9 @@ struct DeltaPayload {
   std::vector<Change> changes;
   std::vector<EventRecord> events;
   std::optional<std::string> metrics;  // compact JSON object text
+  // The latest scan report (docs/protocol.md, delta payload `scan`),
+  // compact JSON object text.
+  std::optional<std::string> scan;
 };
 
 // Decoded payload, or nullopt with `error` naming the offending member.

@@ -211,6 +211,46 @@ void Streamer::Metrics(JsonText metrics) {
   cv_.notify_all();
 }
 
+void Streamer::ScanReport(JsonText report) {
+  if (!report) return;
+  {
+    std::lock_guard lock(mu_);
+    pending_scan_ = std::move(report);
+  }
+  cv_.notify_all();
+}
+
+bool Streamer::CacheReady() const {
+  std::lock_guard lock(mu_);
+  return ReadyForSnapshotLocked();
+}
+
+size_t Streamer::MessageLimit() const {
+  std::lock_guard lock(mu_);
+  return MessageLimitLocked();
+}
+
+void Streamer::ForEachObject(
+    const std::function<void(const std::string&, const std::string&, const std::string&,
+                             const std::string&)>& visit) {
+  std::vector<std::pair<std::string, JsonText>> held;
+  {
+    std::lock_guard lock(mu_);
+    held.reserve(objects_.size());
+    for (const auto& [key, form] : objects_) held.emplace_back(key, form);
+  }
+  for (const auto& [key, form] : held) {
+    auto parts = SplitKey(key);
+    std::string kind(parts.kind);
+    auto text = codec_.Decode(kind, *form);
+    if (!text) {
+      log::Error("cannot decode a held object; left out of the scan", {{"kind", kind}});
+      continue;
+    }
+    visit(kind, std::string(parts.ns), std::string(parts.name), *text);
+  }
+}
+
 // ---- Session ----------------------------------------------------------------
 
 void Streamer::SessionStarted(const protocol::Welcome& welcome, StreamSender send) {
@@ -628,8 +668,23 @@ void Streamer::SealDeltaLocked(std::unique_lock<std::mutex>& lock) {
     }
     pending_metrics_.reset();
   }
+  bool scan = false;
+  if (pending_scan_ &&
+      ((changes + events == 0 && !metrics) || payload.size() + pending_scan_->size() < limit)) {
+    if (pending_scan_->size() + 32 > limit) {
+      // The scan runner cuts its report below the message limit; this is a bug.
+      ++stats_.oversized_dropped;
+      log::Error("scan report larger than a message; dropped",
+                 {{"bytes", static_cast<int64_t>(pending_scan_->size())}});
+    } else {
+      w.Key("scan");
+      WriteRaw(w, *pending_scan_);
+      scan = true;
+    }
+    pending_scan_.reset();
+  }
   w.EndObject();
-  if (changes + events == 0 && !metrics) return;  // everything coalesced away
+  if (changes + events == 0 && !metrics && !scan) return;  // everything coalesced away
 
   auto m = std::make_shared<protocol::StreamMessage>();
   m->kind = protocol::StreamMessage::Kind::kDelta;
@@ -661,7 +716,7 @@ void Streamer::SealLocked(std::unique_lock<std::mutex>& lock,
       continue;
     }
     bool have_work = !pending_order_.empty() || !pending_event_order_.empty() ||
-                     pending_metrics_ != nullptr;
+                     pending_metrics_ != nullptr || pending_scan_ != nullptr;
     if (!have_work) break;
     bool eager = window_.size() < options_.eager_in_flight;
     bool old_enough = !pending_order_.empty() &&
@@ -753,7 +808,7 @@ bool Streamer::WaitIdle(std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     bool idle = window_.empty() && pending_order_.empty() && pending_event_order_.empty() &&
-                !pending_metrics_ && !snapshot_requested_ && !snapshot_active_ && !sealing_;
+                !pending_metrics_ && !pending_scan_ && !snapshot_requested_ && !snapshot_active_ && !sealing_;
     if (idle) return true;
     if (cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
                                                     std::chrono::milliseconds(20))) ==

@@ -128,6 +128,27 @@ class Streamer final : public ChangeSink {
   void Event(const std::string& uid, JsonText event) override;
   void Metrics(JsonText metrics) override;
 
+  // The latest scan report summary (docs/protocol.md, delta payload
+  // `scan`): sent in the next delta, replacing any unsent earlier one, like
+  // a metrics sample. Not part of the ChangeSink: the scan runner, not a
+  // collector, produces it.
+  void ScanReport(JsonText report);
+  // Every expected kind is synced or unavailable (or the initial sync timed
+  // out): the current state is the whole cluster, as the first snapshot
+  // needs it.
+  bool CacheReady() const;
+  // The largest payload a message may carry now (the session's limit when
+  // one is up): a scan report must stay some way below it.
+  size_t MessageLimit() const;
+
+  // Visits every object of the current state (the leader's cache) decoded:
+  // kind, namespace, name and projected JSON. Takes the held forms under
+  // the lock and decodes outside it, so collectors and the pump are not held
+  // up; objects changed meanwhile are seen in either form.
+  void ForEachObject(const std::function<void(const std::string& kind, const std::string& ns,
+                                              const std::string& name,
+                                              const std::string& json)>& visit);
+
   // Tunnel session lifecycle.
   void SessionStarted(const protocol::Welcome& welcome, StreamSender send);
   void SessionEnded();
@@ -201,6 +222,7 @@ class Streamer final : public ChangeSink {
   std::unordered_map<std::string, JsonText> pending_events_;
   std::deque<std::string> pending_event_order_;
   JsonText pending_metrics_;
+  JsonText pending_scan_;
 
   // Sequencing and the window.
   int64_t next_seq_ = 1;

@@ -208,7 +208,7 @@ TEST_CASE("invalid payloads are refused and do not advance the stream", "[hub][s
   agent.Send(DeltaMessage(3, OneChange("added", "web-2")));
   expect_error("sequence_gap", "3", "expected seq 2, got 3");
   agent.Send(DeltaMessage(2, "{}"));
-  expect_error("invalid_payload", "2", "payload: needs at least one of changes, events, metrics");
+  expect_error("invalid_payload", "2", "payload: needs at least one of changes, events, metrics, scan");
   CHECK(ResourceNames(*f.hub, "prod") == Strings{"Pod/default/web-0"});
   agent.Send(DeltaMessage(2, OneChange("added", "web-1")));
   CHECK(agent.ReadAs<protocol::Ack>().seq == 2);

@@ -151,8 +151,8 @@ TEST_CASE("a delta decodes changes, events and metrics", "[hub][payload]") {
 }
 
 TEST_CASE("malformed deltas are rejected naming the member", "[hub][payload]") {
-  CHECK(DeltaError("{}") == "payload: needs at least one of changes, events, metrics");
-  CHECK(DeltaError(R"({"other":1})") == "payload: needs at least one of changes, events, metrics");
+  CHECK(DeltaError("{}") == "payload: needs at least one of changes, events, metrics, scan");
+  CHECK(DeltaError(R"({"other":1})") == "payload: needs at least one of changes, events, metrics, scan");
   CHECK(DeltaError(R"({"changes":{}})") == "changes: must be an array");
   CHECK(DeltaError(R"({"changes":[1]})") == "changes[0]: must be an object");
   const std::string ok = R"({"op":"added","kind":"Pod","namespace":"a","name":"b","object":{}},)";

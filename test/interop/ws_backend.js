@@ -184,7 +184,7 @@ async function stream(s, { until = () => false, ms = 3000, firstSeq } = {}) {
     } else {
       seen.deltas++;
       const p = m.payload;
-      check(`session ${s.n}: delta carries changes, events or metrics`, p.changes || p.events || p.metrics);
+      check(`session ${s.n}: delta carries changes, events, metrics or a scan report`, p.changes || p.events || p.metrics || p.scan);
       for (const c of p.changes || []) {
         check(`session ${s.n}: change op is added|modified|deleted`, ['added', 'modified', 'deleted'].includes(c.op), c.op);
         const key = `${c.kind}/${c.namespace}/${c.name}`;

@@ -31,6 +31,7 @@ struct ModelBackend {
   std::map<std::string, std::string> staging;  // snapshot in progress
   std::map<std::string, std::string> events;   // uid → event JSON
   std::string metrics;
+  std::string scan;  // the latest delta `scan` member
   std::string snapshot_id;
   int64_t next_part = 0;
   int snapshots = 0, duplicates = 0, gaps = 0, messages = 0, patches = 0;
@@ -107,6 +108,7 @@ struct ModelBackend {
             }
           }
           if (doc->HasMember("metrics")) metrics = json::Dump((*doc)["metrics"]);
+          if (doc->HasMember("scan")) scan = json::Dump((*doc)["scan"]);
         }
         last = m.seq;
         ack_seq = m.seq;
@@ -548,4 +550,30 @@ TEST_CASE("an object larger than a message is left out and counted, the stream g
   CHECK(hub.patches == patches_before);
   CHECK(hub.gaps == 0);
   for (size_t size : hub.EncodedSizes()) CHECK(size <= static_cast<size_t>(limit));
+}
+
+TEST_CASE("the latest scan report goes upstream in a delta; the cache can be read back") {
+  Streamer s({}, Kinds());
+  ModelBackend hub;
+  hub.streamer = &s;
+  CHECK_FALSE(s.CacheReady());
+  s.Upsert("Pod", "a", "p1", J(PodJson(1)));
+  s.Synced("Pod");
+  s.Synced("Node");
+  CHECK(s.CacheReady());
+  // No session yet: an older report is replaced by the newer one.
+  s.ScanReport(J("{\"scannedAt\":\"t1\"}"));
+  s.ScanReport(J("{\"scannedAt\":\"t2\"}"));
+  s.Start();
+  s.SessionStarted(hub.Welcome(), hub.Sender());
+  REQUIRE(s.WaitIdle(5s));
+  CHECK(hub.scan == "{\"scannedAt\":\"t2\"}");
+  CHECK(s.MessageLimit() > 0);
+  std::vector<std::string> seen;
+  s.ForEachObject([&](const std::string& kind, const std::string& ns, const std::string& name,
+                      const std::string& json) {
+    seen.push_back(kind + "/" + ns + "/" + name);
+    CHECK(json == PodJson(1));
+  });
+  CHECK(seen == std::vector<std::string>{"Pod/a/p1"});
 }

@@ -1,0 +1,252 @@
+#include "agent/scan_report.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <deque>
+#include <set>
+#include <tuple>
+
+#include "common/time_format.h"
+#include "scan/engine.h"
+#include "stream/projection.h"
+
+namespace srexpert::agent {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Str(Writer& w, std::string_view v) {
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+void WriteCounts(Writer& w, const scan::Counts& c) {
+  w.StartObject();
+  w.Key("score");
+  w.Int(c.Score());
+  w.Key("passed");
+  w.Uint64(c.passed);
+  w.Key("warnings");
+  w.Uint64(c.warnings);
+  w.Key("dangers");
+  w.Uint64(c.dangers);
+  w.EndObject();
+}
+
+void WriteList(Writer& w, const char* key, const std::vector<std::string>& items) {
+  w.Key(key);
+  w.StartArray();
+  for (const auto& i : items) Str(w, i);
+  w.EndArray();
+}
+
+std::string ParseList(const rapidjson::Value& doc, const char* key, std::vector<std::string>* out) {
+  auto it = doc.FindMember(key);
+  if (it == doc.MemberEnd()) return "";
+  if (!it->value.IsArray() || it->value.Size() > 256) {
+    return fmt::format("{}: must be an array of at most 256 strings", key);
+  }
+  for (const auto& v : it->value.GetArray()) {
+    if (!v.IsString() || v.GetStringLength() == 0 || v.GetStringLength() > 253) {
+      return fmt::format("{}: every entry must be a string of 1..253 bytes", key);
+    }
+    out->emplace_back(v.GetString(), v.GetStringLength());
+  }
+  return "";
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+}  // namespace
+
+std::string ParseScanScope(std::string_view payload, ScanScope* out) {
+  rapidjson::Document doc;
+  doc.Parse(payload.data(), payload.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "payload: must be a JSON object";
+  for (const auto& m : doc.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name != "namespaces" && name != "kinds" && name != "checks") {
+      return fmt::format("payload: unknown member \"{}\" (namespaces, kinds, checks)",
+                         name.substr(0, 64));
+    }
+  }
+  ScanScope scope;
+  for (auto [key, list] : {std::pair{"namespaces", &scope.namespaces},
+                           std::pair{"kinds", &scope.kinds}, std::pair{"checks", &scope.checks}}) {
+    if (std::string e = ParseList(doc, key, list); !e.empty()) return e;
+  }
+  for (const auto& k : scope.kinds) {
+    if (!stream::FindCollectedKind(k)) {
+      return fmt::format("kinds: \"{}\" is not a kind the agent collects", k.substr(0, 64));
+    }
+  }
+  *out = std::move(scope);
+  return "";
+}
+
+const std::vector<std::string>& NotEvaluatedInCluster() {
+  // The projection keeps neither imagePullPolicy, topologySpreadConstraints
+  // nor probe details, never keeps env values or ConfigMap data, and
+  // PodDisruptionBudgets are not collected.
+  static const std::vector<std::string> ids = [] {
+    std::vector<std::string> v;
+    for (scan::CheckId id :
+         {scan::CheckId::kPssHostProbes, scan::CheckId::kImagePullPolicy,
+          scan::CheckId::kTopologySpread, scan::CheckId::kPodDisruptionBudget,
+          scan::CheckId::kPdbDisruptionsZero, scan::CheckId::kPdbMinAvailableVsHpa,
+          scan::CheckId::kSensitiveEnvVar, scan::CheckId::kSensitiveConfigMapContent}) {
+      v.emplace_back(scan::Catalogue()[static_cast<size_t>(id)].id);
+    }
+    return v;
+  }();
+  return ids;
+}
+
+ScanOutcome RunCacheScan(const CachedObjects& objects, const ScanScope& scope,
+                         std::shared_ptr<const scan::ScanConfig> config, size_t max_bytes,
+                         Clock& clock) {
+  ScanOutcome out;
+  const auto started = clock.Now();
+  const auto scanned_at = clock.WallNow();
+
+  scan::ScanOptions options;
+  options.config = std::move(config);
+  options.only = scope.checks;
+  options.skip = NotEvaluatedInCluster();
+  if (std::string e = scan::ValidateSelection(options); !e.empty()) {
+    out.error = e;
+    return out;
+  }
+
+  // Every object parsed into one pool (the engine looks across objects:
+  // owners, bindings, PDBs). Out of scope objects stay as context only.
+  rapidjson::MemoryPoolAllocator<> pool;
+  std::deque<rapidjson::Document> docs;
+  std::vector<scan::Object> inputs;
+  objects([&](const std::string& kind, const std::string& ns, const std::string&,
+              const std::string& json) {
+    const stream::CollectedKind* k = stream::FindCollectedKind(kind);
+    if (!k) return;
+    rapidjson::Document& d = docs.emplace_back(&pool);
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) {
+      docs.pop_back();
+      return;
+    }
+    scan::Object o = scan::MakeObject(d, kind, k->api_version);
+    o.source = "cluster";
+    const bool ns_in =
+        scope.namespaces.empty() ||
+        (k->namespaced ? Contains(scope.namespaces, ns)
+                       : kind == "Namespace" && Contains(scope.namespaces, o.ref.name));
+    const bool kind_in = scope.kinds.empty() || Contains(scope.kinds, kind);
+    o.context_only = !(ns_in && kind_in);
+    if (!o.context_only) ++out.objects;
+    inputs.push_back(std::move(o));
+  });
+
+  const scan::Report report = scan::Scan(inputs, options);
+  const scan::Summary summary = scan::Summarize(report);
+  out.counts = summary.total;
+  out.by_category = summary.by_category;
+  out.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now() - started);
+
+  std::vector<const scan::Finding*> failed;
+  for (const scan::Finding& f : report.findings) {
+    if (!f.passed && f.severity != scan::Severity::kIgnore) failed.push_back(&f);
+  }
+  out.findings = failed.size();
+  auto order = [&](const scan::Finding* f) {
+    const scan::ObjectRef& r = report.objects[f->object];
+    return std::make_tuple(f->severity == scan::Severity::kDanger ? 0 : 1, f->check,
+                           std::string_view(r.ns), std::string_view(r.kind),
+                           std::string_view(r.name), report.Container(*f));
+  };
+  std::stable_sort(failed.begin(), failed.end(),
+                   [&](const auto* a, const auto* b) { return order(a) < order(b); });
+
+  // Findings are rendered one by one and kept while the whole still fits.
+  std::string findings = "[";
+  // What follows the findings: "omitted" and the closing brackets.
+  constexpr size_t kTail = 64;
+  rapidjson::StringBuffer head_buf;
+  Writer w(head_buf);
+  w.StartObject();
+  w.Key("scannedAt");
+  Str(w, FormatRfc3339(scanned_at));
+  w.Key("durationMs");
+  w.Int64(out.duration.count());
+  w.Key("objects");
+  w.Uint64(out.objects);
+  if (!scope.Full()) {
+    w.Key("scope");
+    w.StartObject();
+    WriteList(w, "namespaces", scope.namespaces);
+    WriteList(w, "kinds", scope.kinds);
+    WriteList(w, "checks", scope.checks);
+    w.EndObject();
+  }
+  w.Key("score");
+  w.Int(out.counts.Score());
+  w.Key("counts");
+  WriteCounts(w, out.counts);
+  w.Key("byCategory");
+  w.StartObject();
+  for (const auto& [category, counts] : out.by_category) {
+    Str(w, scan::CategoryName(category));
+    WriteCounts(w, counts);
+  }
+  w.EndObject();
+  WriteList(w, "notEvaluated", NotEvaluatedInCluster());
+  w.Key("findings");
+  // The writer puts the ':' before a value, which it never gets here.
+  std::string head(head_buf.GetString(), head_buf.GetSize());
+  head += ':';
+
+  for (size_t i = 0; i < failed.size(); ++i) {
+    const scan::Finding& f = *failed[i];
+    const scan::ObjectRef& r = report.objects[f.object];
+    const scan::CheckInfo& check = report.Check(f);
+    rapidjson::StringBuffer b;
+    Writer fw(b);
+    fw.StartObject();
+    fw.Key("check");
+    Str(fw, check.id);
+    fw.Key("severity");
+    Str(fw, scan::SeverityName(f.severity));
+    fw.Key("category");
+    Str(fw, scan::CategoryName(check.category));
+    fw.Key("kind");
+    Str(fw, r.kind);
+    fw.Key("namespace");
+    Str(fw, r.ns);
+    fw.Key("name");
+    Str(fw, r.name);
+    if (!report.Container(f).empty()) {
+      fw.Key("container");
+      Str(fw, report.Container(f));
+    }
+    fw.Key("message");
+    Str(fw, report.Message(f));
+    fw.EndObject();
+    const size_t need = b.GetSize() + 1;
+    if (head.size() + findings.size() + need + kTail > max_bytes) {
+      out.omitted = failed.size() - i;
+      break;
+    }
+    if (findings.size() > 1) findings += ',';
+    findings.append(b.GetString(), b.GetSize());
+  }
+  findings += ']';
+  out.json = std::move(head);
+  out.json += findings;
+  out.json += fmt::format(",\"omitted\":{}}}", out.omitted);
+  return out;
+}
+
+}  // namespace srexpert::agent
