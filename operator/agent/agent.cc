@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include "agent/scan_runner.h"  // scans (issue #12)
+#include "actions/workloads.h"  // actions (issue #13)
 
 #include <fmt/format.h>
 #include <prometheus/counter.h>
@@ -446,6 +447,25 @@ struct Agent::Impl {
       t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
         reply(InfoResponse(r));
       });
+      // ---- actions (issue #13, actions/action.h) --------------------------
+      // One registry per tunnel: its idempotency store survives the tunnel's
+      // reconnects, and destroying it with the tunnel (leadership lost)
+      // cancels running actions.
+      {
+        actions::ActionPolicy policy;
+        policy.switches = {{"scale", options.settings.actions.scale},
+                           {"restart", options.settings.actions.restart}};
+        policy.agent_namespace = options.pod_namespace;
+        auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
+        actions_registry->Register(actions::WorkloadScaleKind(client));
+        actions_registry->Register(actions::WorkloadRestartKind(client));
+        for (const auto& kind : actions_registry->Kinds()) {
+          t->HandleRequests(kind, [actions_registry](const protocol::Request& r, Reply reply) {
+            actions_registry->Handle(r, std::move(reply));
+          });
+        }
+      }
+      // ---- end actions ------------------------------------------------------
       // ---- scans (issue #12, agent/scan_runner.h) -------------------------
       // The runner scans this leadership's cache; the scan.run handler owns
       // it, so it lives and dies with the tunnel.

@@ -157,9 +157,11 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
       {"scale",
        {"apps|deployments/scale|get|", "apps|deployments/scale|patch|",
         "apps|deployments/scale|update|", "apps|statefulsets/scale|get|",
-        "apps|statefulsets/scale|patch|", "apps|statefulsets/scale|update|"}},
+        "apps|statefulsets/scale|patch|", "apps|statefulsets/scale|update|",
+        "|events|create|"}},  // the audit Event
       {"restart",
-       {"apps|deployments|patch|", "apps|statefulsets|patch|", "apps|daemonsets|patch|"}},
+       {"apps|deployments|patch|", "apps|statefulsets|patch|", "apps|daemonsets|patch|",
+        "|events|create|"}},
   };
   for (const auto& c : cases) {
     INFO(c.action);
