@@ -153,6 +153,8 @@ int main(int argc, char** argv) {
   log::Info("shutting down", {{"signal", sig}});
   agent.Stop();
   probes.Stop();
+  // Closed watches finish in cpprestsdk's pool after their owners let go.
+  (void)kube::WaitForHttpIoQuiet(std::chrono::milliseconds(20), std::chrono::seconds(2));
   log::Info("stopped");
   return 0;
 }

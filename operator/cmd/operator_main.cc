@@ -253,6 +253,8 @@ int main(int argc, char** argv) {
   // After the elector: it can no longer start the tasks' thread.
   if (startup_thread.joinable()) startup_thread.join();
   probes.Stop();
+  // Closed watches finish in cpprestsdk's pool after their owners let go.
+  (void)kube::WaitForHttpIoQuiet(std::chrono::milliseconds(20), std::chrono::seconds(2));
   if (bootstrap_rejected) return 2;
   return lost ? 1 : 0;
 }

@@ -11,10 +11,13 @@
 #include <pplx/pplxtasks.h>
 #include <pthread.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "kube/io_threads.h"
 
@@ -72,4 +75,20 @@ TEST_CASE("the HTTP I/O pool's threads leave termination signals to the thread t
       return RAND_bytes(bytes, sizeof bytes);
     }).then([](int ok) { CHECK(ok == 1); }).wait();
   }
+}
+
+TEST_CASE("WaitForHttpIoQuiet waits for continuations still queued or running",
+          "[kube][exit]") {
+  using namespace std::chrono_literals;
+  std::atomic<bool> ran{false};
+  auto slow = pplx::create_task([] { std::this_thread::sleep_for(300ms); })
+                  .then([&] { ran = true; });
+  // Nobody waits on `slow`: only the tracking scheduler knows it is pending.
+  CHECK(srexpert::kube::WaitForHttpIoQuiet(20ms, 10s));
+  CHECK(ran);
+
+  auto slower = pplx::create_task([] { std::this_thread::sleep_for(500ms); });
+  CHECK_FALSE(srexpert::kube::WaitForHttpIoQuiet(20ms, 100ms));
+  CHECK(srexpert::kube::WaitForHttpIoQuiet(20ms, 10s));
+  CHECK(slower.is_done());
 }
