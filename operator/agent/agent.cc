@@ -453,8 +453,14 @@ struct Agent::Impl {
       // cancels running actions.
       {
         actions::ActionPolicy policy;
-        policy.switches = {{"scale", options.settings.actions.scale},
-                           {"restart", options.settings.actions.restart}};
+        const auto& enabled = options.settings.actions;
+        policy.switches = {{"scale", enabled.scale},
+                           {"restart", enabled.restart},
+                           {"deletePods", enabled.delete_pods},
+                           {"nodes", enabled.nodes},
+                           {"applyManifests", enabled.apply_manifests},
+                           {"helm", enabled.helm}};
+        policy.namespaces = enabled.namespaces;
         policy.agent_namespace = options.pod_namespace;
         auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
         actions_registry->Register(actions::WorkloadScaleKind(client));

@@ -259,11 +259,15 @@ void ReadWorkSettings(Reader& r, const json::Value& root, AgentSettings* s) {
     r.Millis(*c, "scans", "intervalMs", &s->scans.interval);
   }
   if (const json::Value* c = r.Object(root, "", "actions", false)) {
-    r.Unknown(*c, "actions", {"scale", "restart", "applyManifests", "helm"});
+    r.Unknown(*c, "actions",
+              {"scale", "restart", "deletePods", "nodes", "applyManifests", "helm", "namespaces"});
     r.Bool(*c, "actions", "scale", &s->actions.scale);
     r.Bool(*c, "actions", "restart", &s->actions.restart);
+    r.Bool(*c, "actions", "deletePods", &s->actions.delete_pods);
+    r.Bool(*c, "actions", "nodes", &s->actions.nodes);
     r.Bool(*c, "actions", "applyManifests", &s->actions.apply_manifests);
     r.Bool(*c, "actions", "helm", &s->actions.helm);
+    r.Strings(*c, "actions", "namespaces", &s->actions.namespaces);
   }
 }
 

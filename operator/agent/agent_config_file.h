@@ -84,8 +84,11 @@ struct AgentSettings {
   struct Actions {
     bool scale = false;
     bool restart = false;
+    bool delete_pods = false;
+    bool nodes = false;
     bool apply_manifests = false;
     bool helm = false;
+    std::vector<std::string> namespaces;  // empty: every non-system namespace
   } actions;
 };
 

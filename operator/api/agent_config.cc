@@ -549,6 +549,30 @@ void ReadTunnel(Reader& r, const Value& spec, TunnelSpec* out) {
   }
 }
 
+// A list of distinct namespace names (DNS-1123 labels), at most `max`.
+void ReadNamespaceList(Reader& r, const Value& parent, const char* key, const std::string& path,
+                       size_t max, std::vector<std::string>* out) {
+  const Value* list = r.GetArray(parent, key, path + "." + key, max);
+  if (list == nullptr) return;
+  std::set<std::string> seen;
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    std::string p = fmt::format("{}.{}[{}]", path, key, i);
+    const Value& item = (*list)[i];
+    if (!item.IsString()) {
+      r.Error(p, "must be a string");
+      continue;
+    }
+    std::string ns(item.GetString(), item.GetStringLength());
+    if (!IsDnsLabel(ns)) {
+      r.Error(p, std::string(kDnsLabelRule));
+    } else if (!seen.insert(ns).second) {
+      r.Error(p, fmt::format("duplicate namespace \"{}\"", ns));
+    } else {
+      out->push_back(std::move(ns));
+    }
+  }
+}
+
 void ReadCollection(Reader& r, const Value& spec, CollectionSpec* out) {
   const std::string path = "spec.collection";
   const Value* c = r.GetObject(spec, "collection", path, false);
@@ -569,25 +593,7 @@ void ReadCollection(Reader& r, const Value& spec, CollectionSpec* out) {
     }
   }
   if (auto n = r.GetInt(*c, "eventBurst", path + ".eventBurst", 1, 100000)) out->event_burst = *n;
-  const Value* list = r.GetArray(*c, "excludedNamespaces", path + ".excludedNamespaces", 256);
-  if (list == nullptr) return;
-  std::set<std::string> seen;
-  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
-    std::string p = fmt::format("{}.excludedNamespaces[{}]", path, i);
-    const Value& item = (*list)[i];
-    if (!item.IsString()) {
-      r.Error(p, "must be a string");
-      continue;
-    }
-    std::string ns(item.GetString(), item.GetStringLength());
-    if (!IsDnsLabel(ns)) {
-      r.Error(p, std::string(kDnsLabelRule));
-    } else if (!seen.insert(ns).second) {
-      r.Error(p, fmt::format("duplicate namespace \"{}\"", ns));
-    } else {
-      out->excluded_namespaces.push_back(std::move(ns));
-    }
-  }
+  ReadNamespaceList(r, *c, "excludedNamespaces", path, 256, &out->excluded_namespaces);
 }
 
 void ReadStream(Reader& r, const Value& spec, StreamSpec* out) {
@@ -623,8 +629,29 @@ void ReadActions(Reader& r, const Value& spec, ActionsSpec* out) {
   if (a == nullptr) return;
   out->scale = r.GetBool(*a, "scale", path + ".scale", false);
   out->restart = r.GetBool(*a, "restart", path + ".restart", false);
+  out->delete_pods = r.GetBool(*a, "deletePods", path + ".deletePods", false);
+  out->nodes = r.GetBool(*a, "nodes", path + ".nodes", false);
   out->apply_manifests = r.GetBool(*a, "applyManifests", path + ".applyManifests", false);
   out->helm = r.GetBool(*a, "helm", path + ".helm", false);
+  ReadNamespaceList(r, *a, "namespaces", path, kMaxActionNamespaces, &out->namespaces);
+}
+
+// Rules that need both the actions and the AgentConfig's own namespace.
+void CheckActionNamespaces(Reader& r, const ActionsSpec& actions, const std::string& own) {
+  for (size_t i = 0; i < actions.namespaces.size(); ++i) {
+    const std::string& ns = actions.namespaces[i];
+    if (ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease" || ns == own) {
+      r.Error(fmt::format("spec.actions.namespaces[{}]", i),
+              fmt::format("\"{}\" is never modified by actions (kube-system, kube-public, "
+                          "kube-node-lease and the AgentConfig's own namespace)",
+                          ns));
+    }
+  }
+  if (actions.helm && actions.namespaces.empty()) {
+    r.Error("spec.actions.helm",
+            "requires spec.actions.namespaces: Helm stores releases in Secrets, and reading "
+            "Secrets is granted only in the namespaces listed there, never cluster-wide");
+  }
 }
 
 void ReadMeta(Reader& r, const Value& object, ObjectMeta* out) {
@@ -725,7 +752,7 @@ void ApplyDefaults(Value& spec, Allocator& alloc) {
 
   Default(spec, "actions", "{}", alloc);
   if (Value* actions = Object(spec, "actions")) {
-    for (auto key : {"scale", "restart", "applyManifests", "helm"}) {
+    for (auto key : {"scale", "restart", "deletePods", "nodes", "applyManifests", "helm"}) {
       Default(*actions, key, "false", alloc);
     }
   }
@@ -764,6 +791,7 @@ ParseResult Parse(const Value& object) {
   ReadStream(r, spec, &out.stream);
   ReadScans(r, spec, &out.scans);
   ReadActions(r, spec, &out.actions);
+  CheckActionNamespaces(r, out.actions, result.config.meta.namespace_);
   return result;
 }
 

@@ -124,11 +124,25 @@ struct ScansSpec {
   Duration interval{3600 * 1000};
 };
 
+// At most this many entries in spec.actions.namespaces (one Role and one
+// RoleBinding each).
+inline constexpr size_t kMaxActionNamespaces = 64;
+
 struct ActionsSpec {
   bool scale = false;
   bool restart = false;
-  bool apply_manifests = false;
-  bool helm = false;
+  bool delete_pods = false;      // pod.delete
+  bool nodes = false;            // node.cordon, node.uncordon, node.drain
+  bool apply_manifests = false;  // manifests.apply
+  bool helm = false;             // helm.*; requires a non-empty `namespaces`
+  // Where actions may write; empty = every namespace except kube-system,
+  // kube-public, kube-node-lease and the AgentConfig's own (never allowed).
+  // Non-empty, the namespaced write permissions are granted per namespace
+  // (Role + RoleBinding) instead of cluster-wide.
+  std::vector<std::string> namespaces;
+  bool AnyEnabled() const {
+    return scale || restart || delete_pods || nodes || apply_manifests || helm;
+  }
 };
 
 struct AgentConfigSpec {

@@ -10,6 +10,7 @@ ChildNames NamesFor(std::string_view agent_config_name) {
   names.cluster_role_binding = n;
   names.leader_election_role = n + "-leader-election";
   names.leader_election_role_binding = n + "-leader-election";
+  names.actions_role = n + "-actions";
   names.secret = n + "-secret";
   names.config_map = n + "-config";
   names.daemon_set = n;

@@ -3,6 +3,7 @@
 // For an AgentConfig named N in namespace S:
 //   ServiceAccount N, ClusterRole N, ClusterRoleBinding N        (seed names)
 //   Role N-leader-election, RoleBinding N-leader-election        (Lease access)
+//   Role N-actions, RoleBinding N-actions in each namespace of spec.actions.namespaces
 //   Secret N-secret, ConfigMap N-config, DaemonSet N, Lease N-leader
 //
 // The ClusterRole and ClusterRoleBinding are cluster-scoped yet deliberately
@@ -27,6 +28,7 @@ struct ChildNames {
   std::string cluster_role_binding;
   std::string leader_election_role;
   std::string leader_election_role_binding;
+  std::string actions_role;  // and its RoleBinding, in each actions namespace
   std::string secret;
   std::string config_map;
   std::string daemon_set;
@@ -34,6 +36,12 @@ struct ChildNames {
 };
 
 ChildNames NamesFor(std::string_view agent_config_name);
+
+// Shipped by the install (chart and install.yaml), bound by nobody: read and
+// write Helm's release Secrets. An administrator binds it to the agent's
+// ServiceAccount in each namespace Helm may use (docs/helm.md); neither the
+// operator nor the agent ever holds Secrets access cluster-wide.
+inline constexpr std::string_view kHelmStorageClusterRole = "srexpert-helm-release-storage";
 
 inline constexpr std::string_view kFieldManager = "srexpert-operator";
 inline constexpr std::string_view kManagedBy = "srexpert-operator";

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   std::string kubeconfig, ns, metrics_addr = ":8080", probe_addr = ":8081";
   std::string agent_image = "ghcr.io/srexpert/srexpert-agent:" SREXPERT_VERSION;
   std::string election_id = "srexpert-operator", log_level = "info", log_format = "json";
-  std::string bootstrap_file, own_cluster_role, own_cluster_role_binding;
+  std::string bootstrap_file, own_cluster_role, own_cluster_role_binding, helm_storage_role;
   bool leader_elect = false;
   int workers = 2;
   CLI::App app{"srexpert-operator: keeps srexpert-agent's resources in sync with AgentConfigs"};
@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
                  "the namespace removes it");
   app.add_option("--operator-cluster-role-binding", own_cluster_role_binding,
                  "The operator's own ClusterRoleBinding; owned by its Namespace like the role");
+  app.add_option("--helm-storage-cluster-role", helm_storage_role,
+                 "The install's Helm release storage ClusterRole (docs/helm.md); owned by the "
+                 "operator's Namespace like its own role (an ownerReference is all the operator "
+                 "writes to it: it holds none of its permissions)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log-format", log_format, "json or text")->capture_default_str();
   app.set_version_flag("--version", SREXPERT_VERSION);
@@ -202,6 +206,9 @@ int main(int argc, char** argv) {
         if (!own_cluster_role_binding.empty()) {
           own.push_back({"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "",
                          own_cluster_role_binding});
+        }
+        if (!helm_storage_role.empty()) {
+          own.push_back({"rbac.authorization.k8s.io/v1", "ClusterRole", "", helm_storage_role});
         }
         if (!own.empty() && !startup.OwnByNamespace(ns, own)) return;
         if (bootstrap &&

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "api/names.h"
 #include "common/base64.h"
 #include "common/log.h"
@@ -95,10 +97,12 @@ AgentConfigController::AgentConfigController(std::shared_ptr<kube::RestClient> c
     const char* kind;
     bool namespaced;
   };
+  // Roles and RoleBindings cluster-wide: the actions' ones live in the
+  // namespaces of spec.actions.namespaces.
   for (Kind k : {Kind{"v1", "ServiceAccount", true}, Kind{"v1", "ConfigMap", true},
                  Kind{"apps/v1", "DaemonSet", true},
-                 Kind{"rbac.authorization.k8s.io/v1", "Role", true},
-                 Kind{"rbac.authorization.k8s.io/v1", "RoleBinding", true},
+                 Kind{"rbac.authorization.k8s.io/v1", "Role", false},
+                 Kind{"rbac.authorization.k8s.io/v1", "RoleBinding", false},
                  Kind{"rbac.authorization.k8s.io/v1", "ClusterRole", false},
                  Kind{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", false}}) {
     kube::InformerOptions io;
@@ -179,9 +183,10 @@ void AgentConfigController::EnqueueForChild(const kube::ObjectPtr& obj) {
     std::string name = json::GetString(ref, {"name"});
     if (kind == api::kKind && json::GetString(ref, {"apiVersion"}) == api::kApiVersion) {
       Enqueue(KeyOf(ns, name));
-    } else if (kind == "Namespace" && ns.empty()) {
-      // Cluster-scoped child: owned by the AgentConfig's Namespace, named
-      // like the AgentConfig (its instance label).
+    } else if (kind == "Namespace") {
+      // Owned by the AgentConfig's Namespace (cluster-scoped children, and
+      // the actions' Roles in other namespaces); the AgentConfig is named by
+      // the instance label.
       std::string instance =
           json::GetString(*obj, {"metadata", "labels", std::string(api::kLabelInstance)});
       if (!instance.empty()) Enqueue(KeyOf(name, instance));
@@ -305,8 +310,10 @@ kube::Result<json::Document> AgentConfigController::LiveChild(const json::Value&
 
 bool AgentConfigController::Owned(const json::Value& live, const api::AgentConfig& config,
                                   const std::string& namespace_uid) const {
-  bool namespaced = !json::GetString(live, {"metadata", "namespace"}).empty();
-  return HasOwnerUid(live, namespaced ? config.meta.uid : namespace_uid);
+  // Children in the AgentConfig's own namespace are owned by it; the others
+  // (cluster-scoped, or the actions' Roles elsewhere) by its Namespace.
+  bool same_namespace = json::GetString(live, {"metadata", "namespace"}) == config.meta.namespace_;
+  return HasOwnerUid(live, same_namespace ? config.meta.uid : namespace_uid);
 }
 
 kube::Result<std::string> AgentConfigController::NamespaceUid(const std::string& ns) {
@@ -359,6 +366,37 @@ kube::Result<void> AgentConfigController::DeleteClusterChildren(const std::strin
     stats_.child_writes++;
     log::Info("deleted cluster-scoped child", {{"agentconfig", KeyOf(ns, name)},
                                                 {"kind", kind}, {"name", child}});
+  }
+  // The actions' Roles in other namespaces are owned by the Namespace too.
+  return PruneActionRoles(ns, name, *ns_uid, {});
+}
+
+kube::Result<void> AgentConfigController::PruneActionRoles(const std::string& ns,
+                                                           const std::string& name,
+                                                           const std::string& ns_uid,
+                                                           const std::vector<std::string>& keep) {
+  const auto names = api::NamesFor(name);
+  const std::string& role = names.actions_role;
+  for (const char* kind : {"RoleBinding", "Role"}) {
+    auto* informer = InformerFor(kind);
+    if (!informer) continue;
+    for (const auto& obj : informer->List()) {
+      std::string where = json::GetString(*obj, {"metadata", "namespace"});
+      if (json::GetString(*obj, {"metadata", "name"}) != role || where == ns ||
+          json::GetString(*obj, {"metadata", "labels", std::string(api::kLabelInstance)}) != name ||
+          !HasOwnerUid(*obj, ns_uid) ||
+          std::find(keep.begin(), keep.end(), where) != keep.end()) {
+        continue;
+      }
+      kube::DeleteOptions opts;
+      opts.precondition_uid = json::GetString(*obj, {"metadata", "uid"});
+      auto del = client_->Delete({"rbac.authorization.k8s.io/v1", kind, where, role}, opts);
+      if (!del.ok() && !del.error().IsNotFound()) return del.error();
+      stats_.child_writes++;
+      log::Info("deleted actions child no longer listed",
+                {{"agentconfig", KeyOf(ns, name)}, {"kind", kind}, {"namespace", where},
+                 {"name", role}});
+    }
   }
   return {};
 }
@@ -540,6 +578,15 @@ kube::Result<void> AgentConfigController::Reconcile(const std::string& key) {
     if (is_ds) live_ds = std::move(applied.value());
     log::Info(exists ? "updated child" : "created child", {{"agentconfig", key}, {"child", what}});
     events_.Record(object, "Normal", exists ? "Updated" : "Created", what);
+  }
+
+  // Namespaces dropped from spec.actions.namespaces (or every one, once no
+  // action needs a Role) lose their Role and RoleBinding.
+  if (auto pruned = PruneActionRoles(
+          config.meta.namespace_, config.meta.name, *ns_uid,
+          HasActionRoles(config) ? config.spec.actions.namespaces : std::vector<std::string>{});
+      !pruned.ok()) {
+    report.errors.push_back("pruning the actions' Roles: " + pruned.error().ToString());
   }
 
   // Status: rollout numbers, leader and tunnel, conditions.

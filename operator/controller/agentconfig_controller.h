@@ -93,6 +93,11 @@ class AgentConfigController {
   // Deletes the ClusterRole and ClusterRoleBinding of AgentConfig ns/name
   // when its Namespace owns them (never a foreign object of that name).
   kube::Result<void> DeleteClusterChildren(const std::string& ns, const std::string& name);
+  // Deletes the actions' Roles and RoleBindings of AgentConfig ns/name (owned
+  // by its Namespace, uid `ns_uid`) in every namespace not in `keep`.
+  kube::Result<void> PruneActionRoles(const std::string& ns, const std::string& name,
+                                      const std::string& ns_uid,
+                                      const std::vector<std::string>& keep);
   // After the AgentConfig is gone from the cache and, asked again, from the
   // API: its cluster-scoped children go. Runs at start-up for every orphan
   // the ClusterRole/Binding informers list, so a deletion while the operator

@@ -50,13 +50,22 @@ json::Document DesiredClusterRoleBinding(const api::AgentConfig& config, const B
 json::Document DesiredLeaderElectionRole(const api::AgentConfig& config, const BuildInputs& in);
 json::Document DesiredLeaderElectionRoleBinding(const api::AgentConfig& config,
                                                 const BuildInputs& in);
+// With a non-empty spec.actions.namespaces and an action enabled: Role and
+// RoleBinding <name>-actions in namespace `ns` (one of that list), owned by
+// the AgentConfig's Namespace.
+bool HasActionRoles(const api::AgentConfig& config);
+json::Document DesiredActionRole(const api::AgentConfig& config, const BuildInputs& in,
+                                 const std::string& ns);
+json::Document DesiredActionRoleBinding(const api::AgentConfig& config, const BuildInputs& in,
+                                        const std::string& ns);
 json::Document DesiredSecret(const api::AgentConfig& config, const BuildInputs& in);
 json::Document DesiredConfigMap(const api::AgentConfig& config, const BuildInputs& in);
 json::Document DesiredDaemonSet(const api::AgentConfig& config, const BuildInputs& in);
 
 // All children in apply order: ServiceAccount, ClusterRole, ClusterRoleBinding,
-// Role, RoleBinding, Secret, ConfigMap, DaemonSet (RBAC before the pods that
-// need it, Secret and ConfigMap before the pods that mount them).
+// Role, RoleBinding, the actions' Role and RoleBinding per namespace, Secret,
+// ConfigMap, DaemonSet (RBAC before the pods that need it, Secret and
+// ConfigMap before the pods that mount them).
 std::vector<json::Document> DesiredChildren(const api::AgentConfig& config, const BuildInputs& in);
 
 // The agent's config.json (everything the agent needs except the token).

@@ -92,8 +92,11 @@ json::Document AgentConfigFile(const api::AgentConfig& config) {
   json::Value actions(rapidjson::kObjectType);
   SetBool(actions, "scale", spec.actions.scale, a);
   SetBool(actions, "restart", spec.actions.restart, a);
+  SetBool(actions, "deletePods", spec.actions.delete_pods, a);
+  SetBool(actions, "nodes", spec.actions.nodes, a);
   SetBool(actions, "applyManifests", spec.actions.apply_manifests, a);
   SetBool(actions, "helm", spec.actions.helm, a);
+  json::Set(actions, "namespaces", internal::StringArray(spec.actions.namespaces, a), a);
   json::Set(doc, "actions", std::move(actions), a);
   return doc;
 }

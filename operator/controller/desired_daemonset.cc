@@ -260,6 +260,12 @@ std::vector<json::Document> DesiredChildren(const api::AgentConfig& config, cons
   out.push_back(DesiredClusterRoleBinding(config, in));
   out.push_back(DesiredLeaderElectionRole(config, in));
   out.push_back(DesiredLeaderElectionRoleBinding(config, in));
+  if (HasActionRoles(config)) {
+    for (const auto& ns : config.spec.actions.namespaces) {
+      out.push_back(DesiredActionRole(config, in, ns));
+      out.push_back(DesiredActionRoleBinding(config, in, ns));
+    }
+  }
   out.push_back(DesiredSecret(config, in));
   out.push_back(DesiredConfigMap(config, in));
   out.push_back(DesiredDaemonSet(config, in));

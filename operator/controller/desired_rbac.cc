@@ -60,8 +60,47 @@ json::Document DesiredClusterRole(const api::AgentConfig& config, const BuildInp
   auto names = api::NamesFor(config.meta.name);
   auto doc = internal::NewObject(kRbacApiVersion, "ClusterRole", names.cluster_role, "", config);
   internal::OwnByNamespace(doc, config, in.namespace_uid);
-  json::Set(doc, "rules", Rules(GrantedPermissions(config), Scope::kCluster, doc.GetAllocator()),
+  auto& a = doc.GetAllocator();
+  const auto granted = GrantedPermissions(config);
+  json::Value rules = Rules(granted, Scope::kCluster, a);
+  // No allow-list: the actions' writes hold in every namespace (the agent
+  // still refuses the system namespaces and its own).
+  if (config.spec.actions.namespaces.empty()) {
+    for (auto& rule : Rules(granted, Scope::kActionNamespaces, a).GetArray()) {
+      rules.PushBack(rule, a);
+    }
+  }
+  json::Set(doc, "rules", std::move(rules), a);
+  return doc;
+}
+
+bool HasActionRoles(const api::AgentConfig& config) {
+  if (config.spec.actions.namespaces.empty()) return false;
+  for (const auto& p : GrantedPermissions(config)) {
+    if (p.scope == Scope::kActionNamespaces) return true;
+  }
+  return false;
+}
+
+json::Document DesiredActionRole(const api::AgentConfig& config, const BuildInputs& in,
+                                 const std::string& ns) {
+  auto names = api::NamesFor(config.meta.name);
+  auto doc = internal::NewObject(kRbacApiVersion, "Role", names.actions_role, ns, config);
+  // Another namespace: no ownerReference to the AgentConfig can cross it, the
+  // Namespace (cluster-scoped) can, so deleting it still removes this.
+  internal::OwnByNamespace(doc, config, in.namespace_uid);
+  json::Set(doc, "rules",
+            Rules(GrantedPermissions(config), Scope::kActionNamespaces, doc.GetAllocator()),
             doc.GetAllocator());
+  return doc;
+}
+
+json::Document DesiredActionRoleBinding(const api::AgentConfig& config, const BuildInputs& in,
+                                        const std::string& ns) {
+  auto names = api::NamesFor(config.meta.name);
+  auto doc = internal::NewObject(kRbacApiVersion, "RoleBinding", names.actions_role, ns, config);
+  internal::OwnByNamespace(doc, config, in.namespace_uid);
+  SetBinding(doc, config, "Role", names.actions_role);
   return doc;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "api/names.h"
 
 namespace srexpert::controller {
@@ -11,11 +13,12 @@ namespace {
 const std::vector<std::string> kRead = {"get", "list", "watch"};
 // Collected through list+watch only (no object is ever read by name).
 const std::vector<std::string> kListWatch = {"list", "watch"};
-// Helm reads its release records (ConfigMaps) by name, which collection's
-// list/watch on ConfigMaps does not cover.
-const std::vector<std::string> kHelmCore = {"get", "create", "patch", "update", "delete"};
-const std::vector<std::string> kWrite = {"create", "patch", "update"};
-const std::vector<std::string> kWriteDelete = {"create", "patch", "update", "delete"};
+// Server-side apply: patch; an apply that creates is authorised as create;
+// get reads the live object for the outcome and the diff.
+const std::vector<std::string> kApply = {"get", "create", "patch"};
+const std::vector<std::string> kHelmStorage = {"get", "list", "create", "update", "delete"};
+const std::vector<std::string> kHelmObjects = {"get",    "list",  "watch", "create",
+                                               "update", "patch", "delete"};
 
 // The kinds applyManifests and helm may write: workloads and the objects
 // that travel with them. Deliberately absent: Secrets, RBAC, ServiceAccounts,
@@ -59,10 +62,28 @@ std::string_view FeatureTitle(Feature f) {
       return "Action: scale";
     case Feature::kRestart:
       return "Action: restart";
+    case Feature::kDeletePods:
+      return "Action: deletePods";
+    case Feature::kNodes:
+      return "Action: nodes";
     case Feature::kApplyManifests:
       return "Action: applyManifests";
     case Feature::kHelm:
       return "Action: helm";
+  }
+  return "";
+}
+
+std::string_view ScopeTitle(Scope scope) {
+  switch (scope) {
+    case Scope::kCluster:
+      return "ClusterRole `<name>`";
+    case Scope::kAgentNamespace:
+      return "Role `<name>-leader-election` (own namespace)";
+    case Scope::kActionNamespaces:
+      return "Role `<name>-actions` in each of `spec.actions.namespaces` (empty list: ClusterRole `<name>`)";
+    case Scope::kHelmStorage:
+      return "ClusterRole `srexpert-helm-release-storage` (shipped by the install), bound by an administrator in each Helm namespace";
   }
   return "";
 }
@@ -83,6 +104,10 @@ std::string_view FeatureSwitch(Feature feature) {
       return "spec.actions.scale";
     case Feature::kRestart:
       return "spec.actions.restart";
+    case Feature::kDeletePods:
+      return "spec.actions.deletePods";
+    case Feature::kNodes:
+      return "spec.actions.nodes";
     case Feature::kApplyManifests:
       return "spec.actions.applyManifests";
     case Feature::kHelm:
@@ -105,6 +130,10 @@ bool FeatureEnabled(Feature feature, const api::AgentConfigSpec& spec) {
       return spec.actions.scale;
     case Feature::kRestart:
       return spec.actions.restart;
+    case Feature::kDeletePods:
+      return spec.actions.delete_pods;
+    case Feature::kNodes:
+      return spec.actions.nodes;
     case Feature::kApplyManifests:
       return spec.actions.apply_manifests;
     case Feature::kHelm:
@@ -116,6 +145,7 @@ bool FeatureEnabled(Feature feature, const api::AgentConfigSpec& spec) {
 std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
   using F = Feature;
   const Scope C = Scope::kCluster;
+  const Scope A = Scope::kActionNamespaces;
   std::vector<Permission> p = {
       {F::kCollection,
        C,
@@ -214,7 +244,7 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
        "watch it (a list/watch with fieldSelector metadata.name is authorised against "
        "resourceNames) to take over the moment it is released — this Lease only."},
       {F::kScale,
-       C,
+       A,
        "apps",
        {"deployments/scale", "statefulsets/scale"},
        {"get", "patch", "update"},
@@ -222,49 +252,97 @@ std::vector<Permission> PermissionCatalogue(std::string_view lease_name) {
        "Read and change replica counts through the scale "
        "subresource only; the rest of the workload stays read-only."},
       {F::kRestart,
-       C,
+       A,
        "apps",
        {"deployments", "statefulsets", "daemonsets"},
        {"patch"},
        {},
        "Rollout restart: patch the pod template's kubectl.kubernetes.io/restartedAt annotation."},
-      {F::kScale,
+      {F::kDeletePods,
+       A,
+       "",
+       {"pods"},
+       {"delete"},
+       {},
+       "pod.delete: delete one pod (its controller replaces it)."},
+      {F::kNodes,
+       C,
+       "",
+       {"nodes"},
+       {"patch"},
+       {},
+       "Cordon and uncordon (spec.unschedulable); Nodes are cluster-scoped, so this cannot be "
+       "narrowed to namespaces."},
+      {F::kNodes,
+       A,
+       "",
+       {"pods/eviction"},
+       {"create"},
+       {},
+       "Drain through the Eviction API, so PodDisruptionBudgets are honoured; pods outside the "
+       "allowed namespaces are never evicted (the drain reports them)."},
+      {F::kNodes,
        C,
        "",
        {"events"},
        {"create"},
        {},
-       "Audit: an SRExpertAction Event on each object an action changed (who, what, outcome)."},
-      {F::kRestart,
-       C,
-       "",
-       {"events"},
-       {"create"},
-       {},
-       "Audit: an SRExpertAction Event on each object an action changed (who, what, outcome)."},
+       "Audit: the SRExpertAction Event of a Node goes to the default namespace, as Events of "
+       "cluster-scoped objects do."},
   };
+  // Every action kind records an SRExpertAction Event on what it changed.
+  for (F f : {F::kScale, F::kRestart, F::kDeletePods, F::kApplyManifests, F::kHelm}) {
+    p.push_back({f,
+                 A,
+                 "",
+                 {"events"},
+                 {"create"},
+                 {},
+                 "Audit: an SRExpertAction Event on each object an action changed (who, what, "
+                 "outcome)."});
+  }
   for (const auto& kind : WritableKinds()) {
     p.push_back({F::kApplyManifests,
-                 C,
+                 A,
                  kind.group,
                  kind.resources,
-                 kWrite,
+                 kApply,
                  {},
-                 "Server-side apply of manifests of these kinds (apply creates or patches)."});
+                 "Server-side apply of manifests of these kinds (apply creates or patches; get "
+                 "reads the live object for the dry-run diff)."});
   }
+  p.push_back({F::kHelm,
+               Scope::kHelmStorage,
+               "",
+               {"secrets"},
+               kHelmStorage,
+               {},
+               "Helm's release records (its default Secrets driver, so a user's plain `helm` sees "
+               "the same releases). RBAC cannot narrow list to Helm's label: this reads every "
+               "Secret in the listed namespaces, which is why Helm needs spec.actions.namespaces. The "
+               "install ships this rule as a ClusterRole that an administrator binds per "
+               "namespace (docs/helm.md): nobody holds Secrets access cluster-wide."});
   for (const auto& kind : WritableKinds()) {
     p.push_back({F::kHelm,
-                 C,
+                 A,
                  kind.group,
                  kind.resources,
-                 kind.group.empty() ? kHelmCore : kWriteDelete,
+                 kHelmObjects,
                  {},
-                 kind.group.empty()
-                     ? "Install, upgrade, roll back and uninstall charts of these kinds; Helm's "
-                       "release records are ConfigMaps (HELM_DRIVER=configmap), never Secrets, "
-                       "read by name (get)."
-                     : "Install, upgrade, roll back and uninstall charts of these kinds."});
+                 "Install, upgrade, roll back and uninstall charts of these kinds (Helm applies, "
+                 "waits with list/watch, reads live objects for status, deletes on uninstall)."});
   }
+  p.push_back({F::kHelm,
+               A,
+               "",
+               {"pods"},
+               {"delete"},
+               {},
+               "Chart hooks: hook Pods are deleted per their hook-delete-policy (get, list and "
+               "watch come with collection)."});
+  // Grouped by feature (the order of the enum), for the generated document.
+  std::stable_sort(p.begin(), p.end(),
+                   [](const Permission& x, const Permission& y) { return x.feature < y.feature; });
   return p;
 }
 
@@ -285,17 +363,15 @@ std::string RenderPermissionsMarkdown() {
     if (first || p.feature != current) {
       current = p.feature;
       first = false;
-      out += fmt::format("\n### {}\n\nSwitch: `{}`. Granted by the {}.\n\n",
-                         FeatureTitle(p.feature), FeatureSwitch(p.feature),
-                         p.scope == Scope::kCluster
-                             ? "ClusterRole `<name>`"
-                             : "Role `<name>-leader-election` in the AgentConfig's namespace");
-      out += "| API group | Resources | Verbs | Only these names | Why |\n";
-      out += "| --- | --- | --- | --- | --- |\n";
+      out += fmt::format("\n### {}\n\nSwitch: `{}`.\n\n", FeatureTitle(p.feature),
+                         FeatureSwitch(p.feature));
+      out += "| Granted by | API group | Resources | Verbs | Only these names | Why |\n";
+      out += "| --- | --- | --- | --- | --- | --- |\n";
     }
     out += fmt::format(
-        "| `{}` | {} | {} | {} | {} |\n", p.api_group.empty() ? "\"\" (core)" : p.api_group,
-        Join(p.resources, ", "), Join(p.verbs, ", "),
+        "| {} | `{}` | {} | {} | {} | {} |\n", ScopeTitle(p.scope),
+        p.api_group.empty() ? "\"\" (core)" : p.api_group, Join(p.resources, ", "),
+        Join(p.verbs, ", "),
         p.resource_names.empty() ? "—" : "`" + Join(p.resource_names, "`, `") + "`", p.why);
   }
   return out;

@@ -23,6 +23,8 @@ enum class Feature {
   kLeaderElection,  // always: the agents' own Lease
   kScale,           // spec.actions.scale
   kRestart,         // spec.actions.restart
+  kDeletePods,      // spec.actions.deletePods
+  kNodes,           // spec.actions.nodes
   kApplyManifests,  // spec.actions.applyManifests
   kHelm,            // spec.actions.helm
 };
@@ -30,6 +32,16 @@ enum class Feature {
 enum class Scope {
   kCluster,         // ClusterRole <name>
   kAgentNamespace,  // Role <name>-leader-election in the AgentConfig's namespace
+  // Writes of the actions: Role <name>-actions (+ RoleBinding) in each
+  // namespace of spec.actions.namespaces; with that list empty, the
+  // ClusterRole <name> (every namespace; the agent itself refuses the
+  // system namespaces and its own).
+  kActionNamespaces,
+  // Helm's release storage (Secrets): the ClusterRole the install ships
+  // (api::kHelmStorageClusterRole), bound per namespace by an administrator.
+  // The operator neither holds nor binds it: granting Secrets in any
+  // namespace would need Secrets access (or `bind`) cluster-wide.
+  kHelmStorage,
 };
 
 struct Permission {

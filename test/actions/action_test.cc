@@ -167,7 +167,7 @@ TEST_CASE("A retry while the first execution runs joins it", "[actions]") {
   CHECK(probe.runs == 1);
 }
 
-TEST_CASE("Actions on the same object run one after the other; a wait past the timeout fails",
+TEST_CASE("Actions on the same object run one after the other, a wait past the timeout fails",
           "[actions]") {
   Probe probe;
   probe.release = false;

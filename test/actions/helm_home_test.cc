@@ -20,6 +20,10 @@ json::Document DaemonSetWithHelm(bool helm) {
   auto& a = doc.GetAllocator();
   json::Value& actions = json::EnsureObject(doc, {"spec", "actions"}, a);
   json::Set(actions, "helm", json::Value(helm), a);
+  // Helm needs the namespaces it may use (its release Secrets are read there).
+  json::Value namespaces(rapidjson::kArrayType);
+  namespaces.PushBack(json::String("shop", a), a);
+  json::Set(actions, "namespaces", std::move(namespaces), a);
   auto parsed = api::Parse(doc);
   INFO(parsed.Summary());
   REQUIRE(parsed.ok());

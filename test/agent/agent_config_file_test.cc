@@ -192,8 +192,11 @@ TEST_CASE("config.json: round trip with the operator's writer, every field set",
   CHECK(s->scans.interval == milliseconds(6 * 3600 * 1000));
   CHECK(s->actions.scale);
   CHECK(s->actions.restart);
+  CHECK(s->actions.delete_pods);
+  CHECK(s->actions.nodes);
   CHECK(s->actions.apply_manifests);
   CHECK(s->actions.helm);
+  CHECK(s->actions.namespaces == std::vector<std::string>{"shop", "payments"});
 }
 
 TEST_CASE("config.json: unknown fields are ignored and reported", "[agent_config_file]") {

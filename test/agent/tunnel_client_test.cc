@@ -1027,7 +1027,7 @@ TEST_CASE("no welcome within the handshake timeout: the agent closes with 4408, 
   client.Stop();
 }
 
-TEST_CASE("a backend that welcomes and closes at once gets growing delays; a stable session resets them",
+TEST_CASE("a backend that welcomes and closes at once gets growing delays, a stable session resets them",
           "[agent][tunnel][backoff]") {
   // BackoffPolicy::stable_after, measured on the injected clock: the fake
   // clock never moves unless the test moves it, so no session is stable

@@ -77,7 +77,8 @@ inline json::Document FullAgentConfig() {
                      "metricsInterval": "30s", "eventsPerSecond": 12.5, "eventBurst": 40},
       "stream": {"maxUnackedBytes": 8388608, "maxUnackedMessages": 512, "batchInterval": "100ms"},
       "scans": {"enabled": false, "interval": "6h"},
-      "actions": {"scale": true, "restart": true, "applyManifests": true, "helm": true}
+      "actions": {"scale": true, "restart": true, "deletePods": true, "nodes": true,
+                  "applyManifests": true, "helm": true, "namespaces": ["shop", "payments"]}
     }
   })");
   json::SetString(*json::FindMutable(doc, {"spec", "backend"}), "caBundle", kTestCaPem,

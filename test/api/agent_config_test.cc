@@ -67,8 +67,11 @@ TEST_CASE("A minimal AgentConfig parses to the documented defaults", "[api]") {
   CHECK(s.scans.interval == 1h);
   CHECK_FALSE(s.actions.scale);
   CHECK_FALSE(s.actions.restart);
+  CHECK_FALSE(s.actions.delete_pods);
+  CHECK_FALSE(s.actions.nodes);
   CHECK_FALSE(s.actions.apply_manifests);
   CHECK_FALSE(s.actions.helm);
+  CHECK(s.actions.namespaces.empty());
 }
 
 TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
@@ -123,8 +126,11 @@ TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
   CHECK(s.scans.interval == 6h);
   CHECK(s.actions.scale);
   CHECK(s.actions.restart);
+  CHECK(s.actions.delete_pods);
+  CHECK(s.actions.nodes);
   CHECK(s.actions.apply_manifests);
   CHECK(s.actions.helm);
+  CHECK(s.actions.namespaces == std::vector<std::string>{"shop", "payments"});
 }
 
 TEST_CASE("Null fields count as absent and get their defaults", "[api]") {

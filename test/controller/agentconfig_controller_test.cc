@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/names.h"
+#include "controller/desired.h"
 #include "common/log.h"
 #include "common/time_format.h"
 #include "test/kube/api_fixture.h"
@@ -387,6 +388,66 @@ TEST_CASE("the finalizer of earlier versions is removed, and released on deletio
   CHECK(Eventually([&] {
     return !f.Exists("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
   }));
+}
+
+TEST_CASE("spec.actions.namespaces gets a Role and RoleBinding per namespace, pruned when "
+          "dropped, gone with the AgentConfig or its namespace",
+          "[controller][actions]") {
+  OperatorFixture f;
+  for (const char* ns : {"shop", "payments"}) f.api.CreateNamespace(ns);
+  auto spec = [](const std::string& namespaces) {
+    return std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+           R"("token":{"value":")" + kToken + R"("},"clusterName":"prod-eu-1",)" +
+           R"("actions":{"scale":true,"namespaces":)" + namespaces + "}}";
+  };
+  auto roles_in = [&](const char* ns) {
+    return f.Exists("rbac.authorization.k8s.io/v1", "Role", ns, "srexpert-agent-actions") &&
+           f.Exists("rbac.authorization.k8s.io/v1", "RoleBinding", ns, "srexpert-agent-actions");
+  };
+  auto none_in = [&](const char* ns) {
+    return !f.Exists("rbac.authorization.k8s.io/v1", "Role", ns, "srexpert-agent-actions") &&
+           !f.Exists("rbac.authorization.k8s.io/v1", "RoleBinding", ns, "srexpert-agent-actions");
+  };
+  f.Apply(spec(R"(["shop","payments"])"));
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist() && roles_in("shop") && roles_in("payments"); }));
+  // The writes are in the Roles, not in the ClusterRole.
+  auto cr = f.Get("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
+  REQUIRE(cr.ok());
+  CHECK(json::Dump(*cr).find("deployments/scale") == std::string::npos);
+  auto role = f.Get("rbac.authorization.k8s.io/v1", "Role", "shop", "srexpert-agent-actions");
+  REQUIRE(role.ok());
+  CHECK(json::Dump(*role).find("deployments/scale") != std::string::npos);
+  // Owned by the AgentConfig's Namespace (an ownerReference cannot cross
+  // namespaces to the AgentConfig itself).
+  auto ns = f.Get("v1", "Namespace", "", kNs);
+  REQUIRE(ns.ok());
+  CHECK(controller::HasOwnerUid(*role, json::GetString(*ns, {"metadata", "uid"})));
+
+  // A hand-deleted Role comes back.
+  REQUIRE(f.api.client().Delete({"rbac.authorization.k8s.io/v1", "Role", "payments",
+                                 "srexpert-agent-actions"}).ok());
+  CHECK(Eventually([&] { return roles_in("payments"); }));
+
+  // Dropped from the list: pruned there, kept elsewhere.
+  f.Apply(spec(R"(["shop"])"));
+  CHECK(Eventually([&] { return none_in("payments"); }));
+  CHECK(roles_in("shop"));
+  CHECK(f.Condition("Degraded") == "False");
+
+  // An empty list: the writes move back to the ClusterRole, the Roles go.
+  f.Apply(spec("[]"));
+  CHECK(Eventually([&] { return none_in("shop"); }));
+  CHECK(Eventually([&] {
+    auto c = f.Get("rbac.authorization.k8s.io/v1", "ClusterRole", "", "srexpert-agent");
+    return c.ok() && json::Dump(*c).find("deployments/scale") != std::string::npos;
+  }));
+
+  // Deleting the AgentConfig removes the Roles of the namespaces it listed.
+  f.Apply(spec(R"(["shop"])"));
+  REQUIRE(Eventually([&] { return roles_in("shop"); }));
+  REQUIRE(f.api.client().Delete(kAgentConfig).ok());
+  CHECK(Eventually([&] { return none_in("shop"); }));
 }
 
 TEST_CASE("deleting the namespace leaves nothing of ours cluster-wide", "[controller]") {

@@ -309,6 +309,9 @@ TEST_CASE("Every spec field reaches the right child", "[desired]") {
       {"spec.scans.interval", "config.json", "/scans/intervalMs", "21600000"},
       {"spec.actions.scale", "config.json", "/actions/scale", "true"},
       {"spec.actions.restart", "config.json", "/actions/restart", "true"},
+      {"spec.actions.deletePods", "config.json", "/actions/deletePods", "true"},
+      {"spec.actions.nodes", "config.json", "/actions/nodes", "true"},
+      {"spec.actions.namespaces", "config.json", "/actions/namespaces", R"(["shop","payments"])"},
       {"spec.actions.applyManifests", "config.json", "/actions/applyManifests", "true"},
       {"spec.actions.helm", "config.json", "/actions/helm", "true"},
   };

@@ -57,16 +57,29 @@ std::set<std::string> Minus(const std::set<std::string>& a, const std::set<std::
 
 const char* kEverythingOn =
     R"({"spec":{"collection":{"events":true,"metrics":true},
-               "actions":{"scale":true,"restart":true,"applyManifests":true,"helm":true}}})";
+               "actions":{"scale":true,"restart":true,"deletePods":true,"nodes":true,
+                          "applyManifests":true,"helm":true,"namespaces":["shop"]}}})";
+// The same switches without an allow-list (Helm needs one, so it is off).
+const char* kEverythingButHelmEverywhere =
+    R"({"spec":{"collection":{"events":true,"metrics":true},
+               "actions":{"scale":true,"restart":true,"deletePods":true,"nodes":true,
+                          "applyManifests":true}}})";
+
+std::set<std::string> ActionGrants(const api::AgentConfig& c, const std::string& ns) {
+  return Grants(controller::DesiredActionRole(c, kInputs, ns));
+}
 
 }  // namespace
 
 TEST_CASE("No configuration grants Secrets, wildcards or privilege escalation", "[permissions]") {
-  for (const char* patch : {"{}", kEverythingOn}) {
+  for (const char* patch : {"{}", kEverythingOn, kEverythingButHelmEverywhere}) {
     INFO(patch);
     auto config = Config(testing::Patched(testing::MinimalAgentConfig(), patch));
+    // Helm's release Secrets are never in a role the operator writes: an
+    // administrator binds the install's storage ClusterRole (docs/helm.md).
     for (const auto& role : {controller::DesiredClusterRole(config, kInputs),
-                             controller::DesiredLeaderElectionRole(config, kInputs)}) {
+                             controller::DesiredLeaderElectionRole(config, kInputs),
+                             controller::DesiredActionRole(config, kInputs, "shop")}) {
       for (const auto& grant : Grants(role)) {
         INFO(grant);
         CHECK(grant.find('*') == std::string::npos);
@@ -162,6 +175,8 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
       {"restart",
        {"apps|deployments|patch|", "apps|statefulsets|patch|", "apps|daemonsets|patch|",
         "|events|create|"}},
+      {"deletePods", {"|pods|delete|", "|events|create|"}},
+      {"nodes", {"|nodes|patch|", "|pods/eviction|create|", "|events|create|"}},
   };
   for (const auto& c : cases) {
     INFO(c.action);
@@ -173,11 +188,16 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
     CHECK(Minus(grants, base) == c.added);
   }
   // applyManifests writes (never deletes) the workload kinds; helm may also
-  // delete them. Both stay within the same kinds.
-  auto apply = ClusterGrants(Config(testing::Patched(
-      testing::MinimalAgentConfig(), R"({"spec":{"actions":{"applyManifests":true}}})")));
-  auto helm = ClusterGrants(Config(
-      testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"actions":{"helm":true}}})")));
+  // delete them. Both stay within the same kinds (Helm needs an allow-list,
+  // so both are compared in the Role of one listed namespace).
+  auto apply = ActionGrants(
+      Config(testing::Patched(testing::MinimalAgentConfig(),
+                              R"({"spec":{"actions":{"applyManifests":true,"namespaces":["shop"]}}})")),
+      "shop");
+  auto helm = ActionGrants(
+      Config(testing::Patched(testing::MinimalAgentConfig(),
+                              R"({"spec":{"actions":{"helm":true,"namespaces":["shop"]}}})")),
+      "shop");
   std::set<std::string> apply_kinds, helm_kinds;
   for (const auto& g : Minus(apply, base)) {
     INFO(g);
@@ -190,14 +210,59 @@ TEST_CASE("Each action widens the ClusterRole by exactly its own rules", "[permi
     helm_kinds.insert(g.substr(0, g.find('|', g.find('|') + 1)));
   }
   CHECK(helm_deletes);
+  // Beyond the chart kinds, Helm deletes hook Pods; both record audit Events.
+  apply_kinds.erase("|events");
+  helm_kinds.erase("|events");
+  helm_kinds.erase("|pods");
   CHECK(apply_kinds == helm_kinds);
   CHECK(apply_kinds == std::set<std::string>{"|configmaps", "|services", "apps|deployments",
                                              "apps|statefulsets", "apps|daemonsets", "batch|jobs",
                                              "batch|cronjobs", "networking.k8s.io|ingresses",
                                              "networking.k8s.io|networkpolicies",
                                              "autoscaling|horizontalpodautoscalers"});
-  CHECK(Minus(base, apply).empty());
-  CHECK(Minus(base, helm).empty());
+}
+
+TEST_CASE("With spec.actions.namespaces the writes move to a Role per listed namespace",
+          "[permissions]") {
+  const auto base = ClusterGrants(Config(testing::MinimalAgentConfig()));
+  auto config = Config(testing::Patched(
+      testing::MinimalAgentConfig(),
+      R"({"spec":{"actions":{"scale":true,"deletePods":true,"nodes":true,
+                             "namespaces":["shop","payments"]}}})"));
+  // Cluster-wide only what cannot be narrowed: Nodes and their audit Events.
+  CHECK(Minus(ClusterGrants(config), base) ==
+        std::set<std::string>{"|nodes|patch|", "|events|create|"});
+  const std::set<std::string> in_namespace = {
+      "apps|deployments/scale|get|",    "apps|deployments/scale|patch|",
+      "apps|deployments/scale|update|", "apps|statefulsets/scale|get|",
+      "apps|statefulsets/scale|patch|", "apps|statefulsets/scale|update|",
+      "|pods|delete|",                  "|pods/eviction|create|",
+      "|events|create|"};
+  CHECK(ActionGrants(config, "shop") == in_namespace);
+
+  std::vector<std::string> children;
+  for (const auto& child : controller::DesiredChildren(config, kInputs)) {
+    std::string ns = json::GetString(child, {"metadata", "namespace"});
+    if (ns != "shop" && ns != "payments") continue;
+    children.push_back(json::GetString(child, {"kind"}) + " " + ns + "/" +
+                       json::GetString(child, {"metadata", "name"}));
+    // Owned by the AgentConfig's Namespace: deleting it removes them.
+    CHECK(controller::HasOwnerUid(child, kInputs.namespace_uid));
+    if (json::GetString(child, {"kind"}) == "RoleBinding") {
+      CHECK(json::GetString(child, {"roleRef", "name"}) == "srexpert-agent-actions");
+      CHECK(json::GetString(child["subjects"][0], {"name"}) == "srexpert-agent");
+      CHECK(json::GetString(child["subjects"][0], {"namespace"}) == "srexpert-system");
+    }
+  }
+  CHECK(children == std::vector<std::string>{"Role shop/srexpert-agent-actions",
+                                             "RoleBinding shop/srexpert-agent-actions",
+                                             "Role payments/srexpert-agent-actions",
+                                             "RoleBinding payments/srexpert-agent-actions"});
+
+  // Reading actions only (none enabled): no Role at all.
+  auto none = Config(testing::Patched(testing::MinimalAgentConfig(),
+                                      R"({"spec":{"actions":{"namespaces":["shop"]}}})"));
+  CHECK_FALSE(controller::HasActionRoles(none));
 }
 
 TEST_CASE("Turning off events or metrics removes their read access", "[permissions]") {

@@ -33,7 +33,7 @@ int Count(const srexpert::json::Value& findings, const std::string& check,
 
 }  // namespace
 
-TEST_CASE("scan e2e: the leader reports bad workloads to the hub; scan.run returns findings",
+TEST_CASE("scan e2e: the leader reports bad workloads to the hub, scan.run returns findings",
           "[e2e][scan]") {
   E2eWorld w;
   Create(w, R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})");

@@ -125,6 +125,7 @@ TEST_CASE("helm template renders the operator, its RBAC, the token Secret and th
                     "RoleBinding srexpert-system/srexpert-operator",
                     "ClusterRole srexpert-operator",
                     "ClusterRoleBinding srexpert-operator",
+                    "ClusterRole srexpert-helm-release-storage",
                     kDeployment,
                     kTokenSecret,
                     kAgentConfig,

@@ -83,6 +83,7 @@ TEST_CASE("install.yaml holds the namespace, CRD, operator, token Secret and boo
                     "RoleBinding srexpert-system/srexpert-operator",
                     "ClusterRole srexpert-operator",
                     "ClusterRoleBinding srexpert-operator",
+                    "ClusterRole srexpert-helm-release-storage",
                     "Deployment srexpert-system/srexpert-operator",
                     "Secret srexpert-system/srexpert-agent-registration",
                     "ConfigMap srexpert-system/srexpert-operator-bootstrap",

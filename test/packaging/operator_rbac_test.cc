@@ -49,16 +49,34 @@ TEST_CASE("The chart's copy of the agent permission catalogue is generated from 
   CHECK(ReadFile(path) == generated);
 }
 
+TEST_CASE("The chart's Helm release storage ClusterRole is generated from the code",
+          "[packaging][rbac]") {
+  const std::string path = SourcePath("helm/srexpert-agent/files/helm-storage-permissions.yaml");
+  const std::string generated = RenderHelmStorageRules();
+  if (const char* update = std::getenv("SRX_UPDATE_DOCS"); update && std::string(update) == "1") {
+    std::ofstream(path) << generated;
+  }
+  INFO("stale: run SRX_UPDATE_DOCS=1 ctest -R catalogue in a build directory");
+  CHECK(ReadFile(path) == generated);
+}
+
 TEST_CASE("The operator holds every permission it may grant to the agent (no escalation)",
           "[packaging][rbac]") {
   const std::string lease = api::NamesFor("srexpert-agent").lease;
   for (const char* values : {"default-values.yaml", "full-values.yaml"}) {
     OperatorRbac rbac = RenderRbac(values);
     for (const auto& p : controller::PermissionCatalogue(lease)) {
-      // ClusterRole rules are granted cluster-wide; the leader-election Role
-      // only in the AgentConfig's namespace, which is the operator's own.
-      const auto& held = p.scope == controller::Scope::kCluster ? rbac.cluster_role
-                                                                : rbac.in_namespace;
+      // ClusterRole rules are granted cluster-wide and the actions' Roles in
+      // any namespace an AgentConfig lists; the leader-election Role only in
+      // the AgentConfig's namespace, which is the operator's own.
+      if (p.scope == controller::Scope::kHelmStorage) {
+        // Shipped for an administrator to bind: the operator holds no
+        // Secrets access beyond its own namespace.
+        CHECK_FALSE(Allows(rbac.cluster_role, "", "secrets", "list", ""));
+        continue;
+      }
+      const auto& held = p.scope == controller::Scope::kAgentNamespace ? rbac.in_namespace
+                                                                       : rbac.cluster_role;
       for (const auto& m : Uncovered(held, p)) FAIL_CHECK(values << ": operator lacks " << m);
     }
   }

@@ -73,14 +73,14 @@ std::vector<std::string> Uncovered(const std::vector<PolicyRule>& rules,
   return missing;
 }
 
-std::string RenderCatalogueRules() {
-  std::string out =
-      "# Generated from PermissionCatalogue() in operator/controller/permissions.cc\n"
-      "# by test/packaging (SRX_UPDATE_DOCS=1 ctest -R catalogue rewrites it); do not\n"
-      "# edit. The cluster-scoped rules the operator may grant to the agent, which\n"
-      "# it must therefore hold itself (docs/permissions.md explains each one).\n";
+namespace {
+
+// The catalogue's rules of the given scopes as YAML list items, each with
+// its switch and reason as a comment.
+std::string RenderRules(std::string header, std::initializer_list<controller::Scope> scopes) {
+  std::string out = std::move(header);
   for (const auto& p : controller::PermissionCatalogue("<name>-leader")) {
-    if (p.scope != controller::Scope::kCluster) continue;
+    if (std::find(scopes.begin(), scopes.end(), p.scope) == scopes.end()) continue;
     out += "# " + std::string(controller::FeatureSwitch(p.feature)) + ": " + p.why + "\n";
     out += "- apiGroups: " + Quoted({p.api_group}) + "\n";
     out += "  resources: " + Quoted(p.resources) + "\n";
@@ -88,6 +88,29 @@ std::string RenderCatalogueRules() {
     if (!p.resource_names.empty()) out += "  resourceNames: " + Quoted(p.resource_names) + "\n";
   }
   return out;
+}
+
+constexpr const char* kGenerated =
+    "# Generated from PermissionCatalogue() in operator/controller/permissions.cc\n"
+    "# by test/packaging (SRX_UPDATE_DOCS=1 ctest -R catalogue rewrites it); do not\n";
+
+}  // namespace
+
+std::string RenderCatalogueRules() {
+  return RenderRules(
+      std::string(kGenerated) +
+          "# edit. The rules the operator may grant to the agent in any namespace (its\n"
+          "# ClusterRole, and the actions' Roles in the namespaces an AgentConfig lists),\n"
+          "# which it must therefore hold itself cluster-wide (docs/permissions.md\n"
+          "# explains each one).\n",
+      {controller::Scope::kCluster, controller::Scope::kActionNamespaces});
+}
+
+std::string RenderHelmStorageRules() {
+  return RenderRules(std::string(kGenerated) +
+                         "# edit. The rules of the ClusterRole srexpert-helm-release-storage, "
+                         "which an\n# administrator binds per namespace for spec.actions.helm.\n",
+                     {controller::Scope::kHelmStorage});
 }
 
 }  // namespace srexpert::packaging

@@ -2,7 +2,8 @@
 // subject create a Role or ClusterRole (or bind one) only when it already
 // holds every permission in it, unless it has `escalate`/`bind` — which the
 // operator deliberately does not. So the operator's rules must cover the
-// agent's whole permission catalogue.
+// agent's permission catalogue, except Helm's release storage, which the
+// install ships as a ClusterRole for an administrator to bind.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -40,5 +41,8 @@ std::vector<std::string> Uncovered(const std::vector<PolicyRule>& rules,
 // of PolicyRules, with each rule's reason as a comment: the chart's
 // files/agent-permissions.yaml.
 std::string RenderCatalogueRules();
+// helm/srexpert-agent/files/helm-storage-permissions.yaml: the rules of the
+// install's ClusterRole srexpert-helm-release-storage.
+std::string RenderHelmStorageRules();
 
 }  // namespace srexpert::packaging

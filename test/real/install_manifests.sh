@@ -13,11 +13,15 @@ cleanup_hooks+=("k delete namespace $ns --wait=false")
 audit0=$(audit_mark)
 install_with_operator "$ns" operator
 ok "install.yaml applied; the operator created the bootstrap AgentConfig and its children"
-for kind in clusterrole clusterrolebinding; do
-  owner=$(k get "$kind" srexpert-operator -o 'jsonpath={.metadata.ownerReferences[*].kind}')
-  [ "$owner" = Namespace ] || fail "$kind srexpert-operator is not owned by its Namespace (owners: '$owner')"
+for object in clusterrole/srexpert-operator clusterrolebinding/srexpert-operator \
+  clusterrole/srexpert-helm-release-storage; do
+  owner=$(k get "$object" -o 'jsonpath={.metadata.ownerReferences[*].kind}')
+  [ "$owner" = Namespace ] || fail "$object is not owned by its Namespace (owners: '$owner')"
 done
-ok "the operator's own ClusterRole and ClusterRoleBinding are owned by the namespace"
+# The storage role grants Secrets, which the operator does not hold: RBAC
+# lets it set the ownerReference (a garbage-collection field) all the same,
+# as the forbidden-request check below confirms.
+ok "the operator's own ClusterRole and ClusterRoleBinding, and the Helm storage ClusterRole, are owned by the namespace"
 wait_for 30 "the AgentConfig's status" sh -c \
   "kubectl --kubeconfig '$admin_kc' -n $ns get agentconfig srexpert-agent -o 'jsonpath={.status.observedGeneration}' | grep -q ."
 forbidden=$(forbidden_for "system:serviceaccount:$ns:srexpert-operator" "$audit0")

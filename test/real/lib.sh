@@ -145,6 +145,14 @@ children_exist() {
 no_cluster_rbac_left() {
   [ -z "$(k get clusterrole,clusterrolebinding -o name | grep srexpert || true)" ]
 }
+# The operator's cluster-RBAC ownership flags exactly as install.yaml's
+# Deployment passes them (--operator-cluster-role, ...-binding,
+# --helm-storage-cluster-role), one per line.
+install_ownership_flags() {
+  grep -oE -- '--(operator-cluster-role|operator-cluster-role-binding|helm-storage-cluster-role)=[^ "]+' \
+    "$root/manifests/install.yaml"
+}
+
 # install_with_operator NAMESPACE LOGNAME: manifests/install.yaml applied
 # server-side as the README says, then srexpert-operator run as its
 # Deployment would run it (its ServiceAccount's token, its bootstrap file,
@@ -155,8 +163,10 @@ install_with_operator() {
     fail "kubectl apply --server-side -f manifests/install.yaml: $(cat "$logs/$log-apply.log")"
   sa_kubeconfig "$ns" srexpert-operator "$work/operator.kubeconfig"
   k -n "$ns" get configmap srexpert-operator-bootstrap -o 'jsonpath={.data.agentconfig\.yaml}' >"$work/bootstrap.yaml"
-  start_operator "$ns" "$work/operator.kubeconfig" "$log" \
-    --operator-cluster-role=srexpert-operator --operator-cluster-role-binding=srexpert-operator \
+  local flags
+  mapfile -t flags < <(install_ownership_flags)
+  [ "${#flags[@]}" -eq 3 ] || fail "install.yaml's operator Deployment: ownership flags ${flags[*]}"
+  start_operator "$ns" "$work/operator.kubeconfig" "$log" "${flags[@]}" \
     --bootstrap-agent-config="$work/bootstrap.yaml"
   wait_for 60 "the bootstrap AgentConfig's children" children_exist "$ns" srexpert-agent
 }

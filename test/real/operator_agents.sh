@@ -46,8 +46,8 @@ ok "helm install"
 
 # --- the operator, with its ServiceAccount's token -------------------------------
 sa_kubeconfig "$ns" srexpert-operator "$work/operator.kubeconfig"
-start_operator "$ns" "$work/operator.kubeconfig" operator \
-  --operator-cluster-role=srexpert-operator --operator-cluster-role-binding=srexpert-operator
+mapfile -t flags < <(install_ownership_flags)
+start_operator "$ns" "$work/operator.kubeconfig" operator "${flags[@]}"
 wait_for 60 "every child of the AgentConfig" children_exist "$ns" "$name"
 ok "the operator created every child"
 python3 - "$ns" "$name" <<'PY' || fail "children not as the brief says"
@@ -245,6 +245,41 @@ for signal in TERM KILL; do
   wait_for 30 "the new leader's tunnel" sh -c "curl -fsS '$hub_api/api/v1/clusters' | grep -q '\"connected\":true'"
   start_agent "$i"
 done
+
+# --- an action through the hub, with the agent's real RBAC -------------------------
+# scale on, allowed in one namespace only: the operator writes Role and
+# RoleBinding <name>-actions there (not cluster-wide), the agents restart on
+# the new config.json as a DaemonSet roll would, and kube-apiserver's RBAC
+# lets the agent's ServiceAccount scale there.
+target=${apps[0]} other=${apps[1]}
+k -n "$target" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
+k -n "$other" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
+k -n "$ns" patch agentconfig "$name" --type merge \
+  -p "{\"spec\":{\"actions\":{\"scale\":true,\"namespaces\":[\"$target\"]}}}" >/dev/null
+wait_for 30 "Role and RoleBinding $name-actions in $target" sh -c \
+  "kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions rolebinding/$name-actions >/dev/null 2>&1"
+! k get clusterrole "$name" -o json | grep -q 'deployments/scale' || fail "scale granted cluster-wide despite the allow-list"
+wait_for 30 "config.json to enable scale" sh -c \
+  "kubectl --kubeconfig '$admin_kc' -n '$ns' get configmap '$name-config' -o 'jsonpath={.data.config\\.json}' | grep -q '\"scale\": *true'"
+for i in 1 2 3; do kill -TERM "${pids[agent-$i]}" 2>/dev/null || true; wait "${pids[agent-$i]}" 2>/dev/null || true; done
+k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
+  sed -e "s#/etc/srexpert/config/ca.crt#$work/ca.crt#" -e "s#/etc/srexpert/token/token#$work/token#" >"$work/config.json"
+for i in 1 2 3; do start_agent "$i"; done
+wait_for 30 "the new leader's tunnel" sh -c "curl -fsS '$hub_api/api/v1/clusters' | grep -q '\"connected\":true'"
+request() {  # KIND NAMESPACE REPLICAS -> the hub's answer
+  curl -sS -X POST "$hub_api/api/v1/clusters/real-cluster/requests" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"$1\",\"timeoutMs\":20000,\"payload\":{\"kind\":\"Deployment\",\"namespace\":\"$2\",\"name\":\"act-web\",\"replicas\":$3,\"requestedBy\":\"real@test\"}}"
+}
+answer=$(request workload.scale "$target" 3)
+grep -q '"ok":true' <<<"$answer" || fail "workload.scale in $target: $answer"
+[ "$(k -n "$target" get deployment act-web -o 'jsonpath={.spec.replicas}')" = 3 ] || fail "act-web in $target not scaled"
+answer=$(request workload.scale "$other" 3)
+grep -q forbidden <<<"$answer" || fail "workload.scale outside the allow-list: $answer"
+[ "$(k -n "$other" get deployment act-web -o 'jsonpath={.spec.replicas}')" = 1 ] || fail "act-web in $other changed"
+k -n "$ns" patch agentconfig "$name" --type merge -p '{"spec":{"actions":{"scale":false,"namespaces":[]}}}' >/dev/null
+wait_for 30 "the actions' Role pruned" sh -c \
+  "! kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions >/dev/null 2>&1"
+ok "workload.scale through the hub scaled in $target with the namespace's Role, was refused in $other, and the Role went with the switch"
 
 # --- nothing of ours was ever forbidden -------------------------------------------
 forbidden=$(forbidden_for "system:serviceaccount:$ns:" "$audit0")

@@ -84,7 +84,7 @@ TEST_CASE("host checks: explicit false and hostPort 0 pass", "[scan][polaris]") 
   CHECK(Passes("proc-mount", R"({"securityContext":{"procMount":"Default"}})"));
 }
 
-TEST_CASE("probes and resources skip init containers; probes skip Jobs", "[scan][polaris]") {
+TEST_CASE("probes and resources skip init containers, probes skip Jobs", "[scan][polaris]") {
   auto s = ScanText(ModelStream("{}", R"({"initContainers":[{"name":"init","image":"i:1"}]})"));
   CHECK(Results(*s, "readiness-probe", "target", "init").empty());
   CHECK(Results(*s, "cpu-requests", "target", "init").empty());

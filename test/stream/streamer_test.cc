@@ -552,7 +552,7 @@ TEST_CASE("an object larger than a message is left out and counted, the stream g
   for (size_t size : hub.EncodedSizes()) CHECK(size <= static_cast<size_t>(limit));
 }
 
-TEST_CASE("the latest scan report goes upstream in a delta; the cache can be read back") {
+TEST_CASE("the latest scan report goes upstream in a delta, the cache can be read back") {
   Streamer s({}, Kinds());
   ModelBackend hub;
   hub.streamer = &s;

@@ -162,6 +162,12 @@ spec:
   actions:
     scale: {{ $ac.actions.scale }}
     restart: {{ $ac.actions.restart }}
+    deletePods: {{ $ac.actions.deletePods }}
+    nodes: {{ $ac.actions.nodes }}
     applyManifests: {{ $ac.actions.applyManifests }}
     helm: {{ $ac.actions.helm }}
+    {{- with $ac.actions.namespaces }}
+    namespaces:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
 {{- end -}}
