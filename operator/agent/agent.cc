@@ -1,7 +1,8 @@
 #include "agent/agent.h"
 
 #include "agent/scan_runner.h"  // scans (issue #12)
-#include "actions/workloads.h"  // actions (issue #13)
+#include "actions/manifests.h"  // actions (issue #13)
+#include "actions/workloads.h"
 
 #include <fmt/format.h>
 #include <prometheus/counter.h>
@@ -465,6 +466,7 @@ struct Agent::Impl {
         auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
         actions_registry->Register(actions::WorkloadScaleKind(client));
         actions_registry->Register(actions::WorkloadRestartKind(client));
+        actions_registry->Register(actions::ManifestsApplyKind(client));
         for (const auto& kind : actions_registry->Kinds()) {
           t->HandleRequests(kind, [actions_registry](const protocol::Request& r, Reply reply) {
             actions_registry->Handle(r, std::move(reply));

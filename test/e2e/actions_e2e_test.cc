@@ -10,6 +10,7 @@
 using namespace srexpert::testing;
 using namespace srexpert::testing::e2e;
 using namespace std::chrono_literals;
+namespace json = srexpert::json;
 
 namespace {
 
@@ -47,13 +48,10 @@ TEST_CASE("actions e2e: scale and restart through the hub's request API, seen by
       "template":{"metadata":{"labels":{"app":"web"}},
         "spec":{"containers":[{"name":"web","image":"nginx:1.25"}]}}}})");
   w.StartHub("1m");
-  w.WriteConfig();
-  // Switch scale on, restart stays off.
-  std::string config = ReadFile(w.dir().File("config.json"));
-  auto at = config.find(R"("scale": false)");
-  REQUIRE(at != std::string::npos);
-  config.replace(at, std::string(R"("scale": false)").size(), R"("scale": true)");
-  WriteFile(w.dir().File("config.json"), config);
+  // Scale and manifests on, restart stays off.
+  ConfigExtras extras;
+  extras.actions = R"({"scale": true, "restart": false, "applyManifests": true})";
+  w.WriteConfig(extras);
   w.StartAgent("agent-0");
   INFO(w.Logs());
   REQUIRE_FALSE(w.WaitForConnectedLeader().empty());
@@ -99,4 +97,69 @@ TEST_CASE("actions e2e: scale and restart through the hub's request API, seen by
                           kNs + R"(","name":"srexpert-agent","replicas":0}})");
   INFO(own.body);
   CHECK(own.body.find("forbidden") != std::string::npos);
+}
+
+TEST_CASE("actions e2e: manifests.apply through the hub, dry run first, seen by kubectl",
+          "[e2e][actions]") {
+  E2eWorld w;
+  Create(w, R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})");
+  w.StartHub("1m");
+  ConfigExtras extras;
+  extras.actions = R"({"applyManifests": true, "namespaces": ["shop"]})";
+  w.WriteConfig(extras);
+  w.StartAgent("agent-0");
+  INFO(w.Logs());
+  REQUIRE_FALSE(w.WaitForConnectedLeader().empty());
+  const std::string base = std::string("/api/v1/clusters/") + kCluster + "/requests";
+  auto apply = [&](bool dry_run, const std::string& greeting) {
+    std::string yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n"
+                       "  namespace: shop\ndata:\n  greeting: " +
+                       greeting + "\n";
+    json::Document body(rapidjson::kObjectType);
+    auto& a = body.GetAllocator();
+    json::SetString(body, "kind", "manifests.apply", a);
+    json::Value payload(rapidjson::kObjectType);
+    json::SetString(payload, "manifests", yaml, a);
+    payload.AddMember("dryRun", dry_run, a);
+    json::SetString(payload, "requestedBy", "e2e@test", a);
+    json::Set(body, "payload", std::move(payload), a);
+    auto r = HttpCall(w.hub().api_port, "POST", base, json::Dump(body));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto answer = json::Parse(r.body);
+    REQUIRE(answer.has_value());
+    return std::move(*answer);
+  };
+  Kubectl kubectl(WriteKubeconfig(w));
+  auto greeting = [&] {
+    return kubectl.Run({"get", "configmap", "settings", "-n", "shop", "-o",
+                        "jsonpath={.data.greeting}"});
+  };
+
+  // A dry run says what would happen and writes nothing.
+  auto dry = apply(true, "hello");
+  CHECK(json::GetBool(dry, {"ok"}));
+  CHECK(json::GetString(dry["payload"]["result"]["objects"][0], {"action"}) == "created");
+  CHECK(greeting().exit_code != 0);
+
+  auto created = apply(false, "hello");
+  CHECK(json::GetString(created["payload"]["result"]["objects"][0], {"action"}) == "created");
+  CHECK(greeting().output == "hello");
+
+  auto changed = apply(false, "bonjour");
+  const auto& object = changed["payload"]["result"]["objects"][0];
+  CHECK(json::GetString(object, {"action"}) == "configured");
+  CHECK(json::GetString(object["diff"][0], {"path"}) == "/data/greeting");
+  CHECK(greeting().output == "bonjour");
+  auto managers = kubectl.Run({"get", "configmap", "settings", "-n", "shop", "-o",
+                               "jsonpath={.metadata.managedFields[*].manager}"});
+  CHECK(managers.output.find("srexpert-agent") != std::string::npos);
+
+  // Outside the allow-list: refused by the agent, nothing written.
+  auto outside = HttpCall(w.hub().api_port, "POST", base,
+                          R"({"kind":"manifests.apply","payload":{"manifests":
+                              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\n"}})");
+  INFO(outside.body);
+  CHECK(outside.body.find("forbidden") != std::string::npos);
+  CHECK(kubectl.Run({"get", "configmap", "x", "-n", "default"}).exit_code != 0);
 }

@@ -97,6 +97,7 @@ using ClusterView = HubClusterView;
 struct ConfigExtras {
   std::string proxy_url;  // backend.proxy.url; empty = direct
   std::string collection = R"({"events": true, "metrics": true, "excludedNamespaces": []})";
+  std::string actions = R"({"scale": false, "restart": false, "applyManifests": false, "helm": false})";
 };
 
 class E2eWorld {
@@ -161,7 +162,7 @@ class E2eWorld {
                  "backoff": {"initialMs": 100, "maxMs": 1000, "multiplier": 2.0}},
       "collection": )" + extras.collection + R"(,
       "scans": {"enabled": true, "intervalMs": 3600000},
-      "actions": {"scale": false, "restart": false, "applyManifests": false, "helm": false}
+      "actions": )" + extras.actions + R"(
     })");
   }
 
