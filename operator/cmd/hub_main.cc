@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
   app.add_option("--api-port", o.api_port, "Port of the REST API; 0 picks one")
       ->capture_default_str();
   app.add_flag("--api-tls", o.api_tls, "Serve the REST API over HTTPS with the tunnel certificate");
+  app.add_option("--users-file", o.users_file,
+                 "JSON file of REST API users (bearer token or its sha256, role viewer|operator, "
+                 "optional clusters); re-read when it changes. Required, with --api-tls, when "
+                 "--api-bind-address is not loopback");
   app.add_flag("--disable-api", disable_api, "Do not serve the REST API");
   app.add_option("--max-message-bytes", o.max_message_bytes,
                  "Largest message accepted from an agent")

@@ -27,10 +27,12 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include "common/json.h"
 #include "common/time_format.h"
 #include "common/log.h"
+#include "hub/api_users.h"
 #include "hub/scan_diff.h"
 #include "hub/state_store.h"
 #include "hub/stream_payload.h"
@@ -69,17 +71,6 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return t.time_since_epoch().count() == 0 ? "" : FormatRfc3339(t);
 }
 
-std::string BearerToken(const std::string& header) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (header.size() <= kPrefix.size()) return {};
-  if (!std::equal(kPrefix.begin(), kPrefix.end(), header.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return {};
-  }
-  std::string token = header.substr(kPrefix.size());
-  while (!token.empty() && token.back() == ' ') token.pop_back();
-  return token;
-}
 
 // The subprotocol to answer with: srexpert.v1.deflate when offered (and
 // allowed), else srexpert.v1 when offered, else "" (refused).
@@ -104,6 +95,14 @@ struct Pending {
   std::function<void(RequestResult)> done;
   std::shared_ptr<asio::steady_timer> timer;
 };
+
+// 127.0.0.0/8, ::1 and "localhost": reachable from this host only.
+bool IsLoopbackAddress(const std::string& address) {
+  if (address == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(address, ec);
+  return !ec && a.is_loopback();
+}
 
 net::HttpResponse JsonError(int status, std::string_view message) {
   return net::HttpResponse::Json(status,
@@ -186,6 +185,8 @@ struct Session {
 struct Hub::Impl : std::enable_shared_from_this<Impl> {
   HubOptions options;
   std::unique_ptr<TokenStore> tokens;
+  // REST API users; null without a users file (loopback only, no checks).
+  std::unique_ptr<ApiUserStore> users;
   // Written on the tunnel thread only; read by API threads (thread-safe).
   std::unique_ptr<StateStore> store;
   std::shared_ptr<asio::ssl::context> tls;
@@ -314,7 +315,8 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
                      fmt::format("subprotocol {} required\n", protocol::kSubprotocol));
       co_return;
     }
-    std::string token = BearerToken(std::string(req[http::field::authorization]));
+    const std::string authorization(req[http::field::authorization]);
+    const std::string token(BearerToken(authorization));
     std::optional<TokenMatch> match = tokens->Lookup(token);
     if (!match) {
       log::Warn("agent token rejected", {{"remote", remote}, {"reason", token.empty()
@@ -691,24 +693,133 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- REST API ---------------------------------------------------------------
 
+  // ---- REST API authorization (api_users.h) -----------------------------------
+
+  // The caller of an API request for `cluster` (empty: none in particular),
+  // or the 401/403 to answer. Without a users file everyone is an operator:
+  // Start() allows that on a loopback address only.
+  std::variant<ApiUser, net::HttpResponse> Authorize(const net::HttpRequest& req, ApiRole need,
+                                                     std::string_view cluster) {
+    if (!users) return ApiUser{"anonymous", ApiRole::kOperator, {}};
+    const std::string authorization = req.Header("authorization");  // the token views into it
+    std::string_view token = BearerToken(authorization);
+    std::optional<ApiUser> user = token.empty() ? std::nullopt : users->Authenticate(token);
+    if (!user) {
+      log::Warn("api request refused: no valid bearer token",
+                {{"method", req.method}, {"path", req.path}, {"remote", req.remote},
+                 {"tokenPresent", !token.empty()}});
+      auto r = JsonError(401, token.empty() ? "an Authorization: Bearer token is required"
+                                            : "the bearer token is not valid");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"srexpert-hub\"");
+      return r;
+    }
+    if (need == ApiRole::kOperator && user->role != ApiRole::kOperator) {
+      return JsonError(403, fmt::format("user \"{}\" has role viewer; sending requests to agents "
+                                        "needs role operator",
+                                        user->name));
+    }
+    if (!cluster.empty() && !user->MaySee(cluster)) {
+      return JsonError(403, fmt::format("user \"{}\" may not use cluster \"{}\"", user->name,
+                                        cluster.substr(0, 253)));
+    }
+    return *user;
+  }
+
+  // The cluster segment of /api/v1/clusters/<name>/..., decoded, or the
+  // answer to a path without one (404) or with bad percent-encoding (400).
+  static std::variant<std::string, net::HttpResponse> ClusterOfPath(std::string_view path) {
+    constexpr std::string_view kPrefix = "/api/v1/clusters/";
+    std::string_view rest = path.substr(kPrefix.size());
+    std::string_view segment = rest.substr(0, rest.find('/'));
+    if (segment.empty() || segment.size() == rest.size()) return JsonError(404, "not found");
+    std::string cluster;
+    if (!PercentDecode(segment, false, &cluster) || cluster.empty()) {
+      return JsonError(400, "malformed percent-encoding in the cluster name");
+    }
+    return cluster;
+  }
+
+  // One audit record (state store and log) for a request sent through the
+  // API: who, where, what, on which object, and how it ended.
+  void Audit(const ApiUser& who, const std::string& cluster, const std::string& kind,
+             const json::Value* payload, const std::string& outcome, const std::string& message) {
+    json::Document record(rapidjson::kObjectType);
+    auto& a = record.GetAllocator();
+    json::SetString(record, "time", FormatRfc3339(std::chrono::system_clock::now()), a);
+    json::SetString(record, "user", who.name, a);
+    json::SetString(record, "role", RoleName(who.role), a);
+    json::SetString(record, "authenticated", users ? "bearer" : "none (no users file)", a);
+    json::SetString(record, "cluster", cluster, a);
+    json::SetString(record, "kind", kind, a);
+    // The target as the payload names it; never the payload itself (it may
+    // hold chart values or manifests with credentials).
+    json::Value target(rapidjson::kObjectType);
+    if (payload && payload->IsObject()) {
+      for (const char* key : {"kind", "namespace", "name", "release", "node"}) {
+        const json::Value* v = json::Find(*payload, {key});
+        if (v && v->IsString() && v->GetStringLength() <= 253) {
+          json::SetString(target, key, std::string_view(v->GetString(), v->GetStringLength()), a);
+        }
+      }
+    }
+    json::Set(record, "target", std::move(target), a);
+    json::SetString(record, "outcome", outcome, a);
+    json::SetString(record, "message", message.substr(0, 1024), a);
+    std::string error;
+    if (!store->AppendAudit(cluster, json::Dump(record), &error)) {
+      log::Error("audit record not stored", {{"cluster", cluster}, {"error", error}});
+    }
+    log::Info("api request", {{"user", who.name}, {"cluster", cluster}, {"kind", kind},
+                              {"outcome", outcome}});
+  }
+
+  // The audit outcome of an answer: "ok", the agent's error code, or the
+  // hub's reason for not delivering it.
+  static std::pair<std::string, std::string> OutcomeOf(const RequestResult& r) {
+    using S = RequestResult::Status;
+    switch (r.status) {
+      case S::kOk:
+        if (r.response.ok) return {"ok", ""};
+        return {r.response.error.code, r.response.error.message};
+      case S::kNotConnected: return {"not_connected", r.error};
+      case S::kBusy: return {"busy", r.error};
+      case S::kTimeout: return {"timeout", r.error};
+      case S::kDisconnected: return {"disconnected", r.error};
+      case S::kInvalid: return {"invalid", r.error};
+      case S::kStopped: return {"stopped", r.error};
+    }
+    return {"internal", r.error};
+  }
+
+  // ---- REST API ---------------------------------------------------------------
+
   void InstallApi() {
     std::weak_ptr<Impl> weak = shared_from_this();
     api->Handle("GET", "/healthz", [](const net::HttpRequest&) {
       return net::HttpResponse::Text(200, "ok\n");
     });
-    api->Handle("GET", "/api/v1/clusters", [weak](const net::HttpRequest&) {
+    api->Handle("GET", "/api/v1/clusters", [weak](const net::HttpRequest& req) {
       auto self = weak.lock();
       if (!self) return net::HttpResponse::Text(503, "stopping\n");
+      auto caller = self->Authorize(req, ApiRole::kViewer, "");
+      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) return std::move(*refused);
+      const ApiUser& user = std::get<ApiUser>(caller);
       std::vector<ClusterStatus> list;
       {
         std::lock_guard lock(self->mu);
-        for (const auto& [name, c] : self->clusters) list.push_back(c);
+        for (const auto& [name, c] : self->clusters) {
+          if (user.MaySee(name)) list.push_back(c);
+        }
       }
       return net::HttpResponse::Json(200, ClustersJson(list));
     });
     api->Handle("GET", "/api/v1/clusters/*", [weak](const net::HttpRequest& req) {
       auto self = weak.lock();
       if (!self) return net::HttpResponse::Text(503, "stopping\n");
+      auto cluster = ClusterOfPath(req.path);
+      if (auto* bad = std::get_if<net::HttpResponse>(&cluster)) return std::move(*bad);
+      auto caller = self->Authorize(req, ApiRole::kViewer, std::get<std::string>(cluster));
+      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) return std::move(*refused);
       return self->ServeClusterState(req);
     });
     api->HandleAsync("POST", "/api/v1/clusters/*", [weak](const net::HttpRequest& req,
@@ -721,24 +832,65 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       if (slash == std::string::npos || rest.substr(slash) != "/requests" || slash == 0) {
         return respond(net::HttpResponse::Text(404, "not found\n"));
       }
-      std::string cluster = rest.substr(0, slash);
+      auto parsed_cluster = ClusterOfPath(req.path);
+      if (auto* bad = std::get_if<net::HttpResponse>(&parsed_cluster)) {
+        return respond(std::move(*bad));
+      }
+      auto cluster = std::make_optional(std::get<std::string>(parsed_cluster));
       std::string parse_error;
       auto doc = json::Parse(req.body, &parse_error);
+      auto caller = self->Authorize(req, ApiRole::kOperator, *cluster);
+      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) {
+        // A known user refused by role or cluster is audited; an unknown
+        // caller (401) only logged: there is no one to name.
+        if (refused->status == 403 && self->users) {
+          const std::string authorization = req.Header("authorization");
+          auto user = self->users->Authenticate(BearerToken(authorization));
+          if (user) {
+            std::string kind = doc && doc->IsObject() ? json::GetString(*doc, {"kind"}) : "";
+            self->Audit(*user, *cluster, kind.substr(0, 128),
+                        doc && doc->IsObject() ? json::Find(*doc, {"payload"}) : nullptr,
+                        "forbidden", "refused by the hub: " + refused->body.substr(0, 512));
+          }
+        }
+        return respond(std::move(*refused));
+      }
+      ApiUser user = std::get<ApiUser>(caller);
       if (!doc || !doc->IsObject()) {
         return respond(net::HttpResponse::Json(
             400, fmt::format(R"({{"error":"{}"}})", net::JsonEscape(doc ? "body must be a JSON object" : parse_error))));
       }
       std::string kind = json::GetString(*doc, {"kind"});
       int64_t timeout_ms = json::GetInt(*doc, {"timeoutMs"}, 30000);
-      const json::Value* payload = json::Find(*doc, {"payload"});
+      json::Value* payload = json::FindMutable(*doc, {"payload"});
       if (kind.empty() || timeout_ms <= 0 || timeout_ms > 86'400'000 ||
           (payload && !payload->IsObject())) {
         return respond(net::HttpResponse::Json(
             400, R"j({"error":"need kind (string), optional payload (object), optional timeoutMs (1..86400000)"})j"));
       }
-      self->SendRequestAsync(cluster, kind, payload ? json::Dump(*payload) : "{}",
-                             std::chrono::milliseconds(timeout_ms),
-                             [respond](RequestResult r) { respond(ResultToHttp(r)); });
+      // With users, the authenticated name is who asked: a requestedBy sent
+      // by the client is replaced, so the agent's audit Event cannot be
+      // attributed to someone else.
+      if (self->users) {
+        if (!payload) {
+          json::Set(*doc, "payload", json::Value(rapidjson::kObjectType), doc->GetAllocator());
+          payload = json::FindMutable(*doc, {"payload"});
+        }
+        json::SetString(*payload, "requestedBy", user.name, doc->GetAllocator());
+      }
+      std::string payload_json = payload ? json::Dump(*payload) : "{}";
+      auto audited = std::make_shared<json::Document>();
+      if (payload) audited->CopyFrom(*payload, audited->GetAllocator());
+      self->SendRequestAsync(
+          *cluster, kind, payload_json, std::chrono::milliseconds(timeout_ms),
+          [weak, respond, user, cluster = *cluster, kind, audited](RequestResult r) {
+            if (auto self = weak.lock()) {
+              auto [outcome, message] = OutcomeOf(r);
+              self->Audit(user, cluster, kind, audited->IsObject() ? audited.get() : nullptr,
+                          outcome, message);
+            }
+            respond(ResultToHttp(r));
+          });
     });
   }
 
@@ -759,6 +911,8 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       error = ParseQuery(req.query, {"kind", "namespace"}, &query);
     } else if (what == "events") {
       error = ParseQuery(req.query, {"namespace", "limit"}, &query);
+    } else if (what == "audit") {
+      error = ParseQuery(req.query, {"limit"}, &query);
     } else if (what == "metrics" || what == "scans/latest" || what == "scans/diff") {
       error = ParseQuery(req.query, {}, &query);
     } else {
@@ -832,6 +986,23 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       w.Key("items");
       w.StartArray();
       for (const std::string& e : events) raw(e, rapidjson::kObjectType);
+      w.EndArray();
+      w.EndObject();
+    } else if (what == "audit") {
+      int64_t limit = 100;
+      if (auto it = query.find("limit"); it != query.end()) {
+        const std::string& v = it->second;
+        bool digits = !v.empty() && v.size() <= 5 &&
+                      std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+        limit = digits ? std::stoll(v) : 0;
+        if (limit < 1 || limit > 10000) return bad("limit", "must be an integer 1..10000");
+      }
+      std::vector<std::string> records;
+      if (!store->Audit(cluster, limit, &records, &error)) return StoreError(cluster, error);
+      w.StartObject();
+      w.Key("items");
+      w.StartArray();
+      for (const std::string& r : records) raw(r, rapidjson::kObjectType);
       w.EndArray();
       w.EndObject();
     } else if (what == "scans/latest" || what == "scans/diff") {
@@ -988,10 +1159,33 @@ bool Hub::Start(std::string* error) {
   d.tunnel_port = d.acceptor->local_endpoint(ec).port();
 
   if (o.api_enabled) {
+    // The API can scale workloads and install charts: off loopback it needs
+    // users (bearer tokens) and TLS (so the tokens are not sent in clear).
+    if (!IsLoopbackAddress(o.api_bind_address) && (o.users_file.empty() || !o.api_tls)) {
+      if (error) {
+        *error = fmt::format(
+            "the REST API on {} is reachable from other hosts and sends actions to clusters: "
+            "it needs a users file (--users-file) and TLS (--api-tls); or bind it to a loopback "
+            "address",
+            o.api_bind_address);
+      }
+      return false;
+    }
+    if (!o.users_file.empty()) {
+      d.users = std::make_unique<ApiUserStore>(o.users_file);
+      if (!d.users->Load(error)) return false;
+    } else {
+      log::Warn("REST API without authentication: anyone on this host may read state and send "
+                "actions (loopback only; --users-file requires bearer tokens)",
+                {{"address", o.api_bind_address}});
+    }
     net::HttpServerOptions api_options;
     api_options.bind_address = o.api_bind_address;
     api_options.port = o.api_port;
     api_options.threads = 2;
+    // A request body becomes one tunnel message (a chart archive or
+    // manifests inside): the message limit bounds it, not the default 1 MiB.
+    api_options.max_body_bytes = static_cast<size_t>(o.max_message_bytes);
     if (o.api_tls) {
       api_options.tls_cert_file = o.tls_cert_file;
       api_options.tls_key_file = o.tls_key_file;

@@ -12,12 +12,20 @@
 // hub restarted on the same state file keeps each cluster's resources,
 // events, metrics and lastAck. A REST API on a second port (srx_net
 // HttpServer):
-//   GET  /healthz
+//   GET  /healthz                               (never authenticated)
 //   GET  /api/v1/clusters                       clusters, sessions, lastAck
 //   GET  /api/v1/clusters/<name>/resources      ?kind=&namespace=
 //   GET  /api/v1/clusters/<name>/events         ?namespace=&limit=
 //   GET  /api/v1/clusters/<name>/metrics
+//   GET  /api/v1/clusters/<name>/scans/latest, /scans/diff
+//   GET  /api/v1/clusters/<name>/audit          ?limit=  requests made through the API
 //   POST /api/v1/clusters/<name>/requests       {"kind","payload","timeoutMs"}
+// With a users file every route but /healthz needs "Authorization: Bearer":
+// 401 without a valid token, 403 for a viewer POSTing or a cluster the user
+// may not see; GET /api/v1/clusters lists only the user's clusters, and a
+// request's payload.requestedBy is set to the user's name. Every POST is
+// audited (state store, GET .../audit) with who, cluster, kind, target and
+// outcome.
 // Session history (counters, hello) lives in memory only.
 #pragma once
 
@@ -55,6 +63,10 @@ struct HubOptions {
   std::string api_bind_address = "127.0.0.1";
   uint16_t api_port = 8080;
   bool api_tls = false;
+  // API users (hub/api_users.h); "" = no authentication, allowed only on a
+  // loopback api_bind_address. Off loopback both users_file and api_tls are
+  // required, else Start() fails.
+  std::string users_file;
 
   // Sent in every welcome: protocol::kMinMaxMessageBytes..2^31-1 and
   // 1..65535, else Start() fails.

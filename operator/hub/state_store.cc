@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS scans (
   previous TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (cluster_id, sort_time, id);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY,
+  cluster_id INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_cluster ON audit (cluster_id, id);
 )sql";
 
 std::string ErrorOf(sqlite3* db, std::string_view what) {
@@ -170,7 +176,7 @@ bool OpenConnection(const std::string& path, bool query_only, Connection* c, std
 }
 
 struct Queries {
-  Stmt resources, kinds, events, metrics, scans, clusters, last_ack, staging;
+  Stmt resources, kinds, events, metrics, scans, clusters, last_ack, staging, audit;
 
   bool Prepare(sqlite3* db, std::string* error) {
     return resources.Prepare(db,
@@ -196,7 +202,12 @@ struct Queries {
            staging.Prepare(db,
                            "SELECT staging_snapshot, staging_next_part FROM clusters "
                            "WHERE name = ?1 AND staging_snapshot IS NOT NULL",
-                           error);
+                           error) &&
+           audit.Prepare(db,
+                         "SELECT record FROM audit WHERE "
+                         "cluster_id = (SELECT id FROM clusters WHERE name = ?1) "
+                         "ORDER BY id DESC LIMIT ?2",
+                         error);
   }
 };
 
@@ -214,6 +225,7 @@ struct StateStore::Impl {
   Stmt upsert_resource, delete_resource, clear_resources, move_staged, get_resource, set_object;
   Stmt upsert_staged, clear_staged, set_staging, finish_snapshot, set_kinds;
   Stmt upsert_event, count_events, trim_events, set_metrics, set_scan;
+  Stmt insert_audit, trim_audit;
   Queries writer_queries;
   Queries reader_queries_storage;
   Queries* reader_queries = nullptr;
@@ -285,7 +297,14 @@ struct StateStore::Impl {
                             "INSERT INTO scans (cluster_id, latest) VALUES (?1, ?2) "
                             "ON CONFLICT (cluster_id) DO UPDATE SET previous = latest, "
                             "latest = excluded.latest",
-                            error);
+                            error) &&
+           insert_audit.Prepare(db, "INSERT INTO audit (cluster_id, record) VALUES (?1, ?2)",
+                                error) &&
+           // Everything older than the newest ?2 records of the cluster.
+           trim_audit.Prepare(db,
+                              "DELETE FROM audit WHERE cluster_id = ?1 AND id <= (SELECT id FROM "
+                              "audit WHERE cluster_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                              error);
   }
 
   struct ClusterRow {
@@ -391,6 +410,7 @@ std::unique_ptr<StateStore> StateStore::Open(const StateStoreOptions& options, s
   auto d = std::make_unique<Impl>();
   d->options = options;
   if (d->options.max_events_per_cluster < 1) d->options.max_events_per_cluster = 1;
+  if (d->options.max_audit_per_cluster < 1) d->options.max_audit_per_cluster = 1;
   bool memory = options.path.empty() || options.path == ":memory:";
   std::string path = memory ? ":memory:" : options.path;
   if (!OpenConnection(path, false, &d->writer, error)) return nullptr;
@@ -672,6 +692,45 @@ bool StateStore::Scans(const std::string& cluster, std::optional<std::string>* l
   q.Reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     if (error) *error = ErrorOf(c.db, "reading scans");
+    return false;
+  }
+  return true;
+}
+
+bool StateStore::AppendAudit(const std::string& cluster, const std::string& record,
+                             std::string* error) {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.writer.mu);
+  std::string ignored;
+  if (!error) error = &ignored;
+  if (!d.begin.Run(error)) return false;
+  Impl::ClusterRow row;
+  bool ok = d.LoadCluster(cluster, &row, error);
+  if (ok) {
+    d.insert_audit.Bind(1, row.id).Bind(2, record);
+    ok = d.insert_audit.Run(error);
+  }
+  if (ok) {
+    d.trim_audit.Bind(1, row.id).Bind(2, d.options.max_audit_per_cluster);
+    ok = d.trim_audit.Run(error);
+  }
+  if (ok) ok = d.commit.Run(error);
+  if (!ok && !sqlite3_get_autocommit(d.writer.db)) d.rollback.Run(&ignored);
+  return ok;
+}
+
+bool StateStore::Audit(const std::string& cluster, int64_t limit, std::vector<std::string>* out,
+                       std::string* error) {
+  Connection& c = *impl_->reader;
+  Stmt& q = impl_->reader_queries->audit;
+  std::lock_guard lock(c.mu);
+  out->clear();
+  q.Bind(1, cluster).Bind(2, limit);
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out->push_back(q.Text(0));
+  q.Reset();
+  if (rc != SQLITE_DONE) {
+    if (error) *error = ErrorOf(c.db, "reading the audit trail");
     return false;
   }
   return true;

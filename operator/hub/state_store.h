@@ -36,6 +36,8 @@ struct StateStoreOptions {
   // "" or ":memory:": in memory, gone with the process.
   std::string path;
   int64_t max_events_per_cluster = 10000;
+  // Audit records (REST API requests) kept per cluster, oldest dropped first.
+  int64_t max_audit_per_cluster = 10000;
 };
 
 struct StoredCluster {
@@ -115,6 +117,14 @@ class StateStore {
   // both alone.
   bool Scans(const std::string& cluster, std::optional<std::string>* latest,
              std::optional<std::string>* previous, std::string* error);
+
+  // The audit trail of requests made through the REST API: one JSON object
+  // text per request, appended in one transaction (the cluster is
+  // remembered if new) and trimmed to max_audit_per_cluster; read newest
+  // first, at most `limit`.
+  bool AppendAudit(const std::string& cluster, const std::string& record, std::string* error);
+  bool Audit(const std::string& cluster, int64_t limit, std::vector<std::string>* out,
+             std::string* error);
 
  private:
   struct Impl;

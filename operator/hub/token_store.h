@@ -12,12 +12,13 @@
 // restart. Thread-safe.
 #pragma once
 
-#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "hub/credentials.h"
 
 namespace srexpert::hub {
 
@@ -43,13 +44,9 @@ class TokenStore {
     bool disabled = false;
   };
   bool LoadLocked(std::string* error);
-  std::string path_;
   mutable std::mutex mu_;
+  WatchedJsonFile file_;
   std::vector<Entry> entries_;
-  timespec mtime_{};
 };
-
-// Raw SHA-256 digest of `data`.
-std::string Sha256(std::string_view data);
 
 }  // namespace srexpert::hub

@@ -76,7 +76,7 @@ TEST_CASE("malformed token files are rejected with the reason", "[hub][tokens]")
       {"[]", "\"clusters\" must be an array"},
       {"{oops", "invalid JSON"},
       {R"({"clusters":[{"token":"x"}]})", "clusters[0] needs a name"},
-      {R"({"clusters":[{"name":"a"}]})", "clusters[0] needs a name and exactly one of"},
+      {R"({"clusters":[{"name":"a"}]})", "clusters[0]: needs exactly one of token, tokenSha256"},
       {R"({"clusters":[{"name":"a","token":"x","tokenSha256":"00"}]})", "exactly one of"},
       {R"({"clusters":[{"name":"a","tokenSha256":"abc"}]})", "is not 64 hex digits"},
   };

@@ -265,7 +265,8 @@ std::string Tinyproxy::Url() const { return "http://127.0.0.1:" + std::to_string
 std::string Tinyproxy::Log() const { return ReadFile(dir_ + "/tinyproxy.log"); }
 
 SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::string& target,
-                        const std::string& body, const std::string& ca_file) {
+                        const std::string& body, const std::string& ca_file,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
   SimpleResponse out;
   try {
     asio::io_context io;
@@ -275,6 +276,7 @@ SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::str
     req.set(http::field::host, "localhost");
     req.body() = body;
     if (!body.empty()) req.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.prepare_payload();
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
@@ -306,6 +308,7 @@ SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::str
     out.status = res.result_int();
     out.body = res.body();
     out.content_type = std::string(res[http::field::content_type]);
+    out.www_authenticate = std::string(res[http::field::www_authenticate]);
   } catch (const std::exception& e) {
     out.error = e.what();
   }

@@ -110,13 +110,16 @@ class Tinyproxy {
 
 // A blocking HTTP(S) GET/POST for tests (Beast). `ca_file` non-empty: HTTPS
 // verifying against it with host "localhost".
+// `headers` are added to the request (e.g. Authorization).
 struct SimpleResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string www_authenticate;
   std::string error;
 };
 SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::string& target,
-                        const std::string& body = "", const std::string& ca_file = "");
+                        const std::string& body = "", const std::string& ca_file = "",
+                        const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 }  // namespace srexpert::testing
