@@ -237,8 +237,10 @@ std::optional<std::string> ValidateChartSource(const ChartSource& chart, std::si
       "^(https?|oci)://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+\\-]*)?$");
   if (chart.repo_url.empty()) return std::string("repoURL is required with chart");
   if (chart.repo_url.size() > 2048 || !std::regex_match(chart.repo_url, url)) {
-    return "repoURL \"" + chart.repo_url +
-           "\" must be an http://, https:// or oci:// URL without credentials, query or fragment";
+    // Not echoed: a refused URL may carry credentials, and refusals are logged.
+    return std::string(
+        "repoURL must be an http://, https:// or oci:// URL without credentials, query or "
+        "fragment");
   }
   static const std::regex name("^[A-Za-z0-9][A-Za-z0-9._\\-]{0,252}$");
   if (chart.chart.empty()) return std::string("chart is required with repoURL");
@@ -479,8 +481,12 @@ HelmError ClassifyFailure(const ProcessResult& r) {
 HelmDriver::HelmDriver(HelmConfig config) : config_(std::move(config)) {
   // Helm's own state lives under home (in the pod: a memory-backed emptyDir;
   // the root filesystem is read-only). TMPDIR too: chart downloads unpack there.
-  for (const char* sub : {"", "/cache", "/config", "/data", "/tmp"}) {
-    ::mkdir((config_.home + sub).c_str(), 0700);
+  // No home (Helm actions switched off): nothing is created; a request
+  // then fails as `internal` instead of writing to "/cache".
+  if (!config_.home.empty()) {
+    for (const char* sub : {"", "/cache", "/config", "/data", "/tmp"}) {
+      ::mkdir((config_.home + sub).c_str(), 0700);
+    }
   }
   env_ = {"HOME=" + config_.home, "HELM_CACHE_HOME=" + config_.home + "/cache",
           "HELM_CONFIG_HOME=" + config_.home + "/config",
@@ -489,6 +495,21 @@ HelmDriver::HelmDriver(HelmConfig config) : config_(std::move(config)) {
           // Secrets any `helm` with default settings reads.
           "HELM_DRIVER=secret"};
   std::set<std::string> seen;
+  if (!config_.proxy_url.empty()) {
+    std::string no_proxy;
+    for (const auto& host : config_.no_proxy) no_proxy += (no_proxy.empty() ? "" : ",") + host;
+    if (const char* api = std::getenv("KUBERNETES_SERVICE_HOST"); api && *api) {
+      no_proxy += (no_proxy.empty() ? "" : ",") + std::string(api);
+    }
+    for (const char* name : {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"}) {
+      env_.push_back(std::string(name) + "=" + config_.proxy_url);
+      seen.insert(name);
+    }
+    for (const char* name : {"NO_PROXY", "no_proxy"}) {
+      env_.push_back(std::string(name) + "=" + no_proxy);
+      seen.insert(name);
+    }
+  }
   for (const auto& name : config_.passthrough_env) {
     if (!seen.insert(name).second) continue;
     if (const char* v = std::getenv(name.c_str())) env_.push_back(name + "=" + v);
@@ -616,89 +637,97 @@ HelmResult HelmDriver::Rollback(const RollbackRequest& req, ProcessCancel* cance
   return status;
 }
 
+HelmResult HelmDriver::RunQuery(std::string_view release, std::string_view ns,
+                                std::vector<std::string> args, std::chrono::seconds hard_timeout,
+                                const OutputParser& parse, ProcessCancel* cancel) {
+  if (!release.empty()) {
+    if (auto bad = ValidateReleaseName(release)) return Error(Code::kInvalid, *bad);
+  }
+  if (auto bad = ValidateNamespace(ns)) return Error(Code::kInvalid, *bad);
+  auto r = Run(std::move(args), hard_timeout, cancel);
+  if (!r.ok()) {
+    auto e = ClassifyFailure(r);
+    return Error(e.code, e.message);
+  }
+  json::Document body;
+  std::string parse_error;
+  if (!parse(r, &body, &parse_error)) return Error(Code::kFailed, parse_error);
+  return Body(std::move(body));
+}
+
 HelmResult HelmDriver::Uninstall(const UninstallRequest& req, ProcessCancel* cancel) {
+  // An empty release would skip RunQuery's release check: refuse it here.
   if (auto bad = ValidateReleaseName(req.release)) return Error(Code::kInvalid, *bad);
-  if (auto bad = ValidateNamespace(req.namespace_)) return Error(Code::kInvalid, *bad);
   auto timeout = HelmTimeout(req.timeout);
   std::vector<std::string> args = {"uninstall",    req.release, "--namespace",
                                    req.namespace_, "--timeout", Seconds(timeout)};
   if (req.keep_history) args.push_back("--keep-history");
   if (req.wait) args.push_back("--wait=watcher");
   if (req.dry_run) args.push_back("--dry-run");
-  auto r = Run(std::move(args), timeout + config_.process_slack, cancel);
-  if (!r.ok()) {
-    auto e = ClassifyFailure(r);
-    return Error(e.code, e.message);
-  }
-  json::Document body;
-  body.SetObject();
-  auto& a = body.GetAllocator();
-  json::SetString(body, "name", req.release, a);
-  json::SetString(body, "namespace", req.namespace_, a);
-  json::Set(body, "uninstalled", json::Value(!req.dry_run), a);
-  json::Set(body, "dryRun", json::Value(req.dry_run), a);
-  return Body(std::move(body));
+  return RunQuery(
+      req.release, req.namespace_, std::move(args), timeout + config_.process_slack,
+      [&req](const ProcessResult&, json::Document* body, std::string*) {
+        body->SetObject();
+        auto& a = body->GetAllocator();
+        json::SetString(*body, "name", req.release, a);
+        json::SetString(*body, "namespace", req.namespace_, a);
+        json::Set(*body, "uninstalled", json::Value(!req.dry_run), a);
+        json::Set(*body, "dryRun", json::Value(req.dry_run), a);
+        return true;
+      },
+      cancel);
 }
 
 HelmResult HelmDriver::Status(const ReleaseQuery& req, ProcessCancel* cancel) {
   if (auto bad = ValidateReleaseName(req.release)) return Error(Code::kInvalid, *bad);
-  if (auto bad = ValidateNamespace(req.namespace_)) return Error(Code::kInvalid, *bad);
   std::vector<std::string> args = {"status",       req.release, "--namespace",
                                    req.namespace_, "--output",  "json"};
   if (req.revision > 0) args.insert(args.end(), {"--revision", std::to_string(req.revision)});
-  auto r = Run(std::move(args), kQueryTimeout, cancel);
-  if (!r.ok()) {
-    auto e = ClassifyFailure(r);
-    return Error(e.code, e.message);
-  }
-  json::Document body;
-  std::string parse_error;
-  if (!ReleaseSummaryFromHelm(r.out, &body, &parse_error)) return Error(Code::kFailed, parse_error);
+  auto status = RunQuery(
+      req.release, req.namespace_, std::move(args), kQueryTimeout,
+      [](const ProcessResult& r, json::Document* body, std::string* error) {
+        return ReleaseSummaryFromHelm(r.out, body, error);
+      },
+      cancel);
+  if (!status.ok()) return status;
   std::vector<std::string> meta_args = {"get",          "metadata", req.release, "--namespace",
                                         req.namespace_, "--output", "json"};
   if (req.revision > 0)
     meta_args.insert(meta_args.end(), {"--revision", std::to_string(req.revision)});
-  auto meta = Run(std::move(meta_args), kQueryTimeout, cancel);
-  if (!meta.ok()) {
-    auto e = ClassifyFailure(meta);
-    return Error(e.code, e.message);
-  }
-  if (!AddChartFromMetadata(meta.out, &body, &parse_error))
-    return Error(Code::kFailed, parse_error);
-  return Body(std::move(body));
+  auto meta = RunQuery(
+      req.release, req.namespace_, std::move(meta_args), kQueryTimeout,
+      [&status](const ProcessResult& r, json::Document*, std::string* error) {
+        return AddChartFromMetadata(r.out, &status.body, error);
+      },
+      cancel);
+  if (!meta.ok()) return meta;
+  return status;
 }
 
 HelmResult HelmDriver::History(const ReleaseQuery& req, ProcessCancel* cancel) {
   if (auto bad = ValidateReleaseName(req.release)) return Error(Code::kInvalid, *bad);
-  if (auto bad = ValidateNamespace(req.namespace_)) return Error(Code::kInvalid, *bad);
   std::vector<std::string> args = {"history",      req.release, "--namespace",
                                    req.namespace_, "--output",  "json"};
   if (req.max > 0) args.insert(args.end(), {"--max", std::to_string(req.max)});
-  auto r = Run(std::move(args), kQueryTimeout, cancel);
-  if (!r.ok()) {
-    auto e = ClassifyFailure(r);
-    return Error(e.code, e.message);
-  }
-  json::Document body;
-  std::string parse_error;
-  if (!HistoryFromHelm(r.out, &body, &parse_error)) return Error(Code::kFailed, parse_error);
-  return Body(std::move(body));
+  return RunQuery(
+      req.release, req.namespace_, std::move(args), kQueryTimeout,
+      [](const ProcessResult& r, json::Document* body, std::string* error) {
+        return HistoryFromHelm(r.out, body, error);
+      },
+      cancel);
 }
 
 HelmResult HelmDriver::List(const ListRequest& req, ProcessCancel* cancel) {
-  if (auto bad = ValidateNamespace(req.namespace_)) return Error(Code::kInvalid, *bad);
   std::vector<std::string> args = {"list", "--namespace", req.namespace_, "--output",
                                    "json", "--max",       "1000"};
-  auto r = Run(std::move(args), kQueryTimeout, cancel);
-  if (!r.ok()) {
-    auto e = ClassifyFailure(r);
-    return Error(e.code, e.message);
-  }
-  if (r.out_truncated) return Error(Code::kFailed, "helm list output exceeded the output limit");
-  json::Document body;
-  std::string parse_error;
-  if (!ListFromHelm(r.out, &body, &parse_error)) return Error(Code::kFailed, parse_error);
-  return Body(std::move(body));
+  return RunQuery(
+      "", req.namespace_, std::move(args), kQueryTimeout,
+      [](const ProcessResult& r, json::Document* body, std::string* error) {
+        // A cut list would silently hide releases: an error, not a partial list.
+        if (r.out_truncated) return Fail(error, "helm list output exceeded the output limit");
+        return ListFromHelm(r.out, body, error);
+      },
+      cancel);
 }
 
 }  // namespace srexpert::actions::helm

@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,13 @@ struct HelmConfig {
                                               "http_proxy",
                                               "NO_PROXY",
                                               "no_proxy"};
+  // An explicit proxy for chart repositories (the agent's configured proxy,
+  // when it has one rather than the environment's): Helm gets it as
+  // HTTPS_PROXY/HTTP_PROXY, `no_proxy` plus the in-cluster API server's
+  // address as NO_PROXY (Helm's API calls must not go through it), and the
+  // environment's proxy variables are then not passed through.
+  std::string proxy_url;
+  std::vector<std::string> no_proxy;
   std::chrono::seconds default_timeout{300};  // Helm's --timeout when the request has none
   std::chrono::seconds max_timeout{1800};     // ceiling for a request's timeout
   // Time Helm gets beyond its own --timeout before it is killed.
@@ -179,6 +187,14 @@ class HelmDriver {
   ProcessResult Run(std::vector<std::string> args, std::chrono::seconds hard_timeout,
                     ProcessCancel* cancel);
   std::chrono::seconds HelmTimeout(const std::optional<std::chrono::seconds>& requested) const;
+  // The shape every command shares: validate the release (when non-empty)
+  // and namespace, run helm, classify a failure, then let `parse` turn the
+  // output into *body (false + *error: kFailed with that message).
+  using OutputParser =
+      std::function<bool(const ProcessResult& r, json::Document* body, std::string* error)>;
+  HelmResult RunQuery(std::string_view release, std::string_view ns, std::vector<std::string> args,
+                      std::chrono::seconds hard_timeout, const OutputParser& parse,
+                      ProcessCancel* cancel);
 
   HelmConfig config_;
   std::vector<std::string> env_;

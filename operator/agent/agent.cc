@@ -1,7 +1,9 @@
 #include "agent/agent.h"
 
 #include "agent/scan_runner.h"  // scans (issue #12)
-#include "actions/manifests.h"  // actions (issue #13)
+#include "actions/helm_actions.h"  // actions (issue #13)
+#include "actions/manifests.h"
+#include "actions/pods_nodes.h"
 #include "actions/workloads.h"
 
 #include <fmt/format.h>
@@ -466,7 +468,28 @@ struct Agent::Impl {
         auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
         actions_registry->Register(actions::WorkloadScaleKind(client));
         actions_registry->Register(actions::WorkloadRestartKind(client));
+        actions_registry->Register(actions::PodDeleteKind(client));
+        actions_registry->Register(actions::NodeCordonKind(client));
+        actions_registry->Register(actions::NodeUncordonKind(client));
+        // The drain's pods are known only after listing: it applies the same
+        // policy to each one itself.
+        actions_registry->Register(actions::NodeDrainKind(client, policy));
         actions_registry->Register(actions::ManifestsApplyKind(client));
+        {
+          actions::helm::HelmConfig helm_config;
+          helm_config.binary = options.helm.binary;
+          // No home with the switch off: the kinds answer `forbidden` anyway.
+          helm_config.home = enabled.helm ? options.helm.home : std::string();
+          helm_config.kubeconfig = options.helm.kubeconfig;
+          if (const auto& proxy = options.settings.backend.proxy) {
+            // Charts are fetched through the proxy the agent is told to use.
+            helm_config.proxy_url = proxy->url;
+            helm_config.no_proxy = proxy->no_proxy;
+          }
+          for (auto& kind : actions::HelmActionKinds(std::move(helm_config))) {
+            actions_registry->Register(std::move(kind));
+          }
+        }
         for (const auto& kind : actions_registry->Kinds()) {
           t->HandleRequests(kind, [actions_registry](const protocol::Request& r, Reply reply) {
             actions_registry->Handle(r, std::move(reply));

@@ -75,6 +75,12 @@ struct AgentOptions {
   // Tunnel trust and proxy sources; tests turn the system ones off.
   bool use_system_cas = true;
   bool use_proxy_environment = true;
+  // The helm.* actions (actions/helm_actions.h), used with spec.actions.helm.
+  struct Helm {
+    std::string binary = "/usr/local/bin/helm";  // where the image installs it
+    std::string home;        // private, writable (the pod's memory-backed emptyDir)
+    std::string kubeconfig;  // out of cluster; empty: Helm's in-cluster config
+  } helm;
 };
 
 struct AgentStatus {

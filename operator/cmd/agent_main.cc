@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   std::string probe_addr, metrics_addr = ":8080", log_level, log_format = "json";
   std::string pod_name = Env("POD_NAME"), pod_namespace = Env("POD_NAMESPACE"),
               node_name = Env("NODE_NAME");
+  agent::AgentOptions::Helm helm;
+  helm.binary = Env("SRX_HELM_BINARY", helm.binary.c_str());
+  helm.home = Env("SRX_HELM_HOME");
   CLI::App app{"srexpert-agent: keeps the tunnel to SRExpert from the Lease holder"};
   app.add_option(
       "--kubeconfig", kubeconfig,
@@ -76,6 +79,12 @@ int main(int argc, char** argv) {
   app.add_option("--pod-namespace", pod_namespace,
                  "Namespace of the Lease when the config names none ($POD_NAMESPACE)");
   app.add_option("--node-name", node_name, "Node this pod runs on ($NODE_NAME)");
+  app.add_option("--helm-binary", helm.binary,
+                 "The helm executable for the helm.* actions ($SRX_HELM_BINARY)")
+      ->capture_default_str();
+  app.add_option("--helm-home", helm.home,
+                 "Private writable directory for Helm's cache and config ($SRX_HELM_HOME; the "
+                 "operator mounts a memory-backed emptyDir there when spec.actions.helm is on)");
   app.add_option("--log-level", log_level,
                  "debug, info, warn or error (overrides the config's logLevel)");
   app.add_option("--log-format", log_format, "json or text")->capture_default_str();
@@ -129,6 +138,12 @@ int main(int argc, char** argv) {
   options.pod_name = pod_name;
   options.pod_namespace = pod_namespace;
   options.node_name = node_name;
+  // Helm calls the API with the agent's own credentials: the same kubeconfig
+  // out of cluster, its in-cluster ServiceAccount otherwise.
+  helm.kubeconfig = kubeconfig.empty() && !std::getenv("KUBERNETES_SERVICE_HOST")
+                        ? Env("KUBECONFIG")
+                        : kubeconfig;
+  options.helm = helm;
   auto registry = std::make_shared<prometheus::Registry>();
   agent::Agent agent(std::move(options), *client, registry);
 

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "test/apiserver/discovery.h"
+#include "test/apiserver/eviction.h"
 #include "test/apiserver/openapi.h"
 #include "test/apiserver/table.h"
 #include "test/apiserver/watch.h"
@@ -271,9 +272,21 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
   auto type = storage_.registry().Find(group, version, resource);
   if (!type) return ErrorResponse(PathNotFound());
   bool known_sub = sub.empty() || (sub == "status" && type->has_status) ||
-                   (sub == "scale" && type->has_scale);
+                   (sub == "scale" && type->has_scale) ||
+                   (sub == "eviction" && group.empty() && resource == "pods");
   if ((!type->namespaced && ns_scoped_path) || !known_sub) return ErrorResponse(PathNotFound());
   if (type->namespaced && !name.empty() && ns.empty()) return ErrorResponse(PathNotFound());
+  if (sub == "eviction") {
+    // pods/eviction serves create only (a POST to a named subresource).
+    if (req.method != "POST") return ErrorResponse(MethodNotSupported({"", "pods/eviction"}, req.method));
+    faults_.Count("create");
+    Fault fault;
+    if (faults_.Take("create", req.path, &fault)) {
+      if (fault.kind == Fault::Kind::kLatency) std::this_thread::sleep_for(fault.delay);
+      if (fault.kind == Fault::Kind::kStatus) return ErrorResponse(FaultError(fault));
+    }
+    return FromOutcome(EvictPod(storage_, ns, name, req.body, req.Query("dryRun") == "All"));
+  }
 
   std::string verb;
   const std::string& m = req.method;

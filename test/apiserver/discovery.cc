@@ -153,6 +153,18 @@ std::optional<json::Document> ApiResourceList(const ResourceRegistry& registry,
       json::Set(s, "verbs", Strings({"get", "patch", "update"}, a), a);
       resources.PushBack(s, a);
     }
+    if (t->group.empty() && t->resource == "pods") {
+      // The Eviction API (test/apiserver/eviction.h), as the real server lists it.
+      json::Value s(rapidjson::kObjectType);
+      json::SetString(s, "name", "pods/eviction", a);
+      json::SetString(s, "singularName", "", a);
+      json::Set(s, "namespaced", json::Value(true), a);
+      json::SetString(s, "group", "policy", a);
+      json::SetString(s, "version", "v1", a);
+      json::SetString(s, "kind", "Eviction", a);
+      json::Set(s, "verbs", Strings({"create"}, a), a);
+      resources.PushBack(s, a);
+    }
     if (t->has_status) {
       json::Value s(rapidjson::kObjectType);
       json::SetString(s, "name", t->resource + "/status", a);

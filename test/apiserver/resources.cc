@@ -66,6 +66,7 @@ const std::vector<Builtin>& Builtins() {
       {"networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, {"ing"}, true, true, {}},
       {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, {"netpol"}, false, true, {}},
       {"events.k8s.io", "v1", "events", "event", "Event", true, {"ev"}, false, false, {}},
+      {"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, {"pdb"}, true, true, {}},
       {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"}, true, true, {"api-extensions"}},
   };
   return kBuiltins;
