@@ -6,7 +6,6 @@
 #include <set>
 
 #include "common/json.h"
-#include "common/log.h"
 
 namespace srexpert::hub {
 
@@ -96,15 +95,7 @@ bool ApiUserStore::LoadLocked(std::string* error) {
 
 std::optional<ApiUser> ApiUserStore::Authenticate(std::string_view token) {
   std::lock_guard lock(mu_);
-  if (file_.Changed()) {
-    std::string error;
-    if (LoadLocked(&error)) {
-      log::Info("users file reloaded", {{"path", file_.path()}, {"users", entries_.size()}});
-    } else {
-      log::Warn("users file reload failed; keeping the previous users", {{"error", error}});
-      file_.Skip();
-    }
-  }
+  ReloadIfChanged(file_, [this](std::string* error) { return LoadLocked(error); });
   if (token.empty()) return std::nullopt;
   const std::string digest = Sha256(token);
   std::optional<ApiUser> match;

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
+
 namespace srexpert::hub {
 
 namespace {
@@ -106,5 +108,16 @@ bool WatchedJsonFile::Changed() const {
 }
 
 void WatchedJsonFile::Skip() { MtimeOf(path_, &mtime_); }
+
+void ReloadIfChanged(WatchedJsonFile& file, const std::function<bool(std::string*)>& load) {
+  if (!file.Changed()) return;
+  std::string error;
+  if (load(&error)) {
+    log::Info(file.what() + " reloaded", {{"path", file.path()}});
+  } else {
+    log::Warn(file.what() + " reload failed; keeping the previous contents", {{"error", error}});
+    file.Skip();
+  }
+}
 
 }  // namespace srexpert::hub

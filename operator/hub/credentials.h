@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,5 +49,11 @@ class WatchedJsonFile {
   std::string what_;
   timespec mtime_{};
 };
+
+// Re-reads `file` through `load` (which reads, validates and swaps in the
+// new contents, or leaves the old ones and sets its error) when it changed.
+// A failed reload keeps the previous contents, is logged, and is not
+// retried until the file changes again. Call with the store's lock held.
+void ReloadIfChanged(WatchedJsonFile& file, const std::function<bool(std::string*)>& load);
 
 }  // namespace srexpert::hub

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "common/json.h"
-#include "common/log.h"
 
 namespace srexpert::hub {
 
@@ -44,15 +43,7 @@ bool TokenStore::LoadLocked(std::string* error) {
 
 std::optional<TokenMatch> TokenStore::Lookup(std::string_view token) {
   std::lock_guard lock(mu_);
-  if (file_.Changed()) {
-    std::string error;
-    if (LoadLocked(&error)) {
-      log::Info("token file reloaded", {{"path", file_.path()}, {"clusters", entries_.size()}});
-    } else {
-      log::Warn("token file reload failed; keeping the previous tokens", {{"error", error}});
-      file_.Skip();  // do not retry on every lookup until it changes again
-    }
-  }
+  ReloadIfChanged(file_, [this](std::string* error) { return LoadLocked(error); });
   if (token.empty()) return std::nullopt;
   std::string digest = Sha256(token);
   std::optional<TokenMatch> match;

@@ -20,21 +20,18 @@
 #include "actions/process.h"
 #include "common/base64.h"
 #include "common/json.h"
+#include "test/real/helm_user.h"
 #include "test/real/real_cluster.h"
 
 using namespace srexpert;
 using namespace srexpert::actions;
 namespace fs = std::filesystem;
+using srexpert::testing::real::HelmBinary;
+using srexpert::testing::real::HelmUser;
+using User = srexpert::testing::real::HelmUser;
+const std::string& kChartDir = srexpert::testing::real::kConfigMapChartDir;
 
 namespace {
-
-const std::string kChartDir =
-    std::string(SRX_SOURCE_DIR) + "/test/actions/testdata/charts/configmap-only";
-
-std::string HelmBinary() {
-  const char* env = std::getenv("HELM");
-  return env ? env : std::string(SRX_SOURCE_DIR) + "/.tools/helm/helm";
-}
 
 std::string Slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -42,35 +39,6 @@ std::string Slurp(const fs::path& p) {
   s << in.rdbuf();
   return s.str();
 }
-
-// A user at a terminal: plain helm / kubectl, own Helm home, admin kubeconfig.
-class User {
- public:
-  explicit User(fs::path home) : home_(std::move(home)) { fs::create_directories(home_); }
-  ProcessResult Helm(std::vector<std::string> args) {
-    args.insert(args.begin(), HelmBinary());
-    args.insert(args.end(), {"--kubeconfig", testing::real::AdminKubeconfig()});
-    return Run(std::move(args));
-  }
-  ProcessResult Kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {"/usr/bin/env", "kubectl", "--kubeconfig", testing::real::AdminKubeconfig()});
-    return Run(std::move(args));
-  }
-
- private:
-  ProcessResult Run(std::vector<std::string> argv) {
-    ProcessSpec spec;
-    spec.argv = std::move(argv);
-    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home_.string(),
-                "HELM_CACHE_HOME=" + (home_ / "cache").string(),
-                "HELM_CONFIG_HOME=" + (home_ / "config").string(),
-                "HELM_DATA_HOME=" + (home_ / "data").string()};
-    spec.timeout = std::chrono::seconds(120);
-    return RunProcess(spec);
-  }
-  fs::path home_;
-};
 
 json::Document JsonOf(const ProcessResult& r) {
   INFO(r.out << r.err);

@@ -20,22 +20,19 @@
 #include "actions/helm.h"
 #include "actions/process.h"
 #include "common/json.h"
+#include "test/real/helm_user.h"
 #include "test/real/real_cluster.h"
 
 using namespace srexpert;
 using namespace srexpert::actions;
 using namespace srexpert::actions::helm;
 namespace fs = std::filesystem;
+using srexpert::testing::real::HelmBinary;
+using srexpert::testing::real::HelmUser;
+using User = srexpert::testing::real::HelmUser;
+const std::string& kChartDir = srexpert::testing::real::kConfigMapChartDir;
 
 namespace {
-
-const std::string kChartDir =
-    std::string(SRX_SOURCE_DIR) + "/test/actions/testdata/charts/configmap-only";
-
-std::string HelmBinary() {
-  const char* env = std::getenv("HELM");
-  return env ? env : std::string(SRX_SOURCE_DIR) + "/.tools/helm/helm";
-}
 
 struct TempDir {
   fs::path path;
@@ -45,38 +42,6 @@ struct TempDir {
     path = tmpl;
   }
   ~TempDir() { fs::remove_all(path); }
-};
-
-// A user at a terminal: plain helm / kubectl with their own Helm home and
-// the admin kubeconfig, default settings otherwise (storage driver included).
-class User {
- public:
-  explicit User(const fs::path& home) : home_(home) {}
-  ProcessResult Helm(std::vector<std::string> args) {
-    args.insert(args.begin(), HelmBinary());
-    args.insert(args.end(), {"--kubeconfig", testing::real::AdminKubeconfig()});
-    return Run(std::move(args));
-  }
-  ProcessResult Kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {"/usr/bin/env", "kubectl", "--kubeconfig", testing::real::AdminKubeconfig()});
-    return Run(std::move(args));
-  }
-
- private:
-  ProcessResult Run(std::vector<std::string> argv) {
-    ProcessSpec spec;
-    spec.argv = std::move(argv);
-    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home_.string(),
-                "HELM_CACHE_HOME=" + (home_ / "cache").string(),
-                "HELM_CONFIG_HOME=" + (home_ / "config").string(),
-                "HELM_DATA_HOME=" + (home_ / "data").string()};
-    spec.timeout = std::chrono::seconds(120);
-    auto r = RunProcess(spec);
-    INFO(spec.argv[1] << " " << (spec.argv.size() > 2 ? spec.argv[2] : "") << ": " << r.err);
-    return r;
-  }
-  fs::path home_;
 };
 
 json::Document JsonOf(const ProcessResult& r) {
