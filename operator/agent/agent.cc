@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include "agent/scan_runner.h"  // scans (issue #12)
+#include "api/names.h"            // scans: the Lease's scan summary annotations
 #include "actions/helm_actions.h"  // actions (issue #13)
 #include "actions/manifests.h"
 #include "actions/pods_nodes.h"
@@ -231,6 +232,9 @@ struct Agent::Impl {
   bool leading = false;
   TunnelState state = TunnelState::kNone;
   Clock::Wall since{};
+  // The last full scan's summary (the scans block), published on the Lease;
+  // declared before the tunnels, whose scan runners write it, so it outlives them.
+  std::map<std::string, std::string> scan_annotations;
   std::shared_ptr<TunnelClient> tunnel;       // this leadership's, while leading
   // This leadership's collectors and state stream; standbys have none.
   std::shared_ptr<stream::ClusterStream> cluster_stream;
@@ -504,9 +508,31 @@ struct Agent::Impl {
         ScanRunnerOptions scans;
         scans.enabled = options.settings.scans.enabled;
         scans.interval = options.settings.scans.interval;
+        // spec.scans' severities, exemptions and custom checks (null: none).
+        scans.config = options.settings.scans.config;
         scans.registry = registry;
         auto runner = std::make_shared<ScanRunner>(std::weak_ptr<stream::ClusterStream>(cs),
                                                    std::move(scans), clock);
+        // The summary of each full scan rides on the Lease with the next
+        // renewal (no write of its own); the operator shows it as
+        // status.scan and the SCORE column. A new leadership starts without
+        // one, so a summary never goes back in time on the Lease.
+        {
+          std::lock_guard l(mu);
+          scan_annotations.clear();
+          PublishLocked();
+        }
+        runner->OnScan([this, my_term](const ScanOutcome& o) {
+          std::lock_guard l(mu);
+          if (my_term != term) return;  // a late scan of a past leadership
+          scan_annotations = {
+              {std::string(api::kLeaseScanScoreAnnotation), std::to_string(o.counts.Score())},
+              {std::string(api::kLeaseScanDangersAnnotation), std::to_string(o.counts.dangers)},
+              {std::string(api::kLeaseScanWarningsAnnotation), std::to_string(o.counts.warnings)},
+              {std::string(api::kLeaseScanTimeAnnotation), FormatRfc3339(clock.WallNow())},
+          };
+          PublishLocked();
+        });
         runner->Start();
         t->HandleRequests(kScanRunRequest, [runner](const protocol::Request& r, Reply reply) {
           runner->Handle(r, std::move(reply));
@@ -621,6 +647,7 @@ struct Agent::Impl {
         {kAgentVersionAnnotation, options.version},
     };
     if (!options.node_name.empty()) a[kNodeAnnotation] = options.node_name;
+    a.insert(scan_annotations.begin(), scan_annotations.end());
     elector->SetAnnotations(std::move(a));
   }
 

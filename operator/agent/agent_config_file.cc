@@ -254,9 +254,21 @@ void ReadWorkSettings(Reader& r, const json::Value& root, AgentSettings* s) {
     r.Millis(*c, "stream", "batchIntervalMs", &s->stream.batch_interval);
   }
   if (const json::Value* c = r.Object(root, "", "scans", false)) {
-    r.Unknown(*c, "scans", {"enabled", "intervalMs"});
+    r.Unknown(*c, "scans", {"enabled", "intervalMs", "config"});
     r.Bool(*c, "scans", "enabled", &s->scans.enabled);
     r.Millis(*c, "scans", "intervalMs", &s->scans.interval);
+    // The operator validated it with the same parser (api::Parse), so an
+    // error here means a hand-edited ConfigMap: refuse to start rather
+    // than scan with a configuration other than the one written.
+    if (const json::Value* config = r.Object(*c, "scans", "config", false)) {
+      auto compiled = std::make_shared<scan::ScanConfig>();
+      std::string why = scan::ParseConfig(json::Dump(*config), compiled.get());
+      if (!why.empty()) {
+        r.Fail("scans.config", why);
+      } else {
+        s->scans.config = std::move(compiled);
+      }
+    }
   }
   if (const json::Value* c = r.Object(root, "", "actions", false)) {
     r.Unknown(*c, "actions",

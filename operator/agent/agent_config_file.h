@@ -12,12 +12,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/backoff.h"
+#include "scan/config.h"
 
 namespace srexpert::agent {
 
@@ -75,11 +77,14 @@ struct AgentSettings {
     int64_t max_unacked_messages = 256;
     std::chrono::milliseconds batch_interval{50};
   } stream;
-  // Not used by the tunnel worker yet; parsed (and type-checked) so that
-  // scans and actions read them from one place.
+  // The leader's scans (agent/scan_runner.h).
   struct Scans {
     bool enabled = true;
     std::chrono::milliseconds interval{3600000};
+    // scans.config: spec.scans' Polaris-format configuration (severities,
+    // exemptions, custom checks), compiled by scan::ParseConfig; null when
+    // the AgentConfig sets none (every check at its own severity).
+    std::shared_ptr<const scan::ScanConfig> config;
   } scans;
   struct Actions {
     bool scale = false;

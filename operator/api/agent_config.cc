@@ -10,6 +10,8 @@
 #include "api/names.h"
 #include "api/validation.h"
 #include "common/json.h"
+#include "scan/catalogue.h"
+#include "scan/config.h"
 
 namespace srexpert::api {
 
@@ -55,6 +57,7 @@ class Reader {
   void Error(std::string path, std::string message) {
     errors_->push_back({std::move(path), std::move(message)});
   }
+  size_t ErrorCount() const { return errors_->size(); }
 
   const Value* Get(const Value& obj, std::string_view key, const std::string& path, bool required) {
     const Value* v = Member(obj, key);
@@ -612,6 +615,233 @@ void ReadStream(Reader& r, const Value& spec, StreamSpec* out) {
   }
 }
 
+// A list of 1..max_length-character strings, at most max_items; appended
+// to `out`, and to `copy` (a JSON array) when given.
+void ReadStringList(Reader& r, const Value& parent, const char* key, const std::string& path,
+                    size_t max_items, size_t max_length, std::vector<std::string>* out,
+                    const std::vector<std::string_view>& allowed = {}) {
+  const Value* list = r.GetArray(parent, key, path, max_items);
+  if (list == nullptr) return;
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    std::string p = fmt::format("{}[{}]", path, i);
+    const Value& item = (*list)[i];
+    if (!item.IsString()) {
+      r.Error(p, "must be a string");
+      continue;
+    }
+    std::string_view v(item.GetString(), item.GetStringLength());
+    if (v.empty() || v.size() > max_length) {
+      r.Error(p, fmt::format("must be 1..{} characters", max_length));
+    } else if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list_text;
+      for (auto a : allowed) list_text += fmt::format("{}\"{}\"", list_text.empty() ? "" : ", ", a);
+      r.Error(p, fmt::format("must be one of {}", list_text));
+    } else {
+      out->emplace_back(v);
+    }
+  }
+}
+
+rapidjson::Value JsonStrings(const std::vector<std::string>& items, Allocator& a) {
+  Value out(rapidjson::kArrayType);
+  for (const auto& s : items) out.PushBack(json::String(s, a), a);
+  return out;
+}
+
+// Custom check names end up in annotation keys (polaris.fairwinds.com/
+// <name>-exempt) and metric labels: keep them to a plain identifier.
+bool IsCustomCheckName(std::string_view n) {
+  if (n.empty() || n.size() > 63 || !std::isalpha(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Largest custom check schema (serialized, or schemaString): the whole
+// configuration travels in the agent's ConfigMap (1 MiB).
+constexpr size_t kMaxCustomSchemaBytes = 65536;
+
+// One entry of spec.scans.customChecks: checked field by field as the CRD
+// does, then compiled by the scan engine (scan::ParseConfig), whose verdict
+// is reported at the entry's path. Returns the definition with only the
+// fields the CRD declares (the apiserver prunes the others), or nothing.
+std::optional<std::string> ReadCustomCheck(Reader& r, const std::string& name, const Value& def,
+                                           const std::string& path) {
+  const size_t errors_before = r.ErrorCount();
+  if (!IsCustomCheckName(name)) {
+    r.Error(path,
+            "the name must be 1..63 letters, digits, '-', '_' or '.', starting with a letter");
+  } else if (scan::FindCheck(name) != nullptr) {
+    r.Error(path, "the name is the id or Polaris name of a built-in check");
+  }
+  if (!def.IsObject()) {
+    r.Error(path, "must be an object");
+    return std::nullopt;
+  }
+  json::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  auto copy_string = [&](const char* key, size_t max_length, bool required,
+                         const std::vector<std::string_view>& allowed) {
+    auto v = r.GetString(def, key, path + "." + key, required);
+    if (!v) return;
+    if (v->empty() || v->size() > max_length) {
+      r.Error(path + "." + key, fmt::format("must be 1..{} characters", max_length));
+    } else if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+      std::string list;
+      for (auto x : allowed) list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", x);
+      r.Error(path + "." + key, fmt::format("must be one of {}", list));
+    } else {
+      json::SetString(out, key, *v, a);
+    }
+  };
+  copy_string("successMessage", 1024, false, {});
+  copy_string("failureMessage", 1024, false, {});
+  copy_string("category", 32, false, {"Security", "Reliability", "Efficiency", "Network", "RBAC"});
+  copy_string("schemaTarget", 32, false, {"PodSpec"});
+  if (auto target = r.GetString(def, "target", path + ".target", true)) {
+    if (target->empty() || target->size() > 253 || HasWhitespace(*target)) {
+      r.Error(path + ".target",
+              "must be Container, PodSpec, PodTemplate, Controller or a kind: 1..253 characters "
+              "without spaces");
+    } else {
+      json::SetString(out, "target", *target, a);
+    }
+  }
+  const std::vector<std::string_view> container_kinds = {"initContainer", "container"};
+  for (const char* group : {"controllers", "containers"}) {
+    const Value* g = r.GetObject(def, group, path + "." + group, false);
+    if (g == nullptr) continue;
+    const bool containers = std::string_view(group) == "containers";
+    Value copy(rapidjson::kObjectType);
+    for (const char* key : {"include", "exclude"}) {
+      std::vector<std::string> items;
+      ReadStringList(r, *g, key, fmt::format("{}.{}.{}", path, group, key), containers ? 2 : 32, 63,
+                     &items, containers ? container_kinds : std::vector<std::string_view>{});
+      if (Member(*g, key) != nullptr) json::Set(copy, key, JsonStrings(items, a), a);
+    }
+    json::Set(out, group, std::move(copy), a);
+  }
+  const Value* schema = Member(def, "schema");
+  const Value* schema_string = Member(def, "schemaString");
+  if ((schema == nullptr) == (schema_string == nullptr)) {
+    r.Error(path, "exactly one of schema or schemaString must be set");
+  }
+  if (schema != nullptr) {
+    if (!schema->IsObject()) {
+      r.Error(path + ".schema", "must be an object (a JSON Schema)");
+    } else if (json::Dump(*schema).size() > kMaxCustomSchemaBytes) {
+      r.Error(path + ".schema",
+              fmt::format("must be at most {} bytes as JSON", kMaxCustomSchemaBytes));
+    } else {
+      json::Set(out, "schema", Value(*schema, a), a);
+    }
+  }
+  if (schema_string != nullptr) {
+    copy_string("schemaString", kMaxCustomSchemaBytes, false, {});
+  }
+  if (r.ErrorCount() != errors_before) return std::nullopt;
+
+  // The engine's own verdict: schema translation (draft 2019-09 → draft-04),
+  // schemaString parsing, target and category rules.
+  std::string text = json::Dump(out);
+  json::Document wrapper(rapidjson::kObjectType);
+  Value checks(rapidjson::kObjectType);
+  json::Set(checks, name, Value(out, wrapper.GetAllocator()), wrapper.GetAllocator());
+  json::Set(wrapper, "customChecks", std::move(checks), wrapper.GetAllocator());
+  scan::ScanConfig compiled;
+  std::string error = scan::ParseConfig(json::Dump(wrapper), &compiled);
+  if (!error.empty()) {
+    const std::string prefix = fmt::format("custom check {}: ", name);
+    if (error.starts_with(prefix)) error.erase(0, prefix.size());
+    r.Error(path, error);
+    return std::nullopt;
+  }
+  return text;
+}
+
+// The Polaris members of spec.scans (docs/scan.md, "Configuration").
+void ReadScanConfig(Reader& r, const Value& s, const std::string& path, ScansSpec* out) {
+  const size_t errors_before = r.ErrorCount();
+  std::set<std::string> custom_names;
+  if (const Value* custom = r.GetObject(s, "customChecks", path + ".customChecks", false)) {
+    if (custom->MemberCount() > 64) {
+      r.Error(path + ".customChecks", "must have at most 64 entries");
+    } else {
+      for (const auto& m : custom->GetObject()) {
+        std::string name(m.name.GetString(), m.name.GetStringLength());
+        custom_names.insert(name);
+        if (auto def =
+                ReadCustomCheck(r, name, m.value, fmt::format("{}.customChecks[{}]", path, name))) {
+          out->custom_checks.emplace(name, std::move(*def));
+        }
+      }
+    }
+  }
+  if (const Value* checks = r.GetObject(s, "checks", path + ".checks", false)) {
+    if (checks->MemberCount() > 512) {
+      r.Error(path + ".checks", "must have at most 512 entries");
+    } else {
+      std::map<std::string, std::string> severities;
+      for (const auto& m : checks->GetObject()) {
+        std::string name(m.name.GetString(), m.name.GetStringLength());
+        std::string p = fmt::format("{}.checks[{}]", path, name);
+        // Exactly the CRD's enum (the engine also takes "Danger" or Polaris'
+        // old "error"; the apiserver does not).
+        if (!m.value.IsString()) {
+          r.Error(p, "must be a string");
+        } else if (std::string_view v(m.value.GetString(), m.value.GetStringLength());
+                   v != "danger" && v != "warning" && v != "ignore") {
+          r.Error(p, R"(must be one of "danger", "warning", "ignore")");
+        } else if (scan::FindCheck(name) == nullptr && custom_names.count(name) == 0) {
+          r.Error(p, "no such check: not a check id, a Polaris check name or a custom check");
+        } else {
+          severities.emplace(std::move(name), std::string(v));
+        }
+      }
+      out->checks = std::move(severities);
+    }
+  }
+  if (const Value* list = r.GetArray(s, "exemptions", path + ".exemptions", 256)) {
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      const std::string p = fmt::format("{}.exemptions[{}]", path, i);
+      const Value& item = (*list)[i];
+      if (!item.IsObject()) {
+        r.Error(p, "must be an object");
+        continue;
+      }
+      ScanExemption e;
+      e.ns = r.GetChecked(item, "namespace", p + ".namespace", false, IsDnsLabel, kDnsLabelRule);
+      ReadStringList(r, item, "controllerNames", p + ".controllerNames", 256, 253,
+                     &e.controller_names);
+      ReadStringList(r, item, "containerNames", p + ".containerNames", 256, 253,
+                     &e.container_names);
+      ReadStringList(r, item, "rules", p + ".rules", 256, 253, &e.rules);
+      // An exemption without any field would silently exempt everything.
+      if (Member(item, "namespace") == nullptr && Member(item, "controllerNames") == nullptr &&
+          Member(item, "containerNames") == nullptr && Member(item, "rules") == nullptr) {
+        r.Error(p, "must set namespace, controllerNames, containerNames or rules");
+        continue;
+      }
+      out->exemptions.push_back(std::move(e));
+    }
+  }
+  out->disallow_exemptions =
+      r.GetBool(s, "disallowExemptions", path + ".disallowExemptions", false);
+  out->disallow_config_exemptions =
+      r.GetBool(s, "disallowConfigExemptions", path + ".disallowConfigExemptions", false);
+  out->disallow_annotation_exemptions =
+      r.GetBool(s, "disallowAnnotationExemptions", path + ".disallowAnnotationExemptions", false);
+
+  // What the agent will do with it: the whole configuration through the
+  // engine's parser. The checks above catch every problem it knows of with
+  // a precise path; this keeps the two from ever disagreeing.
+  if (r.ErrorCount() == errors_before && out->HasPolarisConfig()) {
+    scan::ScanConfig compiled;
+    std::string error = scan::ParseConfig(PolarisConfigJson(*out), &compiled);
+    if (!error.empty()) r.Error(path, "rejected by the scan engine: " + error);
+  }
+}
+
 void ReadScans(Reader& r, const Value& spec, ScansSpec* out) {
   const std::string path = "spec.scans";
   const Value* s = r.GetObject(spec, "scans", path, false);
@@ -621,6 +851,7 @@ void ReadScans(Reader& r, const Value& spec, ScansSpec* out) {
     if (*d < Duration(60000)) r.Error(path + ".interval", "must be at least 1m");
     out->interval = *d;
   }
+  ReadScanConfig(r, *s, path, out);
 }
 
 void ReadActions(Reader& r, const Value& spec, ActionsSpec* out) {
@@ -673,6 +904,44 @@ void ReadMeta(Reader& r, const Value& object, ObjectMeta* out) {
 }
 
 }  // namespace
+
+std::string PolarisConfigJson(const ScansSpec& scans) {
+  if (!scans.HasPolarisConfig()) return "";
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  if (scans.checks) {
+    Value checks(rapidjson::kObjectType);
+    for (const auto& [name, severity] : *scans.checks) json::SetString(checks, name, severity, a);
+    json::Set(doc, "checks", std::move(checks), a);
+  }
+  if (!scans.exemptions.empty()) {
+    Value list(rapidjson::kArrayType);
+    for (const auto& e : scans.exemptions) {
+      Value item(rapidjson::kObjectType);
+      if (!e.ns.empty()) json::SetString(item, "namespace", e.ns, a);
+      if (!e.controller_names.empty())
+        json::Set(item, "controllerNames", JsonStrings(e.controller_names, a), a);
+      if (!e.container_names.empty())
+        json::Set(item, "containerNames", JsonStrings(e.container_names, a), a);
+      if (!e.rules.empty()) json::Set(item, "rules", JsonStrings(e.rules, a), a);
+      list.PushBack(item, a);
+    }
+    json::Set(doc, "exemptions", std::move(list), a);
+  }
+  if (scans.disallow_exemptions) json::Set(doc, "disallowExemptions", Value(true), a);
+  if (scans.disallow_config_exemptions) json::Set(doc, "disallowConfigExemptions", Value(true), a);
+  if (scans.disallow_annotation_exemptions)
+    json::Set(doc, "disallowAnnotationExemptions", Value(true), a);
+  if (!scans.custom_checks.empty()) {
+    Value custom(rapidjson::kObjectType);
+    for (const auto& [name, definition] : scans.custom_checks) {
+      auto parsed = json::Parse(definition);
+      json::Set(custom, name, parsed ? Value(*parsed, a) : Value(rapidjson::kObjectType), a);
+    }
+    json::Set(doc, "customChecks", std::move(custom), a);
+  }
+  return json::Dump(doc);
+}
 
 std::string FieldError::ToString() const { return path + ": " + message; }
 

@@ -119,10 +119,43 @@ struct StreamSpec {
   Duration batch_interval{50};
 };
 
+// One Polaris exemption (scan::Exemption): every field given must match.
+struct ScanExemption {
+  std::string ns;                             // empty: every namespace
+  std::vector<std::string> controller_names;  // object name prefixes
+  std::vector<std::string> container_names;   // container name prefixes
+  std::vector<std::string> rules;             // check ids or names; empty: every check
+};
+
+// spec.scans. Besides the schedule it carries the members of a Polaris
+// config file under their Polaris names (docs/scan.md, "Configuration"):
+// the agent hands them, as that file's JSON, to scan::ParseConfig, and
+// Parse() validates them with the same function.
 struct ScansSpec {
   bool enabled = true;
   Duration interval{3600 * 1000};
+  // Check name → "danger" | "warning" | "ignore". Presence matters (Polaris'
+  // rule: once `checks` is set, Polaris-named checks run only if listed), so
+  // an empty map is not the same as none.
+  std::optional<std::map<std::string, std::string>> checks;
+  std::vector<ScanExemption> exemptions;
+  bool disallow_exemptions = false;
+  bool disallow_config_exemptions = false;
+  bool disallow_annotation_exemptions = false;
+  // Custom check name → its definition in Polaris' format, as compact JSON
+  // (a JSON Schema has no fixed shape, so it stays a document).
+  std::map<std::string, std::string> custom_checks;
+
+  bool HasPolarisConfig() const {
+    return checks || !exemptions.empty() || disallow_exemptions || disallow_config_exemptions ||
+           disallow_annotation_exemptions || !custom_checks.empty();
+  }
 };
+
+// The Polaris-format configuration of `scans` as compact JSON — what
+// scan::ParseConfig reads and config.json carries as scans.config. "" when
+// HasPolarisConfig() is false.
+std::string PolarisConfigJson(const ScansSpec& scans);
 
 // At most this many entries in spec.actions.namespaces (one Role and one
 // RoleBinding each).

@@ -62,6 +62,15 @@ inline constexpr std::string_view kConfigChecksumAnnotation = "agent.srexpert.io
 // the tunnel state (docs/leader-election.md lists the values).
 // The leader itself is the Lease's spec.holderIdentity (its pod name).
 inline constexpr std::string_view kLeaseTunnelStateAnnotation = "agent.srexpert.io/tunnel-state";
+// The summary of the leader's last full scan, also written by the leader on
+// its Lease with every renewal (no extra write, and the operator reads it with
+// the Lease access it already has): score 0-100, failed results of severity
+// danger and warning (decimal integers), and when the scan finished (RFC 3339).
+// The operator copies them to status.scan (api/status.h, ScanStatusFromAnnotations).
+inline constexpr std::string_view kLeaseScanScoreAnnotation = "agent.srexpert.io/scan-score";
+inline constexpr std::string_view kLeaseScanDangersAnnotation = "agent.srexpert.io/scan-dangers";
+inline constexpr std::string_view kLeaseScanWarningsAnnotation = "agent.srexpert.io/scan-warnings";
+inline constexpr std::string_view kLeaseScanTimeAnnotation = "agent.srexpert.io/scan-time";
 
 // The finalizer earlier versions put on every AgentConfig. None is set
 // any more (a finalizer kept `kubectl delete namespace` waiting on an operator

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <regex>
+
+#include "api/names.h"
 #include "common/json.h"
 
 namespace srexpert::api {
@@ -15,7 +19,34 @@ void SetIfNotEmpty(Value& obj, std::string_view key, const std::string& s, Alloc
   if (!s.empty()) json::SetString(obj, key, s, alloc);
 }
 
+// A non-negative decimal integer, nothing else ("+1", "1 ", "0x1" fail).
+std::optional<int64_t> Count(const std::map<std::string, std::string>& a, std::string_view key) {
+  auto it = a.find(std::string(key));
+  if (it == a.end() || it->second.empty()) return std::nullopt;
+  const std::string& s = it->second;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < 0) return std::nullopt;
+  return n;
+}
+
 }  // namespace
+
+std::optional<ScanStatus> ScanStatusFromAnnotations(
+    const std::map<std::string, std::string>& annotations) {
+  auto score = Count(annotations, kLeaseScanScoreAnnotation);
+  auto dangers = Count(annotations, kLeaseScanDangersAnnotation);
+  auto warnings = Count(annotations, kLeaseScanWarningsAnnotation);
+  auto time = annotations.find(std::string(kLeaseScanTimeAnnotation));
+  if (!score || *score > 100 || !dangers || !warnings || time == annotations.end()) {
+    return std::nullopt;
+  }
+  // The CRD declares lastScanTime format date-time: an RFC 3339 timestamp.
+  static const std::regex kRfc3339(
+      R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$)");
+  if (!std::regex_match(time->second, kRfc3339)) return std::nullopt;
+  return ScanStatus{static_cast<int32_t>(*score), *dangers, *warnings, time->second};
+}
 
 const Condition* FindCondition(const std::vector<Condition>& conditions, std::string_view type) {
   for (const auto& c : conditions) {
@@ -68,6 +99,14 @@ Value StatusToJson(const AgentConfigStatus& status, Allocator& alloc) {
   json::Set(out, "daemonSet", std::move(ds), alloc);
   SetIfNotEmpty(out, "leader", status.leader, alloc);
   SetIfNotEmpty(out, "tunnel", status.tunnel, alloc);
+  if (status.scan) {
+    Value scan(rapidjson::kObjectType);
+    json::Set(scan, "score", Value(status.scan->score), alloc);
+    json::Set(scan, "dangers", Value(status.scan->dangers), alloc);
+    json::Set(scan, "warnings", Value(status.scan->warnings), alloc);
+    SetIfNotEmpty(scan, "lastScanTime", status.scan->last_scan_time, alloc);
+    json::Set(out, "scan", std::move(scan), alloc);
+  }
   if (!status.managed_resources.empty()) {
     Value list(rapidjson::kArrayType);
     for (const auto& r : status.managed_resources) {
@@ -106,6 +145,14 @@ AgentConfigStatus ParseStatus(const Value& object) {
   s.daemon_set.updated = static_cast<int32_t>(json::GetInt(*status, {"daemonSet", "updated"}));
   s.leader = json::GetString(*status, {"leader"});
   s.tunnel = json::GetString(*status, {"tunnel"});
+  if (const Value* scan = json::Find(*status, {"scan"}); scan && scan->IsObject()) {
+    ScanStatus v;
+    v.score = static_cast<int32_t>(json::GetInt(*scan, {"score"}));
+    v.dangers = json::GetInt(*scan, {"dangers"});
+    v.warnings = json::GetInt(*scan, {"warnings"});
+    v.last_scan_time = json::GetString(*scan, {"lastScanTime"});
+    s.scan = std::move(v);
+  }
   if (const Value* list = json::Find(*status, {"managedResources"}); list && list->IsArray()) {
     for (const auto& item : list->GetArray()) {
       s.managed_resources.push_back(

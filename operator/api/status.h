@@ -5,6 +5,8 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,14 +47,31 @@ struct ManagedResource {
   std::string namespace_;  // empty for cluster-scoped objects
 };
 
+// status.scan: the leader's last full scan, from its Lease annotations.
+struct ScanStatus {
+  int32_t score = 0;  // 0..100
+  int64_t dangers = 0;
+  int64_t warnings = 0;
+  std::string last_scan_time;  // RFC 3339
+  bool operator==(const ScanStatus&) const = default;
+};
+
 struct AgentConfigStatus {
   int64_t observed_generation = 0;
   std::vector<Condition> conditions;
   DaemonSetStatus daemon_set;
   std::string leader;
   std::string tunnel;
+  std::optional<ScanStatus> scan;
   std::vector<ManagedResource> managed_resources;
 };
+
+// The scan summary a leader publishes on its Lease (the kLeaseScan*
+// annotations of api/names.h; any other keys are ignored). nullopt unless
+// all four are present and well-formed: a half-written or foreign value
+// never reaches the status.
+std::optional<ScanStatus> ScanStatusFromAnnotations(
+    const std::map<std::string, std::string>& annotations);
 
 // Longest condition message the CRD accepts; SetCondition truncates to it.
 inline constexpr size_t kMaxConditionMessage = 32768;

@@ -449,9 +449,17 @@ void AgentConfigController::LeaderStatus(const api::AgentConfig& config,
                                          std::chrono::milliseconds* recheck) {
   status->leader.clear();
   status->tunnel = std::string(api::kTunnelUnknown);
+  // status.scan: the last scan summary published on the Lease. Kept when
+  // the Lease has none (a new leader has not scanned yet, so SCORE does not
+  // blank at every failover; lastScanTime says how old it is); dropped when
+  // scans are off, as no score is current then.
+  if (!config.spec.scans.enabled) status->scan.reset();
   auto lease = leases_->Get(config.meta.namespace_, api::NamesFor(config.meta.name).lease);
   if (!lease) return;
   auto record = leaderelection::RecordFromLease(*lease);
+  if (config.spec.scans.enabled) {
+    if (auto scan = api::ScanStatusFromAnnotations(record.annotations)) status->scan = *scan;
+  }
   if (record.holder_identity.empty() || !record.renew_time) return;
   auto expires = *record.renew_time + std::chrono::seconds(record.lease_duration_seconds);
   auto now = clock_.WallNow();

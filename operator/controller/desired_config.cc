@@ -87,6 +87,13 @@ json::Document AgentConfigFile(const api::AgentConfig& config) {
   json::Value scans(rapidjson::kObjectType);
   SetBool(scans, "enabled", spec.scans.enabled, a);
   SetInt(scans, "intervalMs", Ms(spec.scans.interval), a);
+  // The Polaris-format configuration (severities, exemptions, custom
+  // checks) as one object the agent hands to scan::ParseConfig; absent when
+  // spec.scans sets none, so older configurations stay byte-identical.
+  if (std::string polaris = api::PolarisConfigJson(spec.scans); !polaris.empty()) {
+    auto parsed = json::Parse(polaris);
+    if (parsed) json::Set(scans, "config", json::Value(*parsed, a), a);
+  }
   json::Set(doc, "scans", std::move(scans), a);
 
   json::Value actions(rapidjson::kObjectType);

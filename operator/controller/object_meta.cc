@@ -13,11 +13,10 @@ json::Document NewObject(std::string_view api_version, std::string_view kind, st
   json::Value meta(rapidjson::kObjectType);
   json::SetString(meta, "name", name, a);
   auto labels = api::CommonLabels(config.meta.name);
-  if (ns.empty()) {
+  if (ns != config.meta.namespace_) {
     labels[std::string(kOwnerNamespaceLabel)] = config.meta.namespace_;
-  } else {
-    json::SetString(meta, "namespace", ns, a);
   }
+  if (!ns.empty()) json::SetString(meta, "namespace", ns, a);
   json::Set(meta, "labels", StringMap(labels, a), a);
   json::Set(doc, "metadata", std::move(meta), a);
   return doc;

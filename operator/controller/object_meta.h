@@ -13,8 +13,10 @@
 namespace srexpert::controller::internal {
 
 // {apiVersion, kind, metadata: {name[, namespace], labels: CommonLabels}}.
-// An empty `ns` makes a cluster-scoped object, which also gets the label
-// agent.srexpert.io/owner-namespace so that it can be found by label.
+// An empty `ns` makes a cluster-scoped object. Objects outside the
+// AgentConfig's namespace (cluster-scoped, or the actions' Roles) also get
+// the label agent.srexpert.io/owner-namespace so that they can be found by
+// label.
 json::Document NewObject(std::string_view api_version, std::string_view kind, std::string_view name,
                          std::string_view ns, const api::AgentConfig& config);
 

@@ -8,6 +8,7 @@
 #include "api/agent_config.h"
 #include "common/json.h"
 #include "controller/desired.h"
+#include "scan/config.h"
 #include "test/api/agent_config_fixture.h"
 #include "test/net/test_support.h"
 
@@ -149,6 +150,8 @@ TEST_CASE("config.json: round trip with the operator's writer, minimal AgentConf
   CHECK(s->tunnel.backoff.initial == milliseconds(1000));
   CHECK(s->tunnel.backoff.max == milliseconds(60000));
   CHECK(s->tunnel.backoff.multiplier == 2.0);
+  // No Polaris fields in spec.scans: no configuration, every check at its own severity.
+  CHECK(s->scans.config == nullptr);
 }
 
 TEST_CASE("config.json: round trip with the operator's writer, every field set",
@@ -190,6 +193,37 @@ TEST_CASE("config.json: round trip with the operator's writer, every field set",
   CHECK(s->stream.batch_interval == milliseconds(100));
   CHECK_FALSE(s->scans.enabled);
   CHECK(s->scans.interval == milliseconds(6 * 3600 * 1000));
+  // spec.scans' Polaris configuration arrives compiled, as the CLI's --config would.
+  REQUIRE(s->scans.config);
+  const scan::ScanConfig& sc = *s->scans.config;
+  REQUIRE(sc.checks);
+  CHECK(sc.checks->size() == 4);
+  CHECK(sc.checks->at(std::string(scan::FindCheck("hostIPCSet")->id)) == scan::Severity::kWarning);
+  CHECK(sc.checks->at("pss-volume-types") == scan::Severity::kIgnore);
+  CHECK(sc.checks->at("imageFromRegistry") == scan::Severity::kDanger);
+  REQUIRE(sc.exemptions.size() == 1);
+  CHECK(sc.exemptions[0].ns == "kube-system");
+  CHECK(sc.exemptions[0].controller_names == std::vector<std::string>{"coredns"});
+  CHECK(sc.exemptions[0].container_names == std::vector<std::string>{"sidecar"});
+  CHECK(sc.exemptions[0].rules ==
+        std::vector<std::string>{std::string(scan::FindCheck("hostNetworkSet")->id)});
+  CHECK(sc.disallow_exemptions);
+  CHECK(sc.disallow_config_exemptions);
+  CHECK(sc.disallow_annotation_exemptions);
+  REQUIRE(sc.custom_checks.size() == 2);
+  std::vector<std::string> names;
+  for (const auto& c : sc.custom_checks) names.push_back(c->name());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"imageFromRegistry", "noLatestTag"});
+  for (const auto& c : sc.custom_checks) {
+    if (c->name() != "imageFromRegistry") continue;
+    CHECK(c->target() == scan::CustomTarget::kContainer);
+    CHECK(c->schema_target_pod_spec());
+    CHECK(c->Info(scan::Severity::kDanger).failure_message ==
+          "Image must come from registry.example");
+    CHECK(c->Validate(*json::Parse(R"({"containers":[{"image":"registry.example/app:1"}]})")));
+    CHECK_FALSE(c->Validate(*json::Parse(R"({"containers":[{"image":"docker.io/app:1"}]})")));
+  }
   CHECK(s->actions.scale);
   CHECK(s->actions.restart);
   CHECK(s->actions.delete_pods);
@@ -259,6 +293,11 @@ TEST_CASE("config.json: errors name the field", "[agent_config_file]") {
   CHECK(ParseErrorOf(R"({"collection": {"excludedNamespaces": "a"}})") ==
         "collection.excludedNamespaces: must be an array of strings");
   CHECK(ParseErrorOf(R"({"actions": {"helm": 1}})") == "actions.helm: must be true or false");
+  CHECK(ParseErrorOf(R"({"scans": {"config": []}})") == "scans.config: must be an object");
+  // A hand-edited ConfigMap the engine rejects: the agent does not start
+  // with a configuration other than the one written.
+  CHECK(ParseErrorOf(R"({"scans": {"config": {"checks": {"noSuchCheck": "danger"}}}})") ==
+        "scans.config: checks.noSuchCheck: no such check");
 }
 
 TEST_CASE("config.json: LoadAgentSettings reports the path", "[agent_config_file]") {

@@ -100,6 +100,59 @@ TEST_CASE("scan.run answers with the findings of the cache, scoped as asked", "[
   CHECK(metrics.find("srexpert_scans_total 0") == std::string::npos);
 }
 
+// What spec.scans' Polaris fields become in the agent (config.json →
+// AgentSettings::Scans::config → ScanRunnerOptions::config): a compiled
+// scan::ScanConfig. The runner must apply it to both its periodic scans and
+// scan.run.
+TEST_CASE("the configuration's severities and exemptions change what the leader reports",
+          "[scan][agent]") {
+  auto cs = Stream();
+  AddBadPod(*cs, "shop", "web");
+  AddBadPod(*cs, "kube-system", "proxy");
+  struct Seen {
+    std::map<std::string, std::string> pss_privileged;  // namespace → severity
+    ScanRunnerStats stats;
+  };
+  auto scan_with = [&](const char* yaml) {
+    ScanRunnerOptions o;
+    if (yaml != nullptr) {
+      auto config = std::make_shared<scan::ScanConfig>();
+      REQUIRE(scan::ParseConfig(yaml, config.get()).empty());
+      o.config = config;
+    }
+    ScanRunner runner(cs, o);
+    runner.Start();
+    REQUIRE(testing::WaitUntil([&] { return runner.Stats().reports_published == 1; }, 10s));
+    auto full = Ask(runner, "{}");
+    REQUIRE(full.ok);
+    rapidjson::Document d;
+    d.Parse(full.payload.c_str());
+    REQUIRE(d.IsObject());
+    Seen seen;
+    for (const auto& f : d["findings"].GetArray()) {
+      if (f["check"].GetString() != std::string("pss-privileged")) continue;
+      seen.pss_privileged[f["namespace"].GetString()] = f["severity"].GetString();
+    }
+    seen.stats = runner.Stats();
+    return seen;
+  };
+
+  const Seen plain = scan_with(nullptr);
+  CHECK(plain.pss_privileged ==
+        std::map<std::string, std::string>{{"kube-system", "danger"}, {"shop", "danger"}});
+
+  // A severity override: the same failure, reported (and counted) as a warning.
+  const Seen lowered = scan_with("checks:\n  pss-privileged: warning\n");
+  CHECK(lowered.pss_privileged ==
+        std::map<std::string, std::string>{{"kube-system", "warning"}, {"shop", "warning"}});
+  CHECK(lowered.stats.last.dangers < plain.stats.last.dangers);
+
+  // An exemption: kube-system's results are left out altogether.
+  const Seen exempt = scan_with("exemptions:\n  - namespace: kube-system\n");
+  CHECK(exempt.pss_privileged == std::map<std::string, std::string>{{"shop", "danger"}});
+  CHECK(exempt.stats.last.Total() < plain.stats.last.Total());
+}
+
 TEST_CASE("scan.run errors: bad payload, scans disabled, leadership over", "[scan][agent]") {
   auto cs = Stream();
   ScanRunnerOptions o;

@@ -76,7 +76,26 @@ inline json::Document FullAgentConfig() {
       "collection": {"events": false, "metrics": false, "excludedNamespaces": ["kube-public"],
                      "metricsInterval": "30s", "eventsPerSecond": 12.5, "eventBurst": 40},
       "stream": {"maxUnackedBytes": 8388608, "maxUnackedMessages": 512, "batchInterval": "100ms"},
-      "scans": {"enabled": false, "interval": "6h"},
+      "scans": {"enabled": false, "interval": "6h",
+                "checks": {"hostIPCSet": "warning", "pss-volume-types": "ignore",
+                           "imageFromRegistry": "danger", "noLatestTag": "warning"},
+                "exemptions": [{"namespace": "kube-system", "controllerNames": ["coredns"],
+                                "containerNames": ["sidecar"], "rules": ["hostNetworkSet"]}],
+                "disallowExemptions": true, "disallowConfigExemptions": true,
+                "disallowAnnotationExemptions": true,
+                "customChecks": {
+                  "imageFromRegistry": {
+                    "successMessage": "Image comes from the company registry",
+                    "failureMessage": "Image must come from registry.example",
+                    "category": "Security", "target": "Container", "schemaTarget": "PodSpec",
+                    "controllers": {"include": ["Deployment"], "exclude": ["Job"]},
+                    "containers": {"include": ["container"], "exclude": ["initContainer"]},
+                    "schema": {"$schema": "http://json-schema.org/draft/2019-09/schema",
+                               "properties": {"containers": {"items": {"properties": {
+                                 "image": {"pattern": "^registry\\.example/"}}}}}}},
+                  "noLatestTag": {
+                    "category": "Reliability", "target": "apps/Deployment",
+                    "schemaString": "properties:\n  metadata:\n    required: [labels]\n"}}},
       "actions": {"scale": true, "restart": true, "deletePods": true, "nodes": true,
                   "applyManifests": true, "helm": true, "namespaces": ["shop", "payments"]}
     }

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "api/validation.h"
+#include "scan/config.h"
 #include "test/api/agent_config_fixture.h"
 #include "test/api/crd_schema.h"
 #include "test/api/invalid_agent_configs.h"
@@ -65,6 +66,8 @@ TEST_CASE("A minimal AgentConfig parses to the documented defaults", "[api]") {
   CHECK(s.collection.excluded_namespaces.empty());
   CHECK(s.scans.enabled);
   CHECK(s.scans.interval == 1h);
+  CHECK_FALSE(s.scans.HasPolarisConfig());
+  CHECK(api::PolarisConfigJson(s.scans).empty());
   CHECK_FALSE(s.actions.scale);
   CHECK_FALSE(s.actions.restart);
   CHECK_FALSE(s.actions.delete_pods);
@@ -124,6 +127,28 @@ TEST_CASE("Every spec field of a full AgentConfig is read", "[api]") {
   CHECK(s.collection.excluded_namespaces == std::vector<std::string>{"kube-public"});
   CHECK_FALSE(s.scans.enabled);
   CHECK(s.scans.interval == 6h);
+  CHECK(s.scans.checks == std::map<std::string, std::string>{{"hostIPCSet", "warning"},
+                                                             {"pss-volume-types", "ignore"},
+                                                             {"imageFromRegistry", "danger"},
+                                                             {"noLatestTag", "warning"}});
+  REQUIRE(s.scans.exemptions.size() == 1);
+  CHECK(s.scans.exemptions[0].ns == "kube-system");
+  CHECK(s.scans.exemptions[0].controller_names == std::vector<std::string>{"coredns"});
+  CHECK(s.scans.exemptions[0].container_names == std::vector<std::string>{"sidecar"});
+  CHECK(s.scans.exemptions[0].rules == std::vector<std::string>{"hostNetworkSet"});
+  CHECK(s.scans.disallow_exemptions);
+  CHECK(s.scans.disallow_config_exemptions);
+  CHECK(s.scans.disallow_annotation_exemptions);
+  REQUIRE(s.scans.custom_checks.size() == 2);
+  auto custom = json::Parse(s.scans.custom_checks.at("imageFromRegistry"));
+  REQUIRE(custom);
+  CHECK(json::GetString(*custom, {"target"}) == "Container");
+  CHECK(json::GetString(*custom, {"schemaTarget"}) == "PodSpec");
+  CHECK(json::GetString(*custom, {"schema", "properties", "containers", "items", "properties",
+                                  "image", "pattern"}) == "^registry\\.example/");
+  CHECK(json::Dump(*json::Find(*custom, {"controllers"})) ==
+        R"({"include":["Deployment"],"exclude":["Job"]})");
+  CHECK(json::Parse(s.scans.custom_checks.at("noLatestTag"))->HasMember("schemaString"));
   CHECK(s.actions.scale);
   CHECK(s.actions.restart);
   CHECK(s.actions.delete_pods);
@@ -263,4 +288,75 @@ TEST_CASE("An invalid inline token is reported without its value", "[api][token]
   REQUIRE_FALSE(r.ok());
   CHECK(r.Summary().find("s3cr3t") == std::string::npos);
   CHECK(r.Summary().find("spec.token.value") != std::string::npos);
+}
+
+TEST_CASE("spec.scans reaches the scan engine as the Polaris configuration it is", "[api][scans]") {
+  auto r = api::Parse(testing::FullAgentConfig());
+  INFO(r.Summary());
+  REQUIRE(r.ok());
+  const std::string text = api::PolarisConfigJson(r.config.spec.scans);
+  scan::ScanConfig config;
+  REQUIRE(scan::ParseConfig(text, &config).empty());
+  // Polaris names are resolved to ids by the engine, exactly as for a file.
+  REQUIRE(config.checks);
+  const scan::CheckInfo* host_ipc = scan::FindCheck("hostIPCSet");
+  REQUIRE(host_ipc != nullptr);
+  CHECK(config.checks->at(std::string(host_ipc->id)) == scan::Severity::kWarning);
+  CHECK(config.checks->at("pss-volume-types") == scan::Severity::kIgnore);
+  CHECK(config.checks->at("imageFromRegistry") == scan::Severity::kDanger);
+  REQUIRE(config.exemptions.size() == 1);
+  CHECK(config.exemptions[0].ns == "kube-system");
+  CHECK(config.exemptions[0].rules ==
+        std::vector<std::string>{std::string(scan::FindCheck("hostNetworkSet")->id)});
+  CHECK(config.disallow_exemptions);
+  CHECK(config.disallow_config_exemptions);
+  CHECK(config.disallow_annotation_exemptions);
+  REQUIRE(config.custom_checks.size() == 2);
+  // The schemaString was compiled too: a Deployment without labels fails it.
+  const scan::CustomCheck* labels = nullptr;
+  for (const auto& c : config.custom_checks) {
+    if (c->name() == "noLatestTag") labels = c.get();
+  }
+  REQUIRE(labels != nullptr);
+  CHECK(labels->target() == scan::CustomTarget::kKind);
+  CHECK_FALSE(labels->Validate(*json::Parse(R"({"metadata":{"name":"x"}})")));
+  CHECK(labels->Validate(*json::Parse(R"({"metadata":{"name":"x","labels":{}}})")));
+}
+
+TEST_CASE("An empty spec.scans.checks is kept: Polaris runs only what it lists", "[api][scans]") {
+  // Polaris' rule, kept by the engine: a `checks` section present but empty
+  // switches off every Polaris-named check. Dropping the empty map would
+  // silently turn them all back on.
+  auto r = api::Parse(
+      testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"scans":{"checks":{}}}})"));
+  REQUIRE(r.ok());
+  REQUIRE(r.config.spec.scans.checks);
+  CHECK(r.config.spec.scans.checks->empty());
+  CHECK(api::PolarisConfigJson(r.config.spec.scans) == R"({"checks":{}})");
+}
+
+TEST_CASE("Fields of a custom check the CRD does not declare are dropped, as the apiserver prunes",
+          "[api][scans]") {
+  auto r = api::Parse(testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"scans":{
+      "customChecks":{"c1":{"target":"Container","schema":{"x-anything":{"kept":true}},
+                            "mutations":[{"op":"add"}],"id":"c1"}}}}})"));
+  INFO(r.Summary());
+  REQUIRE(r.ok());
+  // Unknown members of the schema itself stay (x-kubernetes-preserve-unknown-fields).
+  CHECK(r.config.spec.scans.custom_checks.at("c1") ==
+        R"({"target":"Container","schema":{"x-anything":{"kept":true}}})");
+}
+
+TEST_CASE("Several scan configuration problems are all reported, each at its path",
+          "[api][scans]") {
+  auto r = api::Parse(testing::Patched(testing::MinimalAgentConfig(), R"({"spec":{"scans":{
+      "checks":{"nope":"danger","c1":"warning"},
+      "customChecks":{"c1":{"target":"Container","schema":{"prefixItems":[]}}}}}})"));
+  CHECK_FALSE(r.ok());
+  // The custom check is defined, just invalid: "c1" in checks is not also an
+  // unknown name.
+  CHECK(r.errors.size() == 2);
+  CHECK(r.Summary().find("spec.scans.checks[nope]: no such check") != std::string::npos);
+  CHECK(r.Summary().find("spec.scans.customChecks[c1]: ") != std::string::npos);
+  CHECK(r.Summary().find("prefixItems") != std::string::npos);
 }

@@ -62,13 +62,19 @@ YAML::Node SchemaAt(const YAML::Node& root, const std::string& path) {
   std::string step;
   while (std::getline(ss, step, '.')) {
     bool items = step.size() > 2 && step.ends_with("[]");
-    if (items) step.resize(step.size() - 2);
+    bool values = step.size() > 2 && step.ends_with("{}");
+    if (items || values) step.resize(step.size() - 2);
     const YAML::Node& node = chain.back();
     if (!node["properties"] || !node["properties"][step]) return YAML::Node();
     chain.push_back(node["properties"][step]);
     if (items) {
       if (!chain.back()["items"]) return YAML::Node();
       chain.push_back(chain.back()["items"]);
+    }
+    if (values) {
+      if (!chain.back()["additionalProperties"] || !chain.back()["additionalProperties"].IsMap())
+        return YAML::Node();
+      chain.push_back(chain.back()["additionalProperties"]);
     }
   }
   return chain.back();
@@ -147,6 +153,11 @@ std::vector<std::pair<std::string, YAML::Node>> Properties(const YAML::Node& sch
     for (auto& sub : Properties(kv.second, path)) out.push_back(std::move(sub));
     if (kv.second["items"]) {
       for (auto& sub : Properties(kv.second["items"], path + "[]")) out.push_back(std::move(sub));
+    }
+    // Maps of objects (spec.scans.customChecks): their values' fields.
+    if (kv.second["additionalProperties"] && kv.second["additionalProperties"].IsMap()) {
+      for (auto& sub : Properties(kv.second["additionalProperties"], path + "{}"))
+        out.push_back(std::move(sub));
     }
   }
   return out;
@@ -264,9 +275,13 @@ std::string RenderFieldReference(const YAML::Node& root) {
           if (r.as<std::string>() == leaf) rules.push_back("required");
         }
       }
-      if (node["enum"]) {
+      // Maps and lists of scalars: show the constraints of their values.
+      const YAML::Node constraints = type.starts_with("map[") ? node["additionalProperties"]
+                                     : type == "[]string"     ? node["items"]
+                                                              : node;
+      if (constraints["enum"]) {
         std::vector<std::string> values;
-        for (const auto& e : node["enum"]) {
+        for (const auto& e : constraints["enum"]) {
           const std::string v = e.as<std::string>();
           values.push_back(v.empty() ? "`\"\"`" : fmt::format("`{}`", v));
         }
@@ -274,10 +289,6 @@ std::string RenderFieldReference(const YAML::Node& root) {
         for (const auto& v : values) joined += (joined.empty() ? "" : ", ") + v;
         rules.push_back("one of " + joined);
       }
-      // Maps and lists of scalars: show the constraints of their values.
-      const YAML::Node constraints = type.starts_with("map[") ? node["additionalProperties"]
-                                     : type == "[]string"     ? node["items"]
-                                                              : node;
       if (constraints["pattern"])
         rules.push_back(fmt::format("pattern `{}`", constraints["pattern"].as<std::string>()));
       if (constraints["minLength"])
@@ -290,8 +301,14 @@ std::string RenderFieldReference(const YAML::Node& root) {
         rules.push_back("at most " + node["maxItems"].as<std::string>() + " items");
       if (node["maxProperties"])
         rules.push_back("at most " + node["maxProperties"].as<std::string>() + " entries");
-      if (node["x-kubernetes-validations"]) {
-        for (const auto& v : node["x-kubernetes-validations"]) {
+      // Rules of the object itself, then of each of its items or map values.
+      for (const YAML::Node& holder :
+           {node, node["items"] ? node["items"] : YAML::Node(),
+            node["additionalProperties"] && node["additionalProperties"].IsMap()
+                ? node["additionalProperties"]
+                : YAML::Node()}) {
+        if (!holder || !holder["x-kubernetes-validations"]) continue;
+        for (const auto& v : holder["x-kubernetes-validations"]) {
           rules.push_back("CEL: " + v["message"].as<std::string>());
         }
       }

@@ -20,7 +20,8 @@ YAML::Node LoadCrd();
 // spec.versions[0].schema.openAPIV3Schema
 YAML::Node RootSchema(const YAML::Node& crd);
 // The schema node at a dotted path below the root, following properties;
-// "[]" steps into items: "spec.agent.tolerations[]". Null node if absent.
+// "[]" steps into items: "spec.agent.tolerations[]", "{}" into a map's values:
+// "spec.scans.customChecks{}.target". Null node if absent.
 YAML::Node SchemaAt(const YAML::Node& root, const std::string& path);
 
 // YAML scalar typing as the apiserver reads the CRD: quoted scalars are
@@ -39,7 +40,8 @@ std::vector<std::string> DefaultedPaths(const YAML::Node& schema, const std::str
 std::vector<std::string> SchemaErrors(const YAML::Node& schema, const json::Value& value,
                                       const std::string& path);
 
-// Every property node below `schema` (path → node), depth first.
+// Every property node below `schema` (path → node), depth first; fields of
+// list items and of map values follow their list or map ("a[].b", "m{}.c").
 std::vector<std::pair<std::string, YAML::Node>> Properties(const YAML::Node& schema,
                                                            const std::string& prefix);
 

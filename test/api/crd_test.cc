@@ -45,7 +45,7 @@ TEST_CASE("Every field of the CRD schema has a description", "[crd]") {
   }
 }
 
-TEST_CASE("Printer columns show cluster, READY, LEADER, TUNNEL and AGE", "[crd]") {
+TEST_CASE("Printer columns show cluster, READY, LEADER, TUNNEL, SCORE and AGE", "[crd]") {
   const YAML::Node columns = testing::LoadCrd()["spec"]["versions"][0]["additionalPrinterColumns"];
   std::map<std::string, std::string> by_name;
   for (const auto& c : columns)
@@ -54,6 +54,7 @@ TEST_CASE("Printer columns show cluster, READY, LEADER, TUNNEL and AGE", "[crd]"
   CHECK(by_name["Ready"] == R"(.status.conditions[?(@.type=="Ready")].status)");
   CHECK(by_name["Leader"] == ".status.leader");
   CHECK(by_name["Tunnel"] == ".status.tunnel");
+  CHECK(by_name["Score"] == ".status.scan.score");
   CHECK(by_name["Age"] == ".metadata.creationTimestamp");
   // Every column points at a field the schema declares.
   const YAML::Node root = testing::RootSchema(testing::LoadCrd());
@@ -131,17 +132,30 @@ TEST_CASE("The full fixture sets every spec field of the CRD", "[crd]") {
     INFO(path);
     // The one field that excludes another: MinimalAgentConfig covers it.
     if (path == "spec.token.value") continue;
-    // Walk the fixture along the path; "[]" steps into the first item.
-    const json::Value* v = &full;
+    // Walk the fixture along the path; "[]" steps into the first item, "{}"
+    // into any value of a map (custom checks carry schema or schemaString,
+    // never both, so each field needs only one of them).
+    std::vector<std::string> steps;
     std::stringstream ss(path);
-    std::string step;
-    while (v != nullptr && std::getline(ss, step, '.')) {
-      bool item = step.ends_with("[]");
-      if (item) step.resize(step.size() - 2);
-      v = json::Find(*v, {step});
-      if (v != nullptr && item) v = v->IsArray() && !v->Empty() ? &(*v)[0] : nullptr;
-    }
-    CHECK(v != nullptr);
+    for (std::string step; std::getline(ss, step, '.');) steps.push_back(step);
+    std::function<bool(const json::Value&, size_t)> reaches = [&](const json::Value& v, size_t i) {
+      if (i == steps.size()) return true;
+      std::string step = steps[i];
+      const bool item = step.ends_with("[]"), values = step.ends_with("{}");
+      if (item || values) step.resize(step.size() - 2);
+      const json::Value* next = json::Find(v, {step});
+      if (next == nullptr) return false;
+      if (item) return next->IsArray() && !next->Empty() && reaches((*next)[0], i + 1);
+      if (values) {
+        if (!next->IsObject()) return false;
+        for (const auto& m : next->GetObject()) {
+          if (reaches(m.value, i + 1)) return true;
+        }
+        return false;
+      }
+      return reaches(*next, i + 1);
+    };
+    CHECK(reaches(full, 0));
   }
 }
 
@@ -151,6 +165,9 @@ TEST_CASE("CEL rules refer only to fields their object declares", "[crd]") {
   for (auto& p : testing::Properties(root, "")) nodes.push_back(p);
   for (const auto& [path, node] : testing::Properties(root, "")) {
     if (node["items"]) nodes.emplace_back(path + "[]", node["items"]);
+    if (node["additionalProperties"] && node["additionalProperties"].IsMap()) {
+      nodes.emplace_back(path + "{}", node["additionalProperties"]);
+    }
   }
   // self.<field>, but not self.<method>(...) such as self.all(...).
   const std::regex field(R"(self\.([A-Za-z]+)\b(?!\s*\())");
@@ -180,6 +197,7 @@ TEST_CASE("A status built by the operator is valid for the CRD schema", "[crd][s
   status.daemon_set = {3, 3, 3};
   status.leader = "srexpert-agent-x7k2p";
   status.tunnel = "Connected";
+  status.scan = api::ScanStatus{87, 2, 11, "2024-05-01T10:00:00Z"};
   status.managed_resources = {
       {"v1", "ConfigMap", "srexpert-agent-config", "srexpert-system"},
       {"rbac.authorization.k8s.io/v1", "ClusterRole", "srexpert-agent", ""}};

@@ -77,6 +77,7 @@ TEST_CASE("Status survives a JSON round trip", "[status]") {
   s.daemon_set = {4, 3, 2};
   s.leader = "p1";
   s.tunnel = "Connected";
+  s.scan = api::ScanStatus{93, 1, 7, "2024-01-01T00:05:00Z"};
   s.managed_resources = {{"apps/v1", "DaemonSet", "x", "ns"}};
   json::Document d(rapidjson::kObjectType);
   json::Set(d, "status", api::StatusToJson(s, d.GetAllocator()), d.GetAllocator());
@@ -92,7 +93,47 @@ TEST_CASE("Status survives a JSON round trip", "[status]") {
   CHECK(back.daemon_set.updated == 2);
   CHECK(back.leader == "p1");
   CHECK(back.tunnel == "Connected");
+  CHECK(back.scan == s.scan);
+  CHECK(json::GetInt(d, {"status", "scan", "score"}) == 93);
   REQUIRE(back.managed_resources.size() == 1);
   CHECK(back.managed_resources[0].kind == "DaemonSet");
   CHECK(back.managed_resources[0].namespace_ == "ns");
+}
+
+TEST_CASE("Status without a scan has no status.scan", "[status]") {
+  // No scan yet: the SCORE column stays empty rather than showing 0.
+  json::Document d(rapidjson::kObjectType);
+  json::Set(d, "status", api::StatusToJson(api::AgentConfigStatus{}, d.GetAllocator()),
+            d.GetAllocator());
+  CHECK(json::Find(d, {"status", "scan"}) == nullptr);
+  CHECK_FALSE(api::ParseStatus(d).scan);
+}
+
+TEST_CASE("The scan summary is read from the leader's Lease annotations", "[status][scan]") {
+  std::map<std::string, std::string> a = {
+      {std::string(api::kLeaseScanScoreAnnotation), "87"},
+      {std::string(api::kLeaseScanDangersAnnotation), "3"},
+      {std::string(api::kLeaseScanWarningsAnnotation), "12"},
+      {std::string(api::kLeaseScanTimeAnnotation), "2024-05-01T10:00:00Z"},
+      {std::string(api::kLeaseTunnelStateAnnotation), "Connected"},
+  };
+  auto scan = api::ScanStatusFromAnnotations(a);
+  REQUIRE(scan);
+  CHECK(*scan == api::ScanStatus{87, 3, 12, "2024-05-01T10:00:00Z"});
+  // Any one missing or malformed: nothing, so the status keeps what it had.
+  for (const auto& [key, bad] : std::vector<std::pair<std::string_view, std::string>>{
+           {api::kLeaseScanScoreAnnotation, "101"},
+           {api::kLeaseScanScoreAnnotation, "-1"},
+           {api::kLeaseScanScoreAnnotation, "8 7"},
+           {api::kLeaseScanDangersAnnotation, ""},
+           {api::kLeaseScanWarningsAnnotation, "many"},
+           {api::kLeaseScanTimeAnnotation, "yesterday"},
+       }) {
+    auto copy = a;
+    copy[std::string(key)] = bad;
+    INFO(key << "=" << bad);
+    CHECK_FALSE(api::ScanStatusFromAnnotations(copy));
+    copy.erase(std::string(key));
+    CHECK_FALSE(api::ScanStatusFromAnnotations(copy));
+  }
 }

@@ -484,6 +484,81 @@ TEST_CASE("the leader and tunnel state published on the Lease reach the status",
   }));
 }
 
+TEST_CASE("the scan summary published on the Lease reaches status.scan, written only on change",
+          "[controller][scan]") {
+  OperatorFixture f;
+  f.ApplyDefault();
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
+  auto lease = Json(
+      R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"srexpert-agent-leader","namespace":"srexpert-system","annotations":{"agent.srexpert.io/tunnel-state":"Connected","agent.srexpert.io/scan-score":"87","agent.srexpert.io/scan-dangers":"3","agent.srexpert.io/scan-warnings":"12","agent.srexpert.io/scan-time":"2024-05-01T10:00:00Z"}},"spec":{"holderIdentity":"srexpert-agent-x7k2p","leaseDurationSeconds":15}})");
+  json::SetString(lease["spec"], "renewTime", FormatRfc3339Micro(std::chrono::system_clock::now()),
+                  lease.GetAllocator());
+  REQUIRE(f.api.client().Create(lease).ok());
+  auto scan = [&](const char* field) -> std::string {
+    auto ac = f.api.client().Get(kAgentConfig);
+    if (!ac.ok()) return "<error>";
+    const json::Value* v = json::Find(*ac, {"status", "scan", field});
+    return v == nullptr ? "" : json::Dump(*v);
+  };
+  REQUIRE(Eventually([&] { return scan("score") == "87"; }));
+  CHECK(scan("dangers") == "3");
+  CHECK(scan("warnings") == "12");
+  CHECK(scan("lastScanTime") == R"("2024-05-01T10:00:00Z")");
+  f.Settle();
+
+  // Renewals every retryPeriod carry the same summary: no status write.
+  auto renew = [&](const std::map<std::string, std::string>& annotations,
+                   const char* holder = "srexpert-agent-x7k2p") {
+    auto live =
+        f.api.client().Get({"coordination.k8s.io/v1", "Lease", kNs, "srexpert-agent-leader"});
+    REQUIRE(live.ok());
+    json::Value& meta = (*live)["metadata"];
+    json::Set(meta, "annotations", json::Value(rapidjson::kObjectType), live->GetAllocator());
+    for (const auto& [k, v] : annotations) {
+      json::SetString(meta["annotations"], k, v, live->GetAllocator());
+    }
+    json::SetString((*live)["spec"], "holderIdentity", holder, live->GetAllocator());
+    json::SetString((*live)["spec"], "renewTime",
+                    FormatRfc3339Micro(std::chrono::system_clock::now()), live->GetAllocator());
+    REQUIRE(f.api.client().Update(*live).ok());
+  };
+  std::map<std::string, std::string> published = {
+      {"agent.srexpert.io/tunnel-state", "Connected"},
+      {"agent.srexpert.io/scan-score", "87"},
+      {"agent.srexpert.io/scan-dangers", "3"},
+      {"agent.srexpert.io/scan-warnings", "12"},
+      {"agent.srexpert.io/scan-time", "2024-05-01T10:00:00Z"}};
+  const uint64_t writes = f.ctrl->stats().status_writes;
+  const uint64_t reconciles = f.ctrl->stats().reconciles;
+  for (int i = 0; i < 3; ++i) renew(published);
+  REQUIRE(Eventually([&] { return f.ctrl->stats().reconciles >= reconciles + 1; }));
+  f.Settle();
+  CHECK(f.ctrl->stats().status_writes == writes);
+
+  // A new scan: the new numbers.
+  published["agent.srexpert.io/scan-score"] = "91";
+  published["agent.srexpert.io/scan-time"] = "2024-05-01T11:00:00Z";
+  renew(published);
+  REQUIRE(Eventually([&] { return scan("score") == "91"; }));
+  CHECK(scan("lastScanTime") == R"("2024-05-01T11:00:00Z")");
+
+  // A new leader that has not scanned yet: the last summary stays (SCORE
+  // does not blank at every failover).
+  renew({{"agent.srexpert.io/tunnel-state", "Connecting"}}, "srexpert-agent-b9c4d");
+  REQUIRE(Eventually([&] {
+    auto ac = f.api.client().Get(kAgentConfig);
+    return ac.ok() && json::GetString(*ac, {"status", "leader"}) == "srexpert-agent-b9c4d";
+  }));
+  CHECK(scan("score") == "91");
+
+  // Scans switched off: no score is current any more.
+  f.Apply(std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+          R"("token":{"value":")" + kToken + R"("},"clusterName":"prod-eu-1",)" +
+          R"("scans":{"enabled":false}})");
+  REQUIRE(Eventually([&] { return scan("score").empty(); }));
+}
+
 TEST_CASE("the token never reaches the ConfigMap, the status or the logs", "[controller]") {
   g_log_lines.clear();
   log::SetSink(&CaptureLog);

@@ -92,8 +92,17 @@ TEST_CASE("Every child is labelled and owned for garbage collection", "[desired]
     REQUIRE(refs);
     REQUIRE(refs->Size() == 1);
     const json::Value& ref = (*refs)[0];
-    if (kind == "ClusterRole" || kind == "ClusterRoleBinding") {
-      CHECK(json::Find(child, {"metadata", "namespace"}) == nullptr);
+    const std::string ns = json::GetString(child, {"metadata", "namespace"});
+    // Outside the AgentConfig's namespace (cluster-scoped, or the actions'
+    // Roles in the namespaces it lists) no ownerReference can reach the
+    // AgentConfig: its Namespace owns them.
+    if (ns != "monitoring") {
+      if (kind == "ClusterRole" || kind == "ClusterRoleBinding") {
+        CHECK(json::Find(child, {"metadata", "namespace"}) == nullptr);
+      } else {
+        CHECK((kind == "Role" || kind == "RoleBinding"));
+        CHECK(json::GetString(child, {"metadata", "name"}) == "edge-actions");
+      }
       CHECK(json::GetString(ref, {"apiVersion"}) == "v1");
       CHECK(json::GetString(ref, {"kind"}) == "Namespace");
       CHECK(json::GetString(ref, {"name"}) == "monitoring");
@@ -104,7 +113,6 @@ TEST_CASE("Every child is labelled and owned for garbage collection", "[desired]
             "monitoring");
       CHECK(controller::HasOwnerUid(child, Inputs().namespace_uid));
     } else {
-      CHECK(json::GetString(child, {"metadata", "namespace"}) == "monitoring");
       CHECK(json::GetString(ref, {"apiVersion"}) == "agent.srexpert.io/v1alpha1");
       CHECK(json::GetString(ref, {"kind"}) == "AgentConfig");
       CHECK(json::GetString(ref, {"name"}) == "edge");
@@ -307,6 +315,57 @@ TEST_CASE("Every spec field reaches the right child", "[desired]") {
       {"spec.stream.batchInterval", "config.json", "/stream/batchIntervalMs", "100"},
       {"spec.scans.enabled", "config.json", "/scans/enabled", "false"},
       {"spec.scans.interval", "config.json", "/scans/intervalMs", "21600000"},
+      // The Polaris-format configuration, one object for scan::ParseConfig.
+      {"spec.scans.checks", "config.json", "/scans/config/checks",
+       R"({"hostIPCSet":"warning","imageFromRegistry":"danger","noLatestTag":"warning",
+           "pss-volume-types":"ignore"})"},
+      {"spec.scans.exemptions", "config.json", "/scans/config/exemptions",
+       R"([{"namespace":"kube-system","controllerNames":["coredns"],"containerNames":["sidecar"],
+            "rules":["hostNetworkSet"]}])"},
+      {"spec.scans.exemptions[].namespace", "config.json", "/scans/config/exemptions/0/namespace",
+       R"("kube-system")"},
+      {"spec.scans.exemptions[].controllerNames", "config.json",
+       "/scans/config/exemptions/0/controllerNames", R"(["coredns"])"},
+      {"spec.scans.exemptions[].containerNames", "config.json",
+       "/scans/config/exemptions/0/containerNames", R"(["sidecar"])"},
+      {"spec.scans.exemptions[].rules", "config.json", "/scans/config/exemptions/0/rules",
+       R"(["hostNetworkSet"])"},
+      {"spec.scans.disallowExemptions", "config.json", "/scans/config/disallowExemptions", "true"},
+      {"spec.scans.disallowConfigExemptions", "config.json",
+       "/scans/config/disallowConfigExemptions", "true"},
+      {"spec.scans.disallowAnnotationExemptions", "config.json",
+       "/scans/config/disallowAnnotationExemptions", "true"},
+      {"spec.scans.customChecks", "config.json", "/scans/config/customChecks/noLatestTag",
+       R"({"category":"Reliability","target":"apps/Deployment",
+           "schemaString":"properties:\n  metadata:\n    required: [labels]\n"})"},
+      {"spec.scans.customChecks{}.successMessage", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/successMessage",
+       R"("Image comes from the company registry")"},
+      {"spec.scans.customChecks{}.failureMessage", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/failureMessage",
+       R"("Image must come from registry.example")"},
+      {"spec.scans.customChecks{}.category", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/category", R"("Security")"},
+      {"spec.scans.customChecks{}.target", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/target", R"("Container")"},
+      {"spec.scans.customChecks{}.schemaTarget", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/schemaTarget", R"("PodSpec")"},
+      {"spec.scans.customChecks{}.controllers.include", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/controllers/include", R"(["Deployment"])"},
+      {"spec.scans.customChecks{}.controllers.exclude", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/controllers/exclude", R"(["Job"])"},
+      {"spec.scans.customChecks{}.containers.include", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/containers/include", R"(["container"])"},
+      {"spec.scans.customChecks{}.containers.exclude", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/containers/exclude", R"(["initContainer"])"},
+      {"spec.scans.customChecks{}.schema", "config.json",
+       "/scans/config/customChecks/imageFromRegistry/schema",
+       R"({"$schema":"http://json-schema.org/draft/2019-09/schema",
+           "properties":{"containers":{"items":{"properties":{
+             "image":{"pattern":"^registry\\.example/"}}}}}})"},
+      {"spec.scans.customChecks{}.schemaString", "config.json",
+       "/scans/config/customChecks/noLatestTag/schemaString",
+       R"("properties:\n  metadata:\n    required: [labels]\n")"},
       {"spec.actions.scale", "config.json", "/actions/scale", "true"},
       {"spec.actions.restart", "config.json", "/actions/restart", "true"},
       {"spec.actions.deletePods", "config.json", "/actions/deletePods", "true"},
@@ -404,6 +463,8 @@ TEST_CASE("The config checksum changes exactly when the configuration changes",
       R"({"spec":{"tunnel":{"pongTimeout":"6s"}}})",
       R"({"spec":{"collection":{"excludedNamespaces":[]}}})",
       R"({"spec":{"scans":{"enabled":true}}})",
+      R"({"spec":{"scans":{"checks":{"hostIPCSet":"danger"}}}})",
+      R"({"spec":{"scans":{"customChecks":{"imageFromRegistry":{"failureMessage":"no"}}}}})",
       R"({"spec":{"actions":{"helm":false}}})",
   };
   for (const char* patch : config_changes) {
@@ -454,4 +515,17 @@ TEST_CASE("RBAC bindings grant the roles to the agent's ServiceAccount", "[desir
   CHECK(
       json::Dump(rb["roleRef"]) ==
       R"({"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"srexpert-agent-leader-election"})");
+}
+
+TEST_CASE("config.json carries scans.config only when spec.scans sets a Polaris field",
+          "[desired][scans]") {
+  // Without one, config.json (and so the checksum and the pods) is what it
+  // was before spec.scans grew these fields: an operator upgrade rolls nothing.
+  auto minimal = controller::AgentConfigFile(Config(testing::MinimalAgentConfig()));
+  CHECK(json::Dump(*json::Find(minimal, {"scans"})) == R"({"enabled":true,"intervalMs":3600000})");
+  auto with_exemption = controller::AgentConfigFile(Config(
+      testing::Patched(testing::MinimalAgentConfig(),
+                       R"({"spec":{"scans":{"exemptions":[{"namespace":"kube-system"}]}}})")));
+  CHECK(json::Dump(*json::Find(with_exemption, {"scans", "config"})) ==
+        R"({"exemptions":[{"namespace":"kube-system"}]})");
 }

@@ -205,8 +205,9 @@ TEST_CASE("srexpert-operator end to end with kubectl", "[e2e][operator]") {
     });
     INFO(r.output);
     REQUIRE(shown);
-    CHECK(row.size() == 6);  // NAME CLUSTER READY LEADER TUNNEL AGE
+    CHECK(row.size() == 7);  // NAME CLUSTER READY LEADER TUNNEL SCORE AGE
     CHECK(row["CLUSTER"] == "prod-eu-1");
+    CHECK(row.count("SCORE") == 1);  // empty until the leader's first scan
     CHECK(row.count("LEADER") == 1);
     CHECK(row["TUNNEL"] == "Unknown");  // no agent has reported yet
     CHECK(row.count("AGENTS") == 0);    // priority 1: -o wide only

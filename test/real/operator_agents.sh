@@ -106,7 +106,7 @@ ok "leader $(holder) connected to the hub"
 # Status and printer columns.
 cols=$(k -n "$ns" get agentconfig "$name")
 echo "$cols"
-grep -q 'CLUSTER *READY *LEADER *TUNNEL *AGE' <<<"$cols" || fail "printer columns: $cols"
+grep -q 'CLUSTER *READY *LEADER *TUNNEL *SCORE *AGE' <<<"$cols" || fail "printer columns: $cols"
 grep -q "real-cluster .* agent-[123] *Connected" <<<"$cols" || fail "printer column values: $cols"
 python3 - <<PY || fail "status conditions"
 import json, subprocess

@@ -333,12 +333,12 @@ TEST_CASE("A kind the API does not serve is reported unavailable", "[stream][col
   ApiFixture f;
   RecordingSink sink;
   ResourceCollectorOptions o;
-  o.collection = {"policy/v1", "PodDisruptionBudget", "", ""};
+  o.collection = {"storage.k8s.io/v1", "CSIDriver", "", ""};
   o.project = ProjectName;
   o.unavailable_retry = 1h;
   ResourceCollector c(f.shared_client(), o, &sink);
   c.Start();
-  REQUIRE(Eventually([&] { return sink.HasPrefix("unavailable PodDisruptionBudget: NotFound"); }));
+  REQUIRE(Eventually([&] { return sink.HasPrefix("unavailable CSIDriver: NotFound"); }));
   c.Stop();  // prompt although the retry delay is an hour
   CHECK_FALSE(c.Stats().synced);
 }

@@ -159,6 +159,28 @@ spec:
   scans:
     enabled: {{ $ac.scans.enabled }}
     interval: {{ $ac.scans.interval | quote }}
+    {{- /* Polaris' rule: a checks map that is set, even empty, runs only what it lists. */}}
+    {{- if kindIs "map" $ac.scans.checks }}
+    checks:
+      {{- toYaml $ac.scans.checks | nindent 6 }}
+    {{- end }}
+    {{- with $ac.scans.exemptions }}
+    exemptions:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- if $ac.scans.disallowExemptions }}
+    disallowExemptions: true
+    {{- end }}
+    {{- if $ac.scans.disallowConfigExemptions }}
+    disallowConfigExemptions: true
+    {{- end }}
+    {{- if $ac.scans.disallowAnnotationExemptions }}
+    disallowAnnotationExemptions: true
+    {{- end }}
+    {{- with $ac.scans.customChecks }}
+    customChecks:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
   actions:
     scale: {{ $ac.actions.scale }}
     restart: {{ $ac.actions.restart }}
