@@ -177,6 +177,10 @@ ca_indented=$(sed 's/^/      /' "$state/hub/tls.crt")
 # the agent image and could not reach the hub on this machine.
 pin=""
 [ -n "$real_kubeconfig" ] && pin="  agent: {nodeSelector: {demo.srexpert.io/agent-pods: none}}"
+# Actions only in the simulated cluster: a demo never changes a real one.
+actions=""
+[ -z "$real_kubeconfig" ] &&
+  actions="  actions: {scale: true, applyManifests: true, namespaces: [shop, payments]}"
 cat <<YAML | k apply -f - >/dev/null
 apiVersion: agent.srexpert.io/v1alpha1
 kind: AgentConfig
@@ -190,6 +194,7 @@ $ca_indented
   token: {value: "$token"}
   leaderElection: {leaseDuration: 6s, renewDeadline: 4s, retryPeriod: 1s}
 $pin
+$actions
 YAML
 wait_for 30 "the agent ConfigMap" k -n "$ns" get configmap "$name-config"
 
@@ -279,6 +284,23 @@ k -n srexpert-system patch daemonset srexpert-agent --subresource=status --type=
 wait_for 30 "the AgentConfig to turn Ready" sh -c \
   "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
+# Explicit actions through the hub's request API (docs/actions.md): the
+# AgentConfig above allows scale and applyManifests in shop and payments.
+request() {  # KIND PAYLOAD-JSON -> the hub's answer
+  curl -fsS -X POST "$hub_state/requests" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"$1\",\"timeoutMs\":20000,\"payload\":$2}"
+}
+before=$(k -n shop get deployment frontend -o 'jsonpath={.spec.replicas}')
+scaled=$(request workload.scale \
+  '{"kind":"Deployment","namespace":"shop","name":"frontend","replicas":3,"requestedBy":"demo"}')
+grep -q '"ok":true' <<<"$scaled" || { echo "demo: workload.scale failed: $scaled" >&2; exit 1; }
+after=$(k -n shop get deployment frontend -o 'jsonpath={.spec.replicas}')
+manifest='apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: storefront-settings\n  namespace: shop\ndata:\n  banner: welcome\n'
+applied=$(request manifests.apply "{\"manifests\":\"$manifest\",\"requestedBy\":\"demo\"}")
+grep -q '"ok":true' <<<"$applied" || { echo "demo: manifests.apply failed: $applied" >&2; exit 1; }
+refused=$(request workload.scale \
+  '{"kind":"Deployment","namespace":"srexpert-system","name":"srexpert-agent","replicas":0}' || true)
+
 cat <<TXT
 
 === srexpert demo is running =====================================================
@@ -293,6 +315,12 @@ Cluster state streamed by the leader, as the hub holds it (objects per kind):
 $(streamed_summary)
 
 $(k -n srexpert-system get agentconfig)
+
+Actions sent through the hub (POST $hub_state/requests):
+  workload.scale shop/frontend: spec.replicas $before -> $after (both read with kubectl)
+  manifests.apply ConfigMap shop/storefront-settings: $(grep -o '"action":"[a-z]*"' <<<"$applied")
+  workload.scale in srexpert-system, the agent's own namespace: $(grep -o '"code":"[a-z_]*"' <<<"$refused")
+  Their audit Events: kubectl --kubeconfig $kubeconfig get events -n shop --field-selector reason=SRExpertAction
 
 Look around:
   kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n srexpert-system
