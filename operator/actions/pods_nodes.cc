@@ -272,9 +272,9 @@ void SleepUntil(SteadyClock::time_point until, const CancelToken& cancel) {
 
 ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const ActionPolicy& policy,
                    const CancelToken& cancel) {
-  constexpr std::chrono::milliseconds kFirstRetry{250};
-  constexpr std::chrono::milliseconds kMaxRetry{5000};
-  constexpr std::chrono::milliseconds kGonePoll{300};
+  static constexpr std::chrono::milliseconds kFirstRetry{250};
+  static constexpr std::chrono::milliseconds kMaxRetry{5000};
+  static constexpr std::chrono::milliseconds kGonePoll{300};
   if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
   bool changed = false;
   if (auto failed = SetUnschedulable(client, o.node, true, &changed)) return *failed;

@@ -66,9 +66,9 @@ json::Document DesiredClusterRole(const api::AgentConfig& config, const BuildInp
   // No allow-list: the actions' writes hold in every namespace (the agent
   // still refuses the system namespaces and its own).
   if (config.spec.actions.namespaces.empty()) {
-    for (auto& rule : Rules(granted, Scope::kActionNamespaces, a).GetArray()) {
-      rules.PushBack(rule, a);
-    }
+    // A named value: a range-for over a temporary's GetArray() would outlive it.
+    json::Value writes = Rules(granted, Scope::kActionNamespaces, a);
+    for (auto& rule : writes.GetArray()) rules.PushBack(rule, a);
   }
   json::Set(doc, "rules", std::move(rules), a);
   return doc;
