@@ -10,7 +10,9 @@
 #include "test/e2e/e2e_world.h"
 
 using namespace srexpert::testing::e2e;
+using srexpert::testing::JsonLogLines;
 using srexpert::testing::WaitUntil;
+namespace json = srexpert::json;
 using namespace std::chrono_literals;
 
 TEST_CASE("srexpert-agent e2e: three agents, one leader, one tunnel, failover on SIGTERM",
@@ -110,10 +112,13 @@ TEST_CASE("srexpert-agent e2e: a frozen leader is fenced and does not come back"
   std::string next = w.WaitForConnectedLeader(frozen, 60s);
   REQUIRE_FALSE(next.empty());
   CHECK(w.LeadersAmong(others) == 1);
-  auto before = w.Cluster();
+  auto sessions_opened = [&] {
+    return JsonLogLines(w.hub().process->Log(), "agent session open");
+  };
+  const size_t opened_before = sessions_opened().size();
 
   // Thawed, the old leader finds its renew deadline long passed: it stops
-  // leading at once and stays standby — no reconnect, no supersede.
+  // leading at once and stays standby — it never opens a session again.
   old->process->Signal(SIGCONT);
   REQUIRE(WaitUntil([&] { return !old->Leading(); }, 20s));
   REQUIRE(WaitUntil([&] { return old->Probe("/readyz") == 200; }, 20s));
@@ -121,9 +126,14 @@ TEST_CASE("srexpert-agent e2e: a frozen leader is fenced and does not come back"
   auto after = w.Cluster();
   CHECK(after.connected);
   CHECK(after.pod == next);
-  CHECK(after.session_id == before.session_id);
-  CHECK(after.sessions_total == before.sessions_total);
-  CHECK(after.superseded_total == before.superseded_total);
+  // The new leader's own tunnel may reconnect meanwhile on a loaded machine
+  // (the hub's idle timeout here is 2 s); no session may come from the
+  // thawed agent.
+  auto opened = sessions_opened();
+  for (size_t i = opened_before; i < opened.size(); ++i) {
+    INFO(json::Dump(opened[i]));
+    CHECK(json::GetString(opened[i], {"pod"}) == next);
+  }
   CHECK(w.LeaseHolder() == next);
   CHECK_FALSE(old->Leading());
   CHECK(old->Metrics().find("srexpert_tunnel_connected 0") != std::string::npos);
