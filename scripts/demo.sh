@@ -63,11 +63,17 @@ op_pid=""
 cleanup() {
   trap - EXIT INT TERM
   if [ -n "$real_kubeconfig" ] && [ -n "$op_pid" ]; then
-    # While the operator still runs: its finalizer removes the ClusterRole
-    # and ClusterRoleBinding it made, garbage collection the rest.
+    # While the operator still runs: once it sees the AgentConfig gone it
+    # deletes the ClusterRole and ClusterRoleBinding it made (garbage
+    # collection takes the namespaced rest). Nothing holds the deletion, so
+    # wait for that before stopping the operator.
     echo "demo: deleting AgentConfig $ns/$name from the cluster"
     kubectl --kubeconfig "$real_kubeconfig" -n "$ns" delete agentconfig "$name" \
       --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
+    for _ in $(seq 150); do
+      kubectl --kubeconfig "$real_kubeconfig" get clusterrole "$name" >/dev/null 2>&1 || break
+      sleep 0.2
+    done
   fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
