@@ -91,8 +91,10 @@ k -n "$ns" get secret "$name-secret" -o 'jsonpath={.data.token}' | base64 -d >"$
 k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
   sed -e "s#/etc/srexpert/config/ca.crt#$work/ca.crt#" -e "s#/etc/srexpert/token/token#$work/token#" >"$work/config.json"
 start_agent() {
+  mkdir -p "$work/agent-helm-$1"
   "$bin_agent" --kubeconfig "$work/agent.kubeconfig" --config "$work/config.json" \
     --pod-name "agent-$1" --pod-namespace "$ns" --node-name "node-$1" \
+    --helm-binary "$helm_bin" --helm-home "$work/agent-helm-$1" \
     --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 >>"$logs/agent-$1.log" 2>&1 &
   pids[agent-$1]=$!
 }
@@ -247,15 +249,19 @@ for signal in TERM KILL; do
 done
 
 # --- an action through the hub, with the agent's real RBAC -------------------------
-# scale on, allowed in one namespace only: the operator writes Role and
-# RoleBinding <name>-actions there (not cluster-wide), the agents restart on
-# the new config.json as a DaemonSet roll would, and kube-apiserver's RBAC
-# lets the agent's ServiceAccount scale there.
+# scale and helm on, allowed in one namespace only: the operator writes Role
+# and RoleBinding <name>-actions there (not cluster-wide), the agents restart
+# on the new config.json as a DaemonSet roll would, and kube-apiserver's RBAC
+# lets the agent's ServiceAccount scale there. Helm's release storage is an
+# administrator's binding of the chart's srexpert-helm-release-storage
+# (docs/helm.md), made here with the admin kubeconfig.
 target=${apps[0]} other=${apps[1]}
 k -n "$target" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
 k -n "$other" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
 k -n "$ns" patch agentconfig "$name" --type merge \
-  -p "{\"spec\":{\"actions\":{\"scale\":true,\"namespaces\":[\"$target\"]}}}" >/dev/null
+  -p "{\"spec\":{\"actions\":{\"scale\":true,\"helm\":true,\"namespaces\":[\"$target\"]}}}" >/dev/null
+k -n "$target" create rolebinding srexpert-agent-helm --clusterrole=srexpert-helm-release-storage \
+  --serviceaccount="$ns:$name" >/dev/null
 wait_for 30 "Role and RoleBinding $name-actions in $target" sh -c \
   "kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions rolebinding/$name-actions >/dev/null 2>&1"
 ! k get clusterrole "$name" -o json | grep -q 'deployments/scale' || fail "scale granted cluster-wide despite the allow-list"
@@ -276,10 +282,32 @@ grep -q '"ok":true' <<<"$answer" || fail "workload.scale in $target: $answer"
 answer=$(request workload.scale "$other" 3)
 grep -q forbidden <<<"$answer" || fail "workload.scale outside the allow-list: $answer"
 [ "$(k -n "$other" get deployment act-web -o 'jsonpath={.spec.replicas}')" = 1 ] || fail "act-web in $other changed"
-k -n "$ns" patch agentconfig "$name" --type merge -p '{"spec":{"actions":{"scale":false,"namespaces":[]}}}' >/dev/null
+ok "workload.scale through the hub scaled in $target with the namespace's Role and was refused in $other"
+
+# helm.install and helm.uninstall through the hub, run by the agent's real
+# Helm with the agent's own credentials: an ordinary Helm release, which the
+# user's plain `helm list` sees.
+"$helm_bin" package "$root/test/actions/testdata/charts/configmap-only" -d "$work" >/dev/null
+chart_b64=$(base64 -w0 "$work"/configmap-only-*.tgz)
+helm_request() {  # KIND PAYLOAD-JSON -> the hub's answer
+  curl -sS -X POST "$hub_api/api/v1/clusters/real-cluster/requests" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"$1\",\"timeoutMs\":60000,\"payload\":$2}"
+}
+answer=$(helm_request helm.install "{\"namespace\":\"$target\",\"release\":\"greeter\",\"chart\":{\"archive\":\"$chart_b64\"},\"values\":{\"greeting\":\"from the hub\"},\"requestedBy\":\"real@test\"}")
+grep -q '"ok":true' <<<"$answer" || fail "helm.install in $target: $answer"
+[ "$(k -n "$target" get configmap greeter-settings -o 'jsonpath={.data.greeting}')" = "from the hub" ] ||
+  fail "helm.install did not create greeter-settings with the values"
+helm list -n "$target" -o json | grep -q '"name":"greeter"' || fail "plain helm list does not see the agent's release"
+answer=$(helm_request helm.install "{\"namespace\":\"$other\",\"release\":\"greeter\",\"chart\":{\"archive\":\"$chart_b64\"}}")
+grep -q forbidden <<<"$answer" || fail "helm.install outside the allow-list: $answer"
+answer=$(helm_request helm.uninstall "{\"namespace\":\"$target\",\"release\":\"greeter\"}")
+grep -q '"ok":true' <<<"$answer" || fail "helm.uninstall in $target: $answer"
+! helm list -n "$target" -o json | grep -q '"name":"greeter"' || fail "the release is still listed after helm.uninstall"
+ok "helm.install through the hub made an ordinary release plain helm lists, was refused in $other, and helm.uninstall removed it"
+k -n "$ns" patch agentconfig "$name" --type merge -p '{"spec":{"actions":{"scale":false,"helm":false,"namespaces":[]}}}' >/dev/null
 wait_for 30 "the actions' Role pruned" sh -c \
   "! kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions >/dev/null 2>&1"
-ok "workload.scale through the hub scaled in $target with the namespace's Role, was refused in $other, and the Role went with the switch"
+ok "the actions' Role went with the switches"
 
 # --- nothing of ours was ever forbidden -------------------------------------------
 forbidden=$(forbidden_for "system:serviceaccount:$ns:" "$audit0")
