@@ -594,6 +594,28 @@ struct Agent::Impl {
       json::SetString(doc, "tunnelState", TunnelStateName(state), a);
       json::SetString(doc, "clusterUid", cluster_uid, a);
       json::SetString(doc, "kubernetesVersion", kubernetes_version, a);
+      // What this agent will do when asked, as its AgentConfig set it: a
+      // console greys out what is off instead of letting a click fail.
+      {
+        const auto& enabled = options.settings.actions;
+        json::Value v(rapidjson::kObjectType);
+        auto flag = [&](const char* k, bool on) { json::Set(v, k, json::Value(on), a); };
+        flag("scale", enabled.scale);
+        flag("restart", enabled.restart);
+        flag("deletePods", enabled.delete_pods);
+        flag("nodes", enabled.nodes);
+        flag("applyManifests", enabled.apply_manifests);
+        flag("helm", enabled.helm);
+        json::Value ns(rapidjson::kArrayType);
+        for (const std::string& n : enabled.namespaces) {
+          ns.PushBack(json::Value(n.c_str(), static_cast<rapidjson::SizeType>(n.size()), a), a);
+        }
+        json::Set(v, "namespaces", std::move(ns), a);
+        json::Set(doc, "actions", std::move(v), a);
+        json::Value scans(rapidjson::kObjectType);
+        json::Set(scans, "enabled", json::Value(options.settings.scans.enabled), a);
+        json::Set(doc, "scans", std::move(scans), a);
+      }
       if (cluster_stream) {
         auto st = cluster_stream->streamer().Stats();
         json::Value v(rapidjson::kObjectType);

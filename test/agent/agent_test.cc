@@ -233,6 +233,17 @@ TEST_CASE("agent: two agents on one Lease keep exactly one tunnel session", "[ag
   CHECK(json::GetString(*info, {"pod"}) == leader->name);
   CHECK(json::GetBool(*info, {"leader"}));
   CHECK(json::GetString(*info, {"tunnelState"}) == "Connected");
+  // The AgentConfig's switches as the agent runs them: every action off by
+  // default, scans on.
+  for (const char* sw : {"scale", "restart", "deletePods", "nodes", "applyManifests", "helm"}) {
+    INFO(sw);
+    const json::Value* v = json::Find(*info, {"actions", sw});
+    REQUIRE(v);
+    CHECK(v->IsFalse());
+  }
+  REQUIRE(json::Find(*info, {"actions", "namespaces"}));
+  CHECK(json::Find(*info, {"actions", "namespaces"})->IsArray());
+  CHECK(json::GetBool(*info, {"scans", "enabled"}));
 
   // Only the leader streams the cluster: it holds the projected state and
   // has sent a snapshot; the standby runs no collectors and holds nothing.
