@@ -29,6 +29,9 @@
 // own, no tunnel within the bound). Every child is killed by PID on every
 // exit path (normal, error, watchdog, SIGINT/SIGTERM). The seed is printed;
 // --seed replays the same workload and fault schedule (timing still varies).
+// --no-kills keeps every process alive (relay faults, API faults, churn and
+// token rotations only), so each role is one process and its RSS slope is a
+// trend of that process, not of a succession of restarts.
 // Not a test: run it by hand, see docs/performance.md.
 #include <dirent.h>
 #include <signal.h>
@@ -88,6 +91,7 @@ struct Options {
   int check_seconds = 60;      // between quiet-period comparisons
   int rotate_seconds = 120;    // between token rotations
   int warmup_minutes = 5;      // memory trend is fitted after this
+  bool no_kills = false;       // no hub or leader kills: one process per role
   int ops_per_second = 20;     // churn rate
   size_t max_live = 300;       // churn population cap
   int converge_seconds = 60;   // bound for the hub to equal the API after a quiet start
@@ -618,12 +622,16 @@ class Soak {
   }
 
   int PickAction() {
+    int weights[std::size(kWeights)];
     int total = 0;
-    for (int w : kWeights) total += w;
+    for (size_t a = 0; a < std::size(kWeights); ++a) {
+      weights[a] = opt_.no_kills && a >= kHubKill ? 0 : kWeights[a];
+      total += weights[a];
+    }
     int x = static_cast<int>(rng_() % static_cast<uint32_t>(total));
-    for (int a = 0; a < static_cast<int>(std::size(kWeights)); ++a) {
-      if (x < kWeights[a]) return a;
-      x -= kWeights[a];
+    for (int a = 0; a < static_cast<int>(std::size(weights)); ++a) {
+      if (x < weights[a]) return a;
+      x -= weights[a];
     }
     return kRelayReset;
   }
@@ -963,6 +971,7 @@ void Usage() {
       << "usage: soak_bench [--minutes N] [--fast] [--seed N] [--check-seconds S]\n"
          "                  [--rotate-seconds S] [--warmup-minutes M] [--ops-per-second N]\n"
          "                  [--max-live N] [--converge-seconds S] [--log-dir DIR] [--build-dir DIR]\n"
+         "                  [--no-kills]\n"
          "  --minutes          length of the chaos phase (default 30; --fast 3)\n"
          "  --fast             a smoke run: 3 min, checks every 20 s, rotation every 30 s,\n"
          "                     warm-up 1 min\n"
@@ -974,7 +983,9 @@ void Usage() {
          "  --max-live         churn population cap (default 300)\n"
          "  --converge-seconds bound for the hub to equal the API in a quiet period (default 60)\n"
          "  --log-dir          copy every process log there at the end\n"
-         "  --build-dir        where operator/cmd/srexpert-{agent,hub} are\n";
+         "  --build-dir        where operator/cmd/srexpert-{agent,hub} are\n"
+         "  --no-kills         relay and API faults only: every process lives the whole run,\n"
+         "                     so each role's RSS slope is one process's trend\n";
 }
 
 }  // namespace
@@ -1012,6 +1023,7 @@ int main(int argc, char** argv) {
     else if (a == "--converge-seconds") opt.converge_seconds = ParseInt("--converge-seconds", next());
     else if (a == "--log-dir") opt.log_dir = next();
     else if (a == "--build-dir") opt.build_dir = next();
+    else if (a == "--no-kills") opt.no_kills = true;
     else if (a == "--help" || a == "-h") {
       Usage();
       return 0;
@@ -1033,7 +1045,8 @@ int main(int argc, char** argv) {
   GuardChildren("soak_bench", static_cast<int>(opt.minutes * 60 * 1.5) + 600);
   std::cout << "soak_bench: " << opt.minutes << " min, seed " << opt.seed << " (replay with --seed "
             << opt.seed << "), checks every " << opt.check_seconds << " s, churn "
-            << opt.ops_per_second << " ops/s up to " << opt.max_live << " objects\n"
+            << opt.ops_per_second << " ops/s up to " << opt.max_live << " objects"
+            << (opt.no_kills ? "; no process kills (--no-kills)" : "") << "\n"
             << std::flush;
 
   Results results;
