@@ -924,7 +924,10 @@ void Report(const Options& opt, Results& r) {
   const bool drops_met = r.drops >= 1000, changes_met = r.leader_changes >= 100;
   std::cout << "\ntargets: forced drops " << r.drops << (drops_met ? " >= 1000 met" : " < 1000 NOT met")
             << "; leader changes " << r.leader_changes
-            << (changes_met ? " >= 100 met" : " < 100 NOT met") << "\n";
+            << (opt.no_kills      ? " (no kills: not a target of this mode)"
+                : changes_met ? " >= 100 met"
+                              : " < 100 NOT met")
+            << "\n";
 
   std::string j = R"({"bench":"soak","minutes":)" + Fixed(r.seconds / 60.0, 2) + R"(,"seed":)" +
                   std::to_string(opt.seed) + R"(,"drops":)" + std::to_string(r.drops) +
