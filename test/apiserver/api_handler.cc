@@ -7,6 +7,7 @@
 
 #include "test/apiserver/discovery.h"
 #include "test/apiserver/eviction.h"
+#include "test/apiserver/protobuf.h"
 #include "test/apiserver/openapi.h"
 #include "test/apiserver/table.h"
 #include "test/apiserver/watch.h"
@@ -56,9 +57,9 @@ std::vector<std::string> Split(const std::string& path) {
   return out;
 }
 
-// Decodes a create/update body: JSON or YAML. Protobuf is not served (the
-// generated Go types would be needed), which a real server also answers with
-// 415 for kinds without protobuf support (custom resources).
+// Decodes a create/update body: JSON, YAML, or protobuf for the built-in
+// kinds protobuf.h decodes (a real server answers 415 for protobuf of
+// kinds without it: custom resources).
 std::variant<json::Document, ApiError> DecodeBody(const HttpRequest& req, const std::string& kind,
                                                   bool builtin) {
   std::string ct = req.Header("content-type");
@@ -79,10 +80,19 @@ std::variant<json::Document, ApiError> DecodeBody(const HttpRequest& req, const 
     if (!body) return BadRequest("error decoding YAML: " + err);
     return std::move(*body);
   }
-  // Built-in kinds also decode protobuf on a real server (not here: see
-  // docs/testing.md), and say so.
+  if (media == kProtobufMediaType && builtin) return DecodeProtobuf(req.body);
   return UnsupportedMediaType(builtin ? "application/json, application/yaml, application/vnd.kubernetes.protobuf"
                                       : "application/json, application/yaml");
+}
+
+// The body of a request whose handler reads JSON text (an Eviction, a
+// DeleteOptions): protobuf bodies are decoded to it first.
+std::variant<std::string, ApiError> JsonText(const HttpRequest& req) {
+  std::string ct = req.Header("content-type");
+  if (ct.substr(0, ct.find(';')) != kProtobufMediaType) return req.body;
+  auto decoded = DecodeProtobuf(req.body);
+  if (auto* e = std::get_if<ApiError>(&decoded)) return *e;
+  return json::Dump(std::get<json::Document>(decoded));
 }
 
 bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "True"; }
@@ -285,7 +295,10 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
       if (fault.kind == Fault::Kind::kLatency) std::this_thread::sleep_for(fault.delay);
       if (fault.kind == Fault::Kind::kStatus) return ErrorResponse(FaultError(fault));
     }
-    return FromOutcome(EvictPod(storage_, ns, name, req.body, req.Query("dryRun") == "All"));
+    auto body = JsonText(req);
+    if (auto* e = std::get_if<ApiError>(&body)) return ErrorResponse(*e);
+    return FromOutcome(EvictPod(storage_, ns, name, std::get<std::string>(body),
+                                req.Query("dryRun") == "All"));
   }
 
   std::string verb;
@@ -414,8 +427,10 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req, const std::strin
   d.dry_run = wo.dry_run;
   d.propagation_policy = req.Query("propagationPolicy");
   if (!req.body.empty()) {
+    auto text = JsonText(req);
+    if (auto* e = std::get_if<ApiError>(&text)) return ErrorResponse(*e);
     std::string err;
-    auto body = json::Parse(req.body, &err);
+    auto body = json::Parse(std::get<std::string>(text), &err);
     if (!body || !body->IsObject()) return ErrorResponse(BadRequest("error decoding DeleteOptions: " + err));
     if (auto* p = json::Find(*body, {"propagationPolicy"}); p && p->IsString()) {
       d.propagation_policy = p->GetString();

@@ -320,6 +320,31 @@ std::optional<std::string> CanonicalQuantity(const std::string& text) {
   return sign + ToString(n) + kSi[(exponent + 9) / 3];
 }
 
+std::string PodQosClass(const json::Value& pod) {
+  bool any = false;
+  bool guaranteed = true;
+  for (const char* list : {"initContainers", "containers"}) {
+    const auto* containers = json::Find(pod, {"spec", list});
+    if (containers == nullptr || !containers->IsArray()) continue;
+    for (const auto& c : containers->GetArray()) {
+      for (const char* resource : {"cpu", "memory"}) {
+        auto quantity = [&](const char* kind) -> std::string {
+          const auto* q = json::Find(c, {"resources", kind, resource});
+          if (q == nullptr || !q->IsString()) return "";
+          return CanonicalQuantity(q->GetString()).value_or(q->GetString());
+        };
+        std::string limit = quantity("limits");
+        std::string request = quantity("requests");
+        if (request.empty()) request = limit;  // SetDefaults_Pod
+        if ((!request.empty() && request != "0") || (!limit.empty() && limit != "0")) any = true;
+        if (limit.empty() || request != limit) guaranteed = false;
+      }
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
 void ApplyDefaults(const ResourceType& type, json::Document& obj) {
   if (!obj.IsObject()) return;
   auto& a = obj.GetAllocator();
@@ -347,7 +372,15 @@ void ApplyDefaults(const ResourceType& type, json::Document& obj) {
       zero({"currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"});
     } else if (type.group == "apps" && r == "replicasets") {
       zero({"replicas"});
+    } else if (type.group == "policy" && r == "poddisruptionbudgets") {
+      zero({"disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"});
     }
+  }
+  // PolicyRule lists without omitempty: a Role or ClusterRole without rules
+  // (an aggregated one) reads back "rules": null.
+  if (type.group == "rbac.authorization.k8s.io" && (r == "roles" || r == "clusterroles") &&
+      !obj.HasMember("rules")) {
+    obj.AddMember("rules", json::Value(rapidjson::kNullType), a);
   }
   if (type.group != "apps") return;
   json::Value& spec = json::EnsureObject(obj, {"spec"}, a);

@@ -27,6 +27,14 @@ struct ResourceType;
 // modelled defaults keep all but the metadata part.
 void ApplyDefaults(const ResourceType& type, json::Document& obj);
 
+// status.qosClass of a pod as kube-apiserver sets it on create
+// (pkg/apis/core/helper/qos GetPodQOS over containers and init containers,
+// requests defaulted from limits): "BestEffort" without cpu/memory requests
+// or limits, "Guaranteed" when every container limits both and each request
+// equals its limit, "Burstable" otherwise. Quantities compare in canonical
+// form per container, where the real function compares the pod's sums.
+std::string PodQosClass(const json::Value& pod);
+
 // The canonical form of a resource quantity, as resource.Quantity.String()
 // prints it; nullopt when `text` is not a quantity.
 std::optional<std::string> CanonicalQuantity(const std::string& text);

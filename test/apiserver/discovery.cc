@@ -129,7 +129,9 @@ std::optional<json::Document> ApiResourceList(const ResourceRegistry& registry,
     any = true;
     json::Value r(rapidjson::kObjectType);
     json::SetString(r, "name", t->resource, a);
-    json::SetString(r, "singularName", t->singular, a);
+    // kube-apiserver v1.26 leaves built-ins' singularName empty (filled
+    // from v1.27); a CRD's comes from its spec.names.singular.
+    json::SetString(r, "singularName", t->custom ? t->singular : "", a);
     json::Set(r, "namespaced", json::Value(t->namespaced), a);
     json::SetString(r, "kind", t->kind, a);
     // Namespaces cannot be deleted as a collection on a real server.

@@ -31,38 +31,10 @@ ApiError TooManyEvictions(int retry_after, const std::string& cause) {
 // not the "more than one PodDisruptionBudget" 500.
 bool SelectorMatches(const json::Value* selector, const json::Value& pod) {
   if (selector == nullptr || !selector->IsObject() || selector->MemberCount() == 0) return false;
-  std::vector<std::string> parts;
-  if (const auto* ml = json::Find(*selector, {"matchLabels"}); ml && ml->IsObject()) {
-    for (const auto& m : ml->GetObject()) {
-      parts.push_back(std::string(m.name.GetString()) + "=" +
-                      (m.value.IsString() ? m.value.GetString() : ""));
-    }
-  }
-  if (const auto* me = json::Find(*selector, {"matchExpressions"}); me && me->IsArray()) {
-    for (const auto& e : me->GetArray()) {
-      std::string key = json::GetString(e, {"key"});
-      std::string op = json::GetString(e, {"operator"});
-      std::vector<std::string> values;
-      if (const auto* vs = json::Find(e, {"values"}); vs && vs->IsArray()) {
-        for (const auto& v : vs->GetArray()) {
-          if (v.IsString()) values.emplace_back(v.GetString());
-        }
-      }
-      std::string joined = fmt::format("{}", fmt::join(values, ","));
-      if (op == "In")
-        parts.push_back(key + " in (" + joined + ")");
-      else if (op == "NotIn")
-        parts.push_back(key + " notin (" + joined + ")");
-      else if (op == "Exists")
-        parts.push_back(key);
-      else if (op == "DoesNotExist")
-        parts.push_back("!" + key);
-      else
-        return false;  // an invalid selector matches no pod (eviction.go)
-    }
-  }
+  auto text = LabelSelectorString(selector);
+  if (!text) return false;  // an invalid selector matches no pod (eviction.go)
   std::string err;
-  auto parsed = LabelSelector::Parse(fmt::format("{}", fmt::join(parts, ",")), &err);
+  auto parsed = LabelSelector::Parse(*text, &err);
   return parsed && parsed->Matches(pod);
 }
 

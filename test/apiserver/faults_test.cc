@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "test/apiserver/api_server.h"
+#include "test/apiserver/server_fixture.h"
 #include "test/apiserver/test_client.h"
 
 using srexpert::testing::ApiServer;
@@ -13,15 +14,7 @@ namespace {
 
 const std::string kCm = "/api/v1/namespaces/default/configmaps";
 
-ApiServer& Started(ApiServer& s) {
-  s.Start();
-  return s;
-}
-
-struct Fixture {
-  ApiServer server;
-  TestClient client{Started(server)};
-};
+using Fixture = srexpert::testing::ServerFixture;
 
 }  // namespace
 

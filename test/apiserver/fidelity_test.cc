@@ -9,12 +9,14 @@
 #include "test/apiserver/api_server.h"
 #include "test/apiserver/defaults.h"
 #include "test/apiserver/selectors.h"
+#include "test/apiserver/server_fixture.h"
 #include "test/apiserver/test_client.h"
 #include "test/apiserver/yaml_json.h"
 
 using srexpert::testing::ApiServer;
 using srexpert::testing::CanonicalQuantity;
 using srexpert::testing::LabelSelector;
+using srexpert::testing::LabelSelectorString;
 using srexpert::testing::TestClient;
 namespace json = srexpert::json;
 
@@ -31,15 +33,7 @@ std::string Deployment(const std::string& name, const std::string& containers) {
          R"("}},"spec":{"containers":)" + containers + "}}}}";
 }
 
-ApiServer& Started(ApiServer& s) {
-  s.Start();
-  return s;
-}
-
-struct Fixture {
-  ApiServer server;
-  TestClient client{Started(server)};
-};
+using Fixture = srexpert::testing::ServerFixture;
 
 std::string Message(const srexpert::testing::TestResponse& r) {
   return json::GetString(r.Json(), {"message"});
@@ -223,6 +217,21 @@ TEST_CASE("label selectors parse like apimachinery's parser", "[apiserver][selec
   CHECK(LabelSelector::Parse("a>1,!b,c notin (x,y)", &err));
 }
 
+TEST_CASE("a LabelSelector renders as LabelSelectorAsSelector(...).String()", "[apiserver][selectors]") {
+  auto sel = [](const char* text) {
+    auto d = json::Parse(text);
+    REQUIRE(d);
+    return LabelSelectorString(&*d);
+  };
+  CHECK(sel(R"({"matchLabels":{"b":"2","a":"1"},"matchExpressions":[
+      {"key":"c","operator":"In","values":["y","x"]},{"key":"a","operator":"Exists"},
+      {"key":"d","operator":"NotIn","values":["z"]},{"key":"e","operator":"DoesNotExist"}]})") ==
+        "a=1,a,b=2,c in (x,y),d notin (z),!e");
+  CHECK(sel("{}") == "");
+  CHECK(LabelSelectorString(nullptr) == "");
+  CHECK_FALSE(sel(R"({"matchExpressions":[{"key":"a","operator":"Gt","values":["1"]}]})"));
+}
+
 TEST_CASE_METHOD(Fixture, "field selectors take the labels each kind registers", "[apiserver][selectors]") {
   REQUIRE(client.Post("/api/v1/namespaces/default/secrets", R"({"metadata":{"name":"s"},"type":"Opaque"})").status == 201);
   auto r = client.Get("/api/v1/namespaces/default/secrets?fieldSelector=type%3DOpaque");
@@ -270,4 +279,31 @@ TEST_CASE_METHOD(Fixture, "managedFields are ordered and a no-op apply stamps no
   CHECK(json::GetString(mf[0], {"manager"}) == "aa");
   CHECK(json::Find(mf[0], {"time"}) == nullptr);
   CHECK(json::GetString(mf[1], {"manager"}) == "zz");
+}
+
+TEST_CASE_METHOD(Fixture, "a new pod is Pending with its QoS class and a new PDB's status has zeros",
+                 "[apiserver][defaults]") {
+  auto pod = [&](const std::string& name, const std::string& resources) {
+    auto r = client.Post("/api/v1/namespaces/default/pods",
+                         R"({"metadata":{"name":")" + name +
+                             R"("},"spec":{"containers":[{"name":"c","image":"nginx","resources":)" +
+                             resources + R"(}]},"status":{"phase":"Running"}})");
+    REQUIRE(r.status == 201);
+    auto body = r.Json();
+    CHECK(json::GetString(body, {"status", "phase"}) == "Pending");
+    return json::GetString(body, {"status", "qosClass"});
+  };
+  // As kube-apiserver v1.26 answered these creates.
+  CHECK(pod("best", "{}") == "BestEffort");
+  CHECK(pod("guaranteed", R"({"limits":{"cpu":"1","memory":"1Gi"}})") == "Guaranteed");
+  CHECK(pod("same", R"({"limits":{"cpu":"1","memory":"1Gi"},"requests":{"cpu":"1000m","memory":"1Gi"}})") ==
+        "Guaranteed");
+  CHECK(pod("burstable", R"({"requests":{"cpu":"1"}})") == "Burstable");
+  CHECK(pod("cpu-only-limit", R"({"limits":{"cpu":"1"}})") == "Burstable");
+
+  auto pdb = client.Post("/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+                         R"({"metadata":{"name":"b"},"spec":{"minAvailable":1,"selector":{"matchLabels":{"a":"b"}}}})");
+  REQUIRE(pdb.status == 201);
+  CHECK(json::Dump(*json::Find(pdb.Json(), {"status"})) ==
+        R"({"disruptionsAllowed":0,"currentHealthy":0,"desiredHealthy":0,"expectedPods":0})");
 }

@@ -1,6 +1,7 @@
-// Runs the real kubectl (/usr/bin/kubectl) with a given kubeconfig and a
-// throw-away HOME (so no user cache or config leaks in). Shared by the test
-// server's kubectl tests and the e2e tests.
+// Runs the real kubectl (/usr/bin/kubectl), or another client that reads
+// $KUBECONFIG (helm), with a given kubeconfig and a throw-away HOME (so no
+// user cache or config leaks in). Shared by the test server's kubectl and
+// helm tests and the e2e tests.
 #pragma once
 
 #include <sys/wait.h>
@@ -25,7 +26,8 @@ class Kubectl {
  public:
   static constexpr const char* kPath = "/usr/bin/kubectl";
 
-  explicit Kubectl(std::string kubeconfig) : kubeconfig_(std::move(kubeconfig)) {
+  explicit Kubectl(std::string kubeconfig, std::string binary = kPath)
+      : kubeconfig_(std::move(kubeconfig)), binary_(std::move(binary)) {
     char tmpl[] = "/tmp/kubectl-test-XXXXXX";
     home_ = mkdtemp(tmpl);
   }
@@ -64,10 +66,10 @@ class Kubectl {
       setenv("HOME", home_.c_str(), 1);
       setenv("KUBECONFIG", kubeconfig_.c_str(), 1);
       std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kPath));
+      argv.push_back(const_cast<char*>(binary_.c_str()));
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      execv(kPath, argv.data());
+      execv(binary_.c_str(), argv.data());
       _exit(127);
     }
     return pid;
@@ -84,6 +86,7 @@ class Kubectl {
 
  private:
   std::string kubeconfig_;
+  std::string binary_;
   std::string home_;
 };
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "test/apiserver/api_server.h"
+#include "test/apiserver/server_fixture.h"
 #include "test/apiserver/test_client.h"
 
 using srexpert::testing::ApiServer;
@@ -14,14 +15,7 @@ namespace {
 
 const std::string kCm = "/api/v1/namespaces/default/configmaps";
 
-ApiServer& Started(ApiServer& s) {
-  s.Start();
-  return s;
-}
-
-struct Fixture {
-  ApiServer server;
-  TestClient client{Started(server)};
+struct Fixture : srexpert::testing::ServerFixture {
 
   std::string Uid(const std::string& path) { return json::GetString(client.Get(path).Json(), {"metadata", "uid"}); }
   bool Gone(const std::string& path) { return client.Get(path).status == 404; }

@@ -401,6 +401,12 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
     json::Remove(body, "status");
     if (!type.custom) json::Set(body, "status", json::Value(rapidjson::kObjectType), a);
   }
+  if (type.group.empty() && type.resource == "pods") {
+    // PrepareForCreate: a new pod is Pending with its QoS class.
+    auto& status = json::EnsureObject(body, {"status"}, a);
+    json::SetString(status, "phase", "Pending", a);
+    json::SetString(status, "qosClass", PodQosClass(body), a);
+  }
   if (IsNamespaces(type)) {
     json::SetString(json::EnsureObject(body, {"metadata", "labels"}, a),
                     "kubernetes.io/metadata.name", name, a);
@@ -896,41 +902,6 @@ Outcome RestStorage::DeleteCollection(const ResourceType& type, const std::strin
 
 namespace {
 
-// metav1.LabelSelectorAsSelector(...).String(): requirements sorted by key,
-// "k=v", "k in (a,b)", "k notin (a,b)", "k", "!k", comma-separated.
-std::string SelectorString(const json::Value* selector) {
-  std::vector<std::pair<std::string, std::string>> reqs;
-  if (selector == nullptr || !selector->IsObject()) return "";
-  if (const auto* ml = json::Find(*selector, {"matchLabels"}); ml && ml->IsObject()) {
-    for (const auto& m : ml->GetObject()) {
-      reqs.emplace_back(m.name.GetString(), std::string(m.name.GetString()) + "=" +
-                                                (m.value.IsString() ? m.value.GetString() : ""));
-    }
-  }
-  if (const auto* me = json::Find(*selector, {"matchExpressions"}); me && me->IsArray()) {
-    for (const auto& e : me->GetArray()) {
-      std::string key = json::GetString(e, {"key"});
-      std::string op = json::GetString(e, {"operator"});
-      std::vector<std::string> values;
-      if (const auto* vs = json::Find(e, {"values"}); vs && vs->IsArray()) {
-        for (const auto& v : vs->GetArray()) {
-          if (v.IsString()) values.emplace_back(v.GetString());
-        }
-      }
-      std::sort(values.begin(), values.end());
-      std::string joined = fmt::format("{}", fmt::join(values, ","));
-      if (op == "In") reqs.emplace_back(key, key + " in (" + joined + ")");
-      else if (op == "NotIn") reqs.emplace_back(key, key + " notin (" + joined + ")");
-      else if (op == "Exists") reqs.emplace_back(key, key);
-      else if (op == "DoesNotExist") reqs.emplace_back(key, "!" + key);
-    }
-  }
-  std::stable_sort(reqs.begin(), reqs.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  std::vector<std::string> parts;
-  for (const auto& r : reqs) parts.push_back(r.second);
-  return fmt::format("{}", fmt::join(parts, ","));
-}
-
 // A missing parent: Deployments and ReplicaSets have their own scale REST
 // storage, whose NotFound names "deployments/scale"; StatefulSets' uses the
 // parent's.
@@ -957,7 +928,9 @@ json::Document ScaleOf(const json::Value& obj) {
   json::Set(d, "spec", std::move(spec), a);
   json::Value status(rapidjson::kObjectType);
   json::Set(status, "replicas", json::Value(json::GetInt(obj, {"status", "replicas"})), a);
-  std::string selector = SelectorString(json::Find(obj, {"spec", "selector"}));
+  // Validation admits only the four operators, so a stored selector renders.
+  std::string selector =
+      LabelSelectorString(json::Find(obj, {"spec", "selector"})).value_or("");
   if (!selector.empty()) json::SetString(status, "selector", selector, a);
   json::Set(d, "status", std::move(status), a);
   return d;

@@ -573,4 +573,39 @@ std::optional<std::string> FieldSelector::ExactName() const {
   return std::nullopt;
 }
 
+std::optional<std::string> LabelSelectorString(const json::Value* selector) {
+  std::vector<std::pair<std::string, std::string>> reqs;  // key, requirement
+  if (selector == nullptr || !selector->IsObject()) return std::string();
+  if (const auto* ml = json::Find(*selector, {"matchLabels"}); ml && ml->IsObject()) {
+    for (const auto& m : ml->GetObject()) {
+      reqs.emplace_back(m.name.GetString(), std::string(m.name.GetString()) + "=" +
+                                                (m.value.IsString() ? m.value.GetString() : ""));
+    }
+  }
+  if (const auto* me = json::Find(*selector, {"matchExpressions"}); me && me->IsArray()) {
+    for (const auto& e : me->GetArray()) {
+      std::string key = json::GetString(e, {"key"});
+      std::string op = json::GetString(e, {"operator"});
+      std::vector<std::string> values;
+      if (const auto* vs = json::Find(e, {"values"}); vs && vs->IsArray()) {
+        for (const auto& v : vs->GetArray()) {
+          if (v.IsString()) values.emplace_back(v.GetString());
+        }
+      }
+      std::sort(values.begin(), values.end());
+      std::string joined = fmt::format("{}", fmt::join(values, ","));
+      if (op == "In") reqs.emplace_back(key, key + " in (" + joined + ")");
+      else if (op == "NotIn") reqs.emplace_back(key, key + " notin (" + joined + ")");
+      else if (op == "Exists") reqs.emplace_back(key, key);
+      else if (op == "DoesNotExist") reqs.emplace_back(key, "!" + key);
+      else return std::nullopt;
+    }
+  }
+  std::stable_sort(reqs.begin(), reqs.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> parts;
+  for (const auto& r : reqs) parts.push_back(r.second);
+  return fmt::format("{}", fmt::join(parts, ","));
+}
+
 }  // namespace srexpert::testing

@@ -33,6 +33,14 @@ class LabelSelector {
   std::vector<Requirement> reqs_;
 };
 
+// metav1.LabelSelectorAsSelector(selector).String() for a metav1.LabelSelector
+// (matchLabels and matchExpressions): requirements sorted by key, "k=v",
+// "k in (a,b)", "k notin (a,b)", "k", "!k", comma-separated, each value list
+// sorted. "" for a null or empty selector; nullopt when an expression has an
+// operator other than In, NotIn, Exists or DoesNotExist (the Go function's
+// error).
+std::optional<std::string> LabelSelectorString(const json::Value* selector);
+
 // fieldSelector: `field=v`, `field==v`, `field!=v`, comma-separated (values
 // may escape `\,`, `\=` and `\\`), over the field labels the kind registers:
 // metadata.name and metadata.namespace for most kinds (others are 400
