@@ -117,13 +117,17 @@ Result<Document> RestClient::Do(const Call& call) {
     }
     bool unprocessed = error.reason() == Reason::kTooManyRequests;
     bool may_retry = error.retryable() && (unprocessed || call.replay == Replay::kSafe);
-    if (!may_retry || attempt >= options_.retry.max_attempts) return error;
+    if (!may_retry) return error;
+    if (!call.deadline && attempt >= options_.retry.max_attempts) return error;
 
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff.Next());
     if (auto ra = error.retry_after()) {
       delay = std::max<std::chrono::milliseconds>(delay,
                                                   std::min(*ra, options_.retry.max_retry_after));
     }
+    // A retry the deadline would cut short is no retry: answer now, so the
+    // caller still has its remaining time.
+    if (call.deadline && clock_.Now() + delay >= *call.deadline) return error;
     log::Warn("kubernetes request failed; retrying",
               {{"verb", call.verb},
                {"path", call.path},
@@ -270,6 +274,32 @@ Result<Document> RestClient::Update(const rapidjson::Value& object, const WriteO
 Result<Document> RestClient::UpdateStatus(const rapidjson::Value& object,
                                           const WriteOptions& options) {
   return Write("update", "PUT", object, "status", options, Replay::kSafe);
+}
+
+Result<Document> RestClient::CreateSubresource(const ObjectRef& ref, std::string_view subresource,
+                                               const rapidjson::Value& body,
+                                               const SubresourceOptions& options) {
+  if (ref.name.empty()) return Error(Reason::kBadRequest, "CreateSubresource: name is required");
+  if (subresource.empty()) {
+    return Error(Reason::kBadRequest, "CreateSubresource: subresource is required");
+  }
+  if (!body.IsObject()) {
+    return Error(Reason::kBadRequest, "CreateSubresource: body is not an object");
+  }
+  auto path = PathFor(ref, subresource, false);
+  if (!path) return path.error();
+  QueryString q;
+  q.Add("fieldManager", options.write.field_manager);
+  if (options.write.dry_run) q.Add("dryRun", "All");
+  Call call{"create",
+            "POST",
+            *path + q.str(),
+            json::Dump(body),
+            "application/json",
+            options.replay_safe ? Replay::kSafe : Replay::kOnlyIfUnprocessed,
+            options.cancel ? &*options.cancel : nullptr};
+  call.deadline = options.deadline;
+  return Do(call);
 }
 
 Result<Document> RestClient::Patch(const ObjectRef& ref, PatchType type, std::string_view body,

@@ -18,6 +18,10 @@
 //     retried on 5xx/transport errors: cpprestsdk cannot tell whether the
 //     request reached the server, and a replay could create twice or apply
 //     an "add" twice. The caller sees the error and decides.
+// Retries stop after RetryPolicy::max_attempts, or, for a call given a
+// deadline (CreateSubresource), at the deadline: a wait that would end past
+// it is not started, so the call returns the last error at once rather than
+// sleeping out a long Retry-After.
 // Thread-safe: one client is shared by every informer and controller.
 #pragma once
 
@@ -102,6 +106,25 @@ struct WatchOptions {
   int64_t timeout_seconds = 0;      // server-side watch duration; 0 = server default
 };
 
+// A create on a subresource (POST .../<name>/<subresource>), e.g. a pod's
+// eviction or a service account's token.
+struct SubresourceOptions {
+  WriteOptions write;
+  // Cancelling it ends the call (and its retries) with kCancelled.
+  std::optional<Cancellation> cancel;
+  // When set, 429 (and, with replay_safe, 5xx and transport errors) are
+  // retried until this time on the client's clock instead of
+  // RetryPolicy::max_attempts times, each wait at least the server's
+  // Retry-After; a wait that would end past the deadline is not started and
+  // the call returns that error at once.
+  std::optional<Clock::Steady> deadline;
+  // The caller asserts that a replay of a request the server may have
+  // processed is harmless (an eviction: a replay finds the pod terminating or
+  // gone), so 5xx and transport errors are retried too. False: treated as a
+  // create, retried only on 429.
+  bool replay_safe = false;
+};
+
 struct RetryPolicy {
   int max_attempts = 5;  // total attempts per call, first one included
   BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0,
@@ -130,6 +153,8 @@ class RestClient {
   const RestConfig& config() const { return config_; }
   const std::string& default_namespace() const { return config_.ns; }
   const RequestMetrics& metrics() const { return metrics_; }
+  // The clock of rate limiting, retry waits and SubresourceOptions::deadline.
+  Clock& clock() const { return clock_; }
 
   Result<Document> Get(const ObjectRef& ref);
   // One page: a *List document (items, metadata.resourceVersion,
@@ -146,6 +171,13 @@ class RestClient {
   Result<Document> Create(const rapidjson::Value& object, const WriteOptions& options = {});
   Result<Document> Update(const rapidjson::Value& object, const WriteOptions& options = {});
   Result<Document> UpdateStatus(const rapidjson::Value& object, const WriteOptions& options = {});
+
+  // POST of `body` to ref's object path + "/" + subresource (ref.name
+  // required), e.g. {"v1","Pod",ns,name}, "eviction", a policy/v1 Eviction.
+  // Returns the server's answer (for an eviction, a Status).
+  Result<Document> CreateSubresource(const ObjectRef& ref, std::string_view subresource,
+                                     const rapidjson::Value& body,
+                                     const SubresourceOptions& options = {});
 
   Result<Document> Patch(const ObjectRef& ref, PatchType type, std::string_view body,
                          const PatchOptions& options = {});
@@ -182,6 +214,8 @@ class RestClient {
     Replay replay = Replay::kSafe;
     const Cancellation* cancel = nullptr;
     bool skip_server_bookkeeping = false;  // json::ParseSkipping the response
+    // Retries end here rather than after max_attempts (SubresourceOptions).
+    std::optional<Clock::Steady> deadline;
   };
 
   RestClient(RestConfig config, ClientOptions options, std::unique_ptr<HttpTransport> transport);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/json.h"
@@ -22,6 +23,14 @@ namespace {
 
 ObjectRef CmRef(const std::string& ns, const std::string& name) {
   return {"v1", "ConfigMap", ns, name};
+}
+
+// A client whose waits step `clock` (and draw jitter from `random`).
+ClientOptions OnClock(FakeClock& clock, RandomSource& random) {
+  ClientOptions options;
+  options.clock = &clock;
+  options.random = &random;
+  return options;
 }
 
 }  // namespace
@@ -328,10 +337,7 @@ TEST_CASE("Kinds from a CRD created at run time are discovered", "[kube][rest]")
 TEST_CASE("429 is retried after Retry-After on the client's clock", "[kube][rest][retry]") {
   FakeClock clock;
   RandomSource random(3);
-  ClientOptions options;
-  options.clock = &clock;
-  options.random = &random;
-  ApiFixture f({}, options);
+  ApiFixture f({}, OnClock(clock, random));
   f.CreateNamespace("retry");
   REQUIRE(f.client().Create(f.ConfigMap("retry", "a")).ok());
 
@@ -575,4 +581,164 @@ TEST_CASE("Connection failures are retried for safe verbs and surface as Transpo
   auto listed = (*client)->List({"v1", "ConfigMap", "x", ""});
   REQUIRE_FALSE(listed.ok());
   CHECK((*client)->metrics().Count("list", 0) == 3);
+}
+
+namespace {
+
+rapidjson::Document PodDoc(const std::string& ns, const std::string& name) {
+  return Json(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
+              R"(","namespace":")" + ns +
+              R"("},"spec":{"containers":[{"name":"c","image":"busybox"}]}})");
+}
+
+rapidjson::Document EvictionDoc(const std::string& ns, const std::string& name) {
+  return Json(R"({"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":")" + name +
+              R"(","namespace":")" + ns + R"("}})");
+}
+
+Fault EvictionFault(const std::string& ns, const std::string& name, int code, int retry_after,
+                    int times) {
+  return {Fault::Kind::kStatus, "create",
+          "/api/v1/namespaces/" + ns + "/pods/" + name + "/eviction", code, retry_after, {}, times};
+}
+
+}  // namespace
+
+TEST_CASE("CreateSubresource posts to the object's subresource", "[kube][rest][subresource]") {
+  ApiFixture f;
+  f.CreateNamespace("sub");
+  REQUIRE(f.client().Create(PodDoc("sub", "p")).ok());
+
+  auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                        EvictionDoc("sub", "p"));
+  REQUIRE(r.ok());
+  CHECK(json::GetString(*r, {"kind"}) == "Status");
+  auto gone = f.client().Get({"v1", "Pod", "sub", "p"});
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().IsNotFound());
+
+  // The subresource's own errors come back typed: the pod is gone now.
+  auto again = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                            EvictionDoc("sub", "p"));
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().IsNotFound());
+}
+
+TEST_CASE("CreateSubresource refuses a call without name, subresource or object body",
+          "[kube][rest][subresource]") {
+  ApiFixture f;
+  auto body = EvictionDoc("sub", "p");
+  auto no_name = f.client().CreateSubresource({"v1", "Pod", "sub", ""}, "eviction", body);
+  REQUIRE_FALSE(no_name.ok());
+  CHECK(no_name.error().reason() == Reason::kBadRequest);
+  CHECK(no_name.error().message().find("name is required") != std::string::npos);
+  auto no_sub = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "", body);
+  REQUIRE_FALSE(no_sub.ok());
+  CHECK(no_sub.error().message().find("subresource is required") != std::string::npos);
+  auto not_object = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                                 Json("[1]"));
+  REQUIRE_FALSE(not_object.ok());
+  CHECK(not_object.error().message().find("not an object") != std::string::npos);
+  CHECK(f.server().RequestCount("create") == 0);
+}
+
+TEST_CASE("CreateSubresource with a deadline retries 429 past max_attempts, never past the deadline",
+          "[kube][rest][subresource][retry]") {
+  FakeClock clock;
+  RandomSource random(5);
+  ApiFixture f({}, OnClock(clock, random));
+  f.CreateNamespace("sub");
+  REQUIRE(f.client().Create(PodDoc("sub", "p")).ok());
+
+  SECTION("a Retry-After within the deadline is waited out and the call succeeds") {
+    f.server().AddFault(EvictionFault("sub", "p", 429, 2, 2));
+    SubresourceOptions o;
+    o.deadline = clock.Now() + std::chrono::seconds(30);
+    auto t0 = clock.Now();
+    auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                          EvictionDoc("sub", "p"), o);
+    REQUIRE(r.ok());
+    CHECK(clock.Now() - t0 >= std::chrono::seconds(4));
+    CHECK(f.client().metrics().Count("create", 429) == 2);
+  }
+
+  SECTION("persistent 429s are retried more than max_attempts times until the deadline") {
+    f.server().AddFault(EvictionFault("sub", "p", 429, 1, -1));
+    SubresourceOptions o;
+    auto deadline = clock.Now() + std::chrono::seconds(20);
+    o.deadline = deadline;
+    auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                          EvictionDoc("sub", "p"), o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().reason() == Reason::kTooManyRequests);
+    CHECK(f.client().metrics().Count("create", 429) > 5);
+    CHECK(clock.Now() < deadline);
+  }
+
+  SECTION("a Retry-After past the deadline returns the 429 at once") {
+    f.server().AddFault(EvictionFault("sub", "p", 429, 30, -1));
+    SubresourceOptions o;
+    o.deadline = clock.Now() + std::chrono::seconds(10);
+    auto t0 = clock.Now();
+    auto wall0 = std::chrono::steady_clock::now();
+    auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                          EvictionDoc("sub", "p"), o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().reason() == Reason::kTooManyRequests);
+    CHECK(r.error().retry_after() == std::chrono::seconds(30));
+    CHECK(clock.Now() == t0);  // no wait started
+    CHECK(std::chrono::steady_clock::now() - wall0 < std::chrono::seconds(5));
+    CHECK(f.client().metrics().Count("create", 429) == 1);
+  }
+
+  f.server().ClearFaults();
+}
+
+TEST_CASE("CreateSubresource retries 5xx only when the caller says a replay is safe",
+          "[kube][rest][subresource][retry]") {
+  FakeClock clock;
+  ClientOptions options;
+  options.clock = &clock;
+  ApiFixture f({}, options);
+  f.CreateNamespace("sub");
+  REQUIRE(f.client().Create(PodDoc("sub", "p")).ok());
+
+  f.server().AddFault(EvictionFault("sub", "p", 503, 0, 1));
+  auto once = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                           EvictionDoc("sub", "p"));
+  REQUIRE_FALSE(once.ok());
+  CHECK(once.error().reason() == Reason::kServiceUnavailable);
+  CHECK(f.client().metrics().Count("create", 503) == 1);
+
+  f.server().AddFault(EvictionFault("sub", "p", 503, 0, 2));
+  SubresourceOptions o;
+  o.replay_safe = true;
+  auto retried = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                              EvictionDoc("sub", "p"), o);
+  REQUIRE(retried.ok());
+  CHECK(f.client().metrics().Count("create", 503) == 3);
+}
+
+TEST_CASE("CreateSubresource ends with Cancelled when its cancellation fires during retries",
+          "[kube][rest][subresource][retry]") {
+  ApiFixture f;
+  f.CreateNamespace("sub");
+  REQUIRE(f.client().Create(PodDoc("sub", "p")).ok());
+  f.server().AddFault(EvictionFault("sub", "p", 429, 30, -1));
+  SubresourceOptions o;
+  Cancellation cancel;
+  o.cancel = cancel;
+  o.deadline = f.client().clock().Now() + std::chrono::minutes(5);
+  std::thread canceller([cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.Cancel();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
+                                        EvictionDoc("sub", "p"), o);
+  canceller.join();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().reason() == Reason::kCancelled);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  f.server().ClearFaults();
 }
