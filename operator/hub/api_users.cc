@@ -39,16 +39,12 @@ bool ApiUserStore::LoadLocked(std::string* error) {
     if (error) *error = std::move(message);
     return false;
   };
-  auto doc = file_.Read(&problem);
+  auto doc = file_.ReadArrayMember("users", &problem);
   if (!doc) return fail(problem);
-  const json::Value* users = json::Find(*doc, {"users"});
-  if (!users || !users->IsArray()) {
-    return fail(fmt::format("users file {}: \"users\" must be an array", file_.path()));
-  }
   std::vector<Entry> entries;
   std::set<std::string> names;
   size_t index = 0;
-  for (const auto& u : users->GetArray()) {
+  for (const auto& u : (*doc)["users"].GetArray()) {
     std::string where = fmt::format("users file {}: users[{}]", file_.path(), index++);
     if (!u.IsObject()) return fail(where + " must be an object");
     for (const auto& m : u.GetObject()) {

@@ -101,6 +101,18 @@ std::optional<json::Document> WatchedJsonFile::Read(std::string* error) {
   return doc;
 }
 
+std::optional<json::Document> WatchedJsonFile::ReadArrayMember(std::string_view key,
+                                                               std::string* error) {
+  auto doc = Read(error);
+  if (!doc) return std::nullopt;
+  const json::Value* member = json::Find(*doc, {key});
+  if (!member || !member->IsArray()) {
+    *error = fmt::format("{} {}: \"{}\" must be an array", what_, path_, key);
+    return std::nullopt;
+  }
+  return doc;
+}
+
 bool WatchedJsonFile::Changed() const {
   timespec now{};
   if (!MtimeOf(path_, &now)) return false;

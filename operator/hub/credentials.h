@@ -35,6 +35,10 @@ class WatchedJsonFile {
   // Reads and parses the file, remembering its modification time. nullopt
   // and `error` (naming the path) when it cannot be read or parsed.
   std::optional<json::Document> Read(std::string* error);
+  // Read(), then requires the top-level member `key` to be an array (the
+  // list of entries of a credential file): nullopt and `error`
+  // ("<what> <path>: \"<key>\" must be an array") otherwise.
+  std::optional<json::Document> ReadArrayMember(std::string_view key, std::string* error);
   // True when the file's modification time differs from the last Read() or
   // Skip() (a missing file counts as unchanged: the last contents stay).
   bool Changed() const;

@@ -19,15 +19,11 @@ bool TokenStore::LoadLocked(std::string* error) {
     if (error) *error = std::move(message);
     return false;
   };
-  auto doc = file_.Read(&problem);
+  auto doc = file_.ReadArrayMember("clusters", &problem);
   if (!doc) return fail(problem);
-  const json::Value* clusters = json::Find(*doc, {"clusters"});
-  if (!clusters || !clusters->IsArray()) {
-    return fail(fmt::format("token file {}: \"clusters\" must be an array", file_.path()));
-  }
   std::vector<Entry> entries;
   size_t index = 0;
-  for (const auto& c : clusters->GetArray()) {
+  for (const auto& c : (*doc)["clusters"].GetArray()) {
     Entry e;
     e.cluster = json::GetString(c, {"name"});
     e.disabled = json::GetBool(c, {"disabled"});
