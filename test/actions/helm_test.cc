@@ -18,24 +18,16 @@
 
 #include "common/base64.h"
 #include "common/json.h"
+#include "test/actions/testdata.h"
 
 namespace fs = std::filesystem;
+using srexpert::actions::testing::Slurp;
+using srexpert::actions::testing::Testdata;
 using namespace srexpert;
 using namespace srexpert::actions::helm;
 using Code = HelmError::Code;
 
 namespace {
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Testdata(const std::string& name) {
-  return Slurp(fs::path(SRX_SOURCE_DIR) / "test/actions/testdata" / name);
-}
 
 json::Document Payload(const std::string& text) {
   auto doc = json::Parse(text);
@@ -55,7 +47,7 @@ struct FakeHelm {
     char tmpl[] = "/tmp/srx-helm-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     home = tmpl;
-    config.binary = std::string(SRX_SOURCE_DIR) + "/test/actions/testdata/fake-helm.sh";
+    config.binary = srexpert::actions::testing::TestdataPath("fake-helm.sh").string();
     config.home = home.string();
     config.kubeconfig = "/etc/srx-test/kubeconfig";
   }

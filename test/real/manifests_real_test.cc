@@ -14,16 +14,18 @@
 #include "common/json.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
+#include "test/actions/manifests_fixture.h"
 #include "test/real/real_cluster.h"
 
 using namespace srexpert;
 using namespace srexpert::actions;
+using namespace srexpert::actions::testing;
 
 namespace {
 
 ProcessResult Kubectl(std::vector<std::string> args, const std::string& stdin_data = "") {
   args.insert(args.begin(),
-              {"/usr/bin/env", "kubectl", "--kubeconfig", testing::real::AdminKubeconfig()});
+              {"/usr/bin/env", "kubectl", "--kubeconfig", srexpert::testing::real::AdminKubeconfig()});
   ProcessSpec spec;
   spec.argv = std::move(args);
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"};
@@ -32,42 +34,8 @@ ProcessResult Kubectl(std::vector<std::string> args, const std::string& stdin_da
   return RunProcess(spec);
 }
 
-std::string Payload(const std::string& manifests, bool dry_run = false, bool force = false) {
-  json::Document d(rapidjson::kObjectType);
-  auto& a = d.GetAllocator();
-  d.AddMember("manifests", json::String(manifests, a), a);
-  d.AddMember("dryRun", dry_run, a);
-  d.AddMember("force", force, a);
-  d.AddMember("requestedBy", "real-test", a);
-  return json::Dump(d);
-}
-
-protocol::Response Call(ActionRegistry& r, const std::string& id, const std::string& payload) {
-  std::promise<protocol::Response> p;
-  auto fut = p.get_future();
-  r.Handle({id, "manifests.apply", 0, payload},
-           [&p](protocol::Response x) { p.set_value(std::move(x)); });
-  REQUIRE(fut.wait_for(std::chrono::seconds(120)) == std::future_status::ready);
-  return fut.get();
-}
-
-json::Document Result(const protocol::Response& resp) {
-  INFO(resp.error.code << ": " << resp.error.message);
-  REQUIRE(resp.ok);
-  auto doc = json::Parse(resp.payload);
-  REQUIRE(doc);
-  return json::Clone(*json::Find(*doc, {"result"}));
-}
-
-const json::Value& Object(const json::Document& result, size_t i) {
-  const auto* objects = json::Find(result, {"objects"});
-  REQUIRE(objects != nullptr);
-  REQUIRE(objects->Size() > i);
-  return (*objects)[static_cast<rapidjson::SizeType>(i)];
-}
-
 std::string Action(const json::Document& result, size_t i) {
-  return json::GetString(Object(result, i), {"action"});
+  return json::GetString(ObjectAt(result, i), {"action"});
 }
 
 const json::Value* DiffAt(const json::Value& o, const std::string& path) {
@@ -102,7 +70,7 @@ struct World {
   std::unique_ptr<ActionRegistry> registry;
 
   explicit World(const std::string& namespace_name) : ns(namespace_name) {
-    auto c = testing::real::AdminClient();
+    auto c = srexpert::testing::real::AdminClient();
     REQUIRE(c.ok());
     client = *c;
     Kubectl({"delete", "namespace", ns, "--wait=true", "--ignore-not-found"});
@@ -128,7 +96,7 @@ TEST_CASE("manifests.apply on kube-apiserver: created, unchanged, configured, dr
   World w("manifests-real-apply");
   std::string v1 =
       ConfigMapYaml(w.ns, "settings", "hello") + "---\n" + DeploymentYaml(w.ns, "nginx:1.25");
-  auto created = Result(Call(*w.registry, "a1", Payload(v1)));
+  auto created = ResultOf(CallApply(*w.registry, "a1", ManifestsPayload(v1)));
   CHECK(Action(created, 0) == "created");
   CHECK(Action(created, 1) == "created");
   CHECK(Greeting(w.ns, "settings") == "hello");
@@ -150,10 +118,10 @@ TEST_CASE("manifests.apply on kube-apiserver: created, unchanged, configured, dr
 
   // The same manifests again: the server writes nothing (status writes by
   // the controller in between are not ours and are not reported).
-  auto same = Result(Call(*w.registry, "a2", Payload(v1)));
+  auto same = ResultOf(CallApply(*w.registry, "a2", ManifestsPayload(v1)));
   CHECK(Action(same, 0) == "unchanged");
   CHECK(Action(same, 1) == "unchanged");
-  CHECK(json::Find(Object(same, 1), {"diff"})->Empty());
+  CHECK(json::Find(ObjectAt(same, 1), {"diff"})->Empty());
 
   // A dry run of a change: reported, not written.
   auto rv_before = Kubectl(
@@ -161,16 +129,16 @@ TEST_CASE("manifests.apply on kube-apiserver: created, unchanged, configured, dr
   std::string v2 = ConfigMapYaml(w.ns, "settings", "bonjour") + "---\n" +
                    DeploymentYaml(w.ns, "nginx:1.27") + "---\n" +
                    ConfigMapYaml(w.ns, "fresh", "new");
-  auto dry = Result(Call(*w.registry, "a3", Payload(v2, /*dry_run=*/true)));
+  auto dry = ResultOf(CallApply(*w.registry, "a3", ManifestsPayload(v2, /*dry_run=*/true)));
   CHECK(json::GetBool(dry, {"dryRun"}));
   CHECK(Action(dry, 0) == "configured");
-  const auto* greeting = DiffAt(Object(dry, 0), "/data/greeting");
+  const auto* greeting = DiffAt(ObjectAt(dry, 0), "/data/greeting");
   REQUIRE(greeting != nullptr);
   CHECK(json::GetString(*greeting, {"old"}) == "hello");
   CHECK(json::GetString(*greeting, {"new"}) == "bonjour");
-  CHECK(json::Find(Object(dry, 0), {"diff"})->Size() == 1);
+  CHECK(json::Find(ObjectAt(dry, 0), {"diff"})->Size() == 1);
   CHECK(Action(dry, 1) == "configured");
-  CHECK(DiffAt(Object(dry, 1), "/spec/template/spec/containers/0/image") != nullptr);
+  CHECK(DiffAt(ObjectAt(dry, 1), "/spec/template/spec/containers/0/image") != nullptr);
   CHECK(Action(dry, 2) == "created");
   CHECK(Greeting(w.ns, "settings") == "hello");
   CHECK(Greeting(w.ns, "fresh") == "<absent>");
@@ -179,10 +147,10 @@ TEST_CASE("manifests.apply on kube-apiserver: created, unchanged, configured, dr
   CHECK(rv_after.out == rv_before.out);
 
   // The same change for real.
-  auto applied = Result(Call(*w.registry, "a4", Payload(v2)));
+  auto applied = ResultOf(CallApply(*w.registry, "a4", ManifestsPayload(v2)));
   CHECK(Action(applied, 0) == "configured");
   CHECK(Action(applied, 1) == "configured");
-  const auto* image = DiffAt(Object(applied, 1), "/spec/template/spec/containers/0/image");
+  const auto* image = DiffAt(ObjectAt(applied, 1), "/spec/template/spec/containers/0/image");
   REQUIRE(image != nullptr);
   CHECK(json::GetString(*image, {"old"}) == "nginx:1.25");
   CHECK(json::GetString(*image, {"new"}) == "nginx:1.27");
@@ -202,7 +170,7 @@ TEST_CASE("manifests.apply on kube-apiserver: conflicts name kubectl, force take
 
   std::string ours =
       ConfigMapYaml(w.ns, "other", "x") + "---\n" + ConfigMapYaml(w.ns, "settings", "ours");
-  auto conflict = Call(*w.registry, "k1", Payload(ours));
+  auto conflict = CallApply(*w.registry, "k1", ManifestsPayload(ours));
   REQUIRE_FALSE(conflict.ok);
   CHECK(conflict.error.code == "conflict");
   INFO(conflict.error.message);
@@ -212,11 +180,11 @@ TEST_CASE("manifests.apply on kube-apiserver: conflicts name kubectl, force take
   CHECK(Greeting(w.ns, "other") == "<absent>");
   CHECK(Greeting(w.ns, "settings") == "theirs");
 
-  auto dry_forced = Result(Call(*w.registry, "k2", Payload(ours, true, true)));
+  auto dry_forced = ResultOf(CallApply(*w.registry, "k2", ManifestsPayload(ours, true, true)));
   CHECK(Action(dry_forced, 1) == "configured");
   CHECK(Greeting(w.ns, "settings") == "theirs");
 
-  auto forced = Result(Call(*w.registry, "k3", Payload(ours, false, true)));
+  auto forced = ResultOf(CallApply(*w.registry, "k3", ManifestsPayload(ours, false, true)));
   CHECK(Action(forced, 0) == "created");
   CHECK(Action(forced, 1) == "configured");
   CHECK(Greeting(w.ns, "settings") == "ours");
@@ -230,13 +198,13 @@ TEST_CASE("manifests.apply on kube-apiserver: the same values from a new owner",
   REQUIRE(user.ok());
   // No value changes, so no conflict; srexpert-agent becomes a co-owner,
   // which is a write: configured with an empty diff, in the dry run too.
-  auto dry = Result(Call(*w.registry, "o1", Payload(ConfigMapYaml(w.ns, "shared", "same"), true)));
+  auto dry = ResultOf(CallApply(*w.registry, "o1", ManifestsPayload(ConfigMapYaml(w.ns, "shared", "same"), true)));
   CHECK(Action(dry, 0) == "configured");
-  CHECK(json::Find(Object(dry, 0), {"diff"})->Empty());
-  auto real = Result(Call(*w.registry, "o2", Payload(ConfigMapYaml(w.ns, "shared", "same"))));
+  CHECK(json::Find(ObjectAt(dry, 0), {"diff"})->Empty());
+  auto real = ResultOf(CallApply(*w.registry, "o2", ManifestsPayload(ConfigMapYaml(w.ns, "shared", "same"))));
   CHECK(Action(real, 0) == "configured");
-  CHECK(json::Find(Object(real, 0), {"diff"})->Empty());
-  auto again = Result(Call(*w.registry, "o3", Payload(ConfigMapYaml(w.ns, "shared", "same"))));
+  CHECK(json::Find(ObjectAt(real, 0), {"diff"})->Empty());
+  auto again = ResultOf(CallApply(*w.registry, "o3", ManifestsPayload(ConfigMapYaml(w.ns, "shared", "same"))));
   CHECK(Action(again, 0) == "unchanged");
 }
 
@@ -283,7 +251,7 @@ TEST_CASE("manifests.apply on kube-apiserver: get, create and patch are the verb
     auto token = Kubectl({"create", "token", sa, "-n", w.ns});
     INFO(token.err);
     REQUIRE(token.ok());
-    auto cfg = kube::LoadKubeconfig(testing::real::AdminKubeconfig());
+    auto cfg = kube::LoadKubeconfig(srexpert::testing::real::AdminKubeconfig());
     REQUIRE(cfg.ok());
     cfg->client_cert_pem.clear();
     cfg->client_key_pem.clear();
@@ -300,20 +268,20 @@ TEST_CASE("manifests.apply on kube-apiserver: get, create and patch are the verb
   auto applier = client_as("applier");
   ActionRegistry as_applier(policy, applier);
   as_applier.Register(ManifestsApplyKind(applier));
-  auto created = Result(Call(as_applier, "r1", Payload(ConfigMapYaml(w.ns, "settings", "one"))));
+  auto created = ResultOf(CallApply(as_applier, "r1", ManifestsPayload(ConfigMapYaml(w.ns, "settings", "one"))));
   CHECK(Action(created, 0) == "created");
-  auto dry = Result(Call(as_applier, "r2", Payload(ConfigMapYaml(w.ns, "settings", "two"), true)));
+  auto dry = ResultOf(CallApply(as_applier, "r2", ManifestsPayload(ConfigMapYaml(w.ns, "settings", "two"), true)));
   CHECK(Action(dry, 0) == "configured");
-  auto configured = Result(Call(as_applier, "r3", Payload(ConfigMapYaml(w.ns, "settings", "two"))));
+  auto configured = ResultOf(CallApply(as_applier, "r3", ManifestsPayload(ConfigMapYaml(w.ns, "settings", "two"))));
   CHECK(Action(configured, 0) == "configured");
   CHECK(Greeting(w.ns, "settings") == "two");
 
   auto patcher = client_as("patcher");
   ActionRegistry as_patcher(policy, patcher);
   as_patcher.Register(ManifestsApplyKind(patcher));
-  auto updated = Result(Call(as_patcher, "p1", Payload(ConfigMapYaml(w.ns, "settings", "three"))));
+  auto updated = ResultOf(CallApply(as_patcher, "p1", ManifestsPayload(ConfigMapYaml(w.ns, "settings", "three"))));
   CHECK(Action(updated, 0) == "configured");
-  auto refused = Call(as_patcher, "p2", Payload(ConfigMapYaml(w.ns, "brand-new", "x")));
+  auto refused = CallApply(as_patcher, "p2", ManifestsPayload(ConfigMapYaml(w.ns, "brand-new", "x")));
   CHECK_FALSE(refused.ok);
   CHECK(refused.error.code == "forbidden");
   // kube-apiserver's patch handler authorizes the implied create itself and
