@@ -606,6 +606,41 @@ kube::Result<void> AgentConfigController::Reconcile(const std::string& key) {
   std::chrono::milliseconds recheck{0};
   LeaderStatus(config, &status, &recheck);
 
+  // spec.actions.helm needs an administrator's binding of the release
+  // storage in each listed namespace (docs/helm.md): the operator neither
+  // holds nor grants Secrets access, so all it can do is say where that
+  // binding is missing, before the first helm.* action there fails.
+  if (config.spec.actions.helm) {
+    auto unbound = NamespacesWithoutHelmStorage(config);
+    if (!unbound.ok()) {
+      set(kConditionHelmStorageBound, false, "CheckFailed",
+          "cannot list the RoleBindings: " + unbound.error().ToString());
+      queue_.AddAfter(key, options_.helm_storage_recheck);
+    } else if (unbound->empty()) {
+      set(kConditionHelmStorageBound, true, "Bound",
+          fmt::format("ClusterRole {} is bound to the agent's ServiceAccount in every namespace "
+                      "of spec.actions.namespaces",
+                      api::kHelmStorageClusterRole));
+    } else {
+      const std::string sa = config.meta.namespace_ + ":" +
+                             api::NamesFor(config.meta.name).service_account;
+      std::string message = fmt::format(
+          "Helm actions will be refused in {}: no binding of ClusterRole {} to ServiceAccount "
+          "{} there. An administrator runs, per namespace: kubectl create rolebinding "
+          "srexpert-agent-helm -n <namespace> --clusterrole={} --serviceaccount={} (docs/helm.md)",
+          Join(*unbound, ", "), api::kHelmStorageClusterRole, sa, api::kHelmStorageClusterRole,
+          sa);
+      if (set(kConditionHelmStorageBound, false, "BindingMissing", message)) {
+        events_.Record(object, "Warning", "HelmStorageBindingMissing", message);
+      }
+      queue_.AddAfter(key, options_.helm_storage_recheck);
+    }
+  } else {
+    std::erase_if(status.conditions, [](const api::Condition& c) {
+      return c.type == kConditionHelmStorageBound;
+    });
+  }
+
   const auto& ds = status.daemon_set;
   bool degraded = !report.conflicts.empty() || !report.errors.empty();
   if (!report.conflicts.empty()) {
@@ -652,6 +687,45 @@ kube::Result<void> AgentConfigController::Reconcile(const std::string& key) {
     return kube::Error(kube::Reason::kServerError, Join(report.errors, "; "));
   }
   return {};
+}
+
+kube::Result<std::vector<std::string>> AgentConfigController::NamespacesWithoutHelmStorage(
+    const api::AgentConfig& config) {
+  const std::string sa = api::NamesFor(config.meta.name).service_account;
+  auto binds = [&](const json::Value& binding) {
+    if (json::GetString(binding, {"roleRef", "kind"}) != "ClusterRole" ||
+        json::GetString(binding, {"roleRef", "name"}) != api::kHelmStorageClusterRole) {
+      return false;
+    }
+    const json::Value* subjects = json::Find(binding, {"subjects"});
+    if (!subjects || !subjects->IsArray()) return false;
+    for (const auto& s : subjects->GetArray()) {
+      if (json::GetString(s, {"kind"}) == "ServiceAccount" && json::GetString(s, {"name"}) == sa &&
+          json::GetString(s, {"namespace"}) == config.meta.namespace_) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto any_binds = [&](const json::Value& list) {
+    const json::Value* items = json::Find(list, {"items"});
+    if (!items || !items->IsArray()) return false;
+    for (const auto& b : items->GetArray()) {
+      if (binds(b)) return true;
+    }
+    return false;
+  };
+  // Bound cluster-wide: every namespace has it.
+  auto cluster_wide = client_->ListAll({"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", ""});
+  if (!cluster_wide) return cluster_wide.error();
+  if (any_binds(*cluster_wide)) return std::vector<std::string>{};
+  std::vector<std::string> unbound;
+  for (const std::string& ns : config.spec.actions.namespaces) {
+    auto bindings = client_->ListAll({"rbac.authorization.k8s.io/v1", "RoleBinding", ns, ""});
+    if (!bindings) return bindings.error();
+    if (!any_binds(*bindings)) unbound.push_back(ns);
+  }
+  return unbound;
 }
 
 }  // namespace srexpert::controller

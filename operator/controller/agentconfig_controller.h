@@ -44,7 +44,16 @@ struct ControllerOptions {
   // Re-check after a NameConflict or a missing token Secret even without an
   // event (the foreign object might go away unseen by our label filter).
   std::chrono::milliseconds conflict_recheck{std::chrono::seconds(30)};
+  // With spec.actions.helm, how often to look again for the administrator's
+  // binding of the release-storage role while one is missing (bindings that
+  // are not ours are not watched).
+  std::chrono::milliseconds helm_storage_recheck{std::chrono::seconds(60)};
 };
+
+// The condition that reports, with spec.actions.helm on, whether the agent's
+// ServiceAccount is bound to the release-storage ClusterRole
+// (api::kHelmStorageClusterRole) in every namespace Helm may use.
+inline constexpr std::string_view kConditionHelmStorageBound = "HelmStorageBound";
 
 // Counters for /metrics (read by the operator's metrics refresher).
 struct ControllerStats {
@@ -108,6 +117,10 @@ class AgentConfigController {
   kube::Result<void> ReleaseLegacyFinalizer(const json::Value& object);
   kube::Result<std::string> ResolveToken(const api::AgentConfig& config);
   kube::Result<std::string> NamespaceUid(const std::string& ns);
+  // The namespaces of spec.actions.namespaces where no RoleBinding (nor any
+  // ClusterRoleBinding) binds api::kHelmStorageClusterRole to the agent's
+  // ServiceAccount.
+  kube::Result<std::vector<std::string>> NamespacesWithoutHelmStorage(const api::AgentConfig& config);
   // The live child, from the cache or (when the cache does not have it,
   // e.g. a foreign object without our labels) from the API.
   kube::Result<json::Document> LiveChild(const json::Value& desired, bool* exists);

@@ -450,6 +450,65 @@ TEST_CASE("spec.actions.namespaces gets a Role and RoleBinding per namespace, pr
   CHECK(Eventually([&] { return none_in("shop"); }));
 }
 
+TEST_CASE("with spec.actions.helm the status says where the release-storage binding is missing, "
+          "until an administrator makes it",
+          "[controller][actions][helm]") {
+  OperatorFixture f;
+  // Bindings that are not ours are not watched: a short recheck finds the
+  // administrator's binding.
+  f.ctrl = std::make_unique<controller::AgentConfigController>(
+      f.api.NewClient(), controller::ControllerOptions{kNs, "example.com/agent:test", 2, 1s, 200ms});
+  for (const char* ns : {"shop", "payments"}) f.api.CreateNamespace(ns);
+  auto spec = [](bool helm) {
+    return std::string(R"({"backend":{"url":"wss://hub.example.com/api/v1/tunnel"},)") +
+           R"("token":{"value":")" + kToken + R"("},"clusterName":"prod-eu-1",)" +
+           R"("actions":{"helm":)" + (helm ? "true" : "false") +
+           R"(,"namespaces":["shop","payments"]}})";
+  };
+  auto bind = [&](const char* ns) {
+    auto r = f.api.client().Create(Json(std::string(R"({"apiVersion":"rbac.authorization.k8s.io/v1",)") +
+                                        R"("kind":"RoleBinding","metadata":{"name":"srexpert-agent-helm","namespace":")" +
+                                        ns + R"("},"roleRef":{"apiGroup":"rbac.authorization.k8s.io",)" +
+                                        R"("kind":"ClusterRole","name":"srexpert-helm-release-storage"},)" +
+                                        R"("subjects":[{"kind":"ServiceAccount","name":"srexpert-agent",)" +
+                                        R"("namespace":"srexpert-system"}]})"));
+    REQUIRE(r.ok());
+  };
+  // A binding of the role to someone else does not count.
+  auto other = f.api.client().Create(Json(
+      R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding",)"
+      R"("metadata":{"name":"someone-else","namespace":"payments"},)"
+      R"("roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"srexpert-helm-release-storage"},)"
+      R"("subjects":[{"kind":"ServiceAccount","name":"other","namespace":"srexpert-system"}]})"));
+  REQUIRE(other.ok());
+  bind("shop");
+  f.Apply(spec(true));
+  f.ctrl->Start();
+  REQUIRE(Eventually([&] { return f.Condition("HelmStorageBound") == "False"; }));
+  CHECK(f.Condition("HelmStorageBound", "reason") == "BindingMissing");
+  const std::string message = f.Condition("HelmStorageBound", "message");
+  CHECK(message.find("refused in payments:") != std::string::npos);
+  CHECK(message.find("shop") == std::string::npos);
+  CHECK(message.find("--serviceaccount=srexpert-system:srexpert-agent") != std::string::npos);
+  // The agent still runs: only Helm actions are affected.
+  REQUIRE(Eventually([&] { return f.Condition("Degraded") == "False"; }));
+  CHECK(Eventually([&] {
+    auto events = f.api.client().List({"v1", "Event", kNs, ""});
+    return events.ok() && json::Dump(*events).find("HelmStorageBindingMissing") != std::string::npos;
+  }));
+
+  bind("payments");
+  CHECK(Eventually([&] { return f.Condition("HelmStorageBound") == "True"; }));
+  CHECK(f.Condition("HelmStorageBound", "reason") == "Bound");
+
+  // Helm off: the condition goes.
+  f.Apply(spec(false));
+  CHECK(Eventually([&] {
+    auto ac = f.api.client().Get(kAgentConfig);
+    return ac.ok() && json::Dump(*ac).find("HelmStorageBound") == std::string::npos;
+  }));
+}
+
 TEST_CASE("deleting the namespace leaves nothing of ours cluster-wide", "[controller]") {
   OperatorFixture f;
   f.ApplyDefault();

@@ -258,10 +258,12 @@ done
 target=${apps[0]} other=${apps[1]}
 k -n "$target" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
 k -n "$other" create deployment act-web --image=registry.example.com/web:1 --replicas=1 >/dev/null
-k -n "$ns" patch agentconfig "$name" --type merge \
-  -p "{\"spec\":{\"actions\":{\"scale\":true,\"helm\":true,\"namespaces\":[\"$target\"]}}}" >/dev/null
 k -n "$target" create rolebinding srexpert-agent-helm --clusterrole=srexpert-helm-release-storage \
   --serviceaccount="$ns:$name" >/dev/null
+k -n "$ns" patch agentconfig "$name" --type merge \
+  -p "{\"spec\":{\"actions\":{\"scale\":true,\"helm\":true,\"namespaces\":[\"$target\"]}}}" >/dev/null
+wait_for 30 "the operator to find the release-storage binding (HelmStorageBound=True)" sh -c \
+  "kubectl --kubeconfig '$admin_kc' -n '$ns' get agentconfig '$name' -o 'jsonpath={.status.conditions[?(@.type==\"HelmStorageBound\")].status}' | grep -qx True"
 wait_for 30 "Role and RoleBinding $name-actions in $target" sh -c \
   "kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions rolebinding/$name-actions >/dev/null 2>&1"
 ! k get clusterrole "$name" -o json | grep -q 'deployments/scale' || fail "scale granted cluster-wide despite the allow-list"
