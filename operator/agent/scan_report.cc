@@ -70,8 +70,14 @@ std::string ParseScanScope(std::string_view payload, ScanScope* out) {
   if (doc.HasParseError() || !doc.IsObject()) return "payload: must be a JSON object";
   for (const auto& m : doc.GetObject()) {
     std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    // requestedBy: who asked, which a backend with users sets on every
+    // request (docs/hub.md), actions and scans alike.
+    if (name == "requestedBy") {
+      if (!m.value.IsString()) return "payload: requestedBy must be a string";
+      continue;
+    }
     if (name != "namespaces" && name != "kinds" && name != "checks") {
-      return fmt::format("payload: unknown member \"{}\" (namespaces, kinds, checks)",
+      return fmt::format("payload: unknown member \"{}\" (namespaces, kinds, checks, requestedBy)",
                          name.substr(0, 64));
     }
   }
@@ -90,16 +96,11 @@ std::string ParseScanScope(std::string_view payload, ScanScope* out) {
 }
 
 const std::vector<std::string>& NotEvaluatedInCluster() {
-  // The projection keeps neither imagePullPolicy, topologySpreadConstraints
-  // nor probe details, never keeps env values or ConfigMap data, and
-  // PodDisruptionBudgets are not collected.
+  // The projection never keeps env values or ConfigMap data.
   static const std::vector<std::string> ids = [] {
     std::vector<std::string> v;
     for (scan::CheckId id :
-         {scan::CheckId::kPssHostProbes, scan::CheckId::kImagePullPolicy,
-          scan::CheckId::kTopologySpread, scan::CheckId::kPodDisruptionBudget,
-          scan::CheckId::kPdbDisruptionsZero, scan::CheckId::kPdbMinAvailableVsHpa,
-          scan::CheckId::kSensitiveEnvVar, scan::CheckId::kSensitiveConfigMapContent}) {
+         {scan::CheckId::kSensitiveEnvVar, scan::CheckId::kSensitiveConfigMapContent}) {
       v.emplace_back(scan::Catalogue()[static_cast<size_t>(id)].id);
     }
     return v;

@@ -286,6 +286,15 @@ PssCheckResult HostProbes(const PodView& p) {
     for (std::string_view hook : {"postStart", "preStop"}) {
       ForbiddenHosts(Obj(Path(c.c, {"lifecycle", hook})), &hosts, &bad);
     }
+    // The leader's projection keeps only the hosts (stream/projection.h).
+    if (const JsonValue* projected = Arr(Get(c.c, "handlerHosts"))) {
+      for (const auto& h : projected->GetArray()) {
+        std::string_view host = Str(&h);
+        if (host.empty()) continue;
+        hosts.insert(std::string(host));
+        bad = true;
+      }
+    }
     if (bad) bad_names.insert(std::string(c.name));
   }
   if (bad_names.empty()) return Allowed(PssCheck::kHostProbesAndHostLifecycle);

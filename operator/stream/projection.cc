@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <string_view>
+#include <vector>
 
 namespace srexpert::stream {
 
@@ -363,8 +364,29 @@ void ContainerState(W& w, const Value& cs, std::string_view key) {
   w.EndObject();
 }
 
+// The hosts a probe or lifecycle handler sends to instead of the pod's own
+// IP: all the PodSecurity host-probes check needs, without the rest of the
+// handler (commands, paths, headers).
+void HandlerHosts(const Value& c, std::vector<std::string_view>* hosts) {
+  auto add = [&](const Value* handler) {
+    if (!handler) return;
+    for (std::string_view kind : {"httpGet", "tcpSocket"}) {
+      const Value* h = GetObject(*handler, kind);
+      std::string_view host = h ? GetStr(*h, "host") : std::string_view{};
+      if (!host.empty()) hosts->push_back(host);
+    }
+  };
+  for (std::string_view p : {"livenessProbe", "readinessProbe", "startupProbe"}) {
+    add(GetObject(c, p));
+  }
+  if (const Value* lifecycle = GetObject(c, "lifecycle")) {
+    for (std::string_view hook : {"postStart", "preStop"}) add(GetObject(*lifecycle, hook));
+  }
+}
+
 void Container(W& w, const Value& c) {
-  Scalars(w, c, {"name", "image"});
+  // imagePullPolicy: the image-pull-policy check; the API server defaults it.
+  Scalars(w, c, {"name", "image", "imagePullPolicy"});
   Sorted(w, c, "resources");
   ObjectArray(w, c, "ports", [&](const Value& p) {
     Scalars(w, p, {"name", "containerPort", "hostPort"});
@@ -388,6 +410,14 @@ void Container(W& w, const Value& c) {
       }
     }
     w.EndObject();
+  }
+  std::vector<std::string_view> hosts;
+  HandlerHosts(c, &hosts);
+  if (!hosts.empty()) {
+    Key(w, "handlerHosts");
+    w.StartArray();
+    for (std::string_view h : hosts) Str(w, h);
+    w.EndArray();
   }
   // Env names and the references of valueFrom, never `value`: literal values
   // are where credentials end up.
@@ -436,6 +466,11 @@ void PodSpec(W& w, const Value& spec) {
            "hostPID", "hostIPC", "priorityClassName"});
   Sorted(w, spec, "nodeSelector");
   Sorted(w, spec, "securityContext");
+  // What spreads the replicas, not the label selector (the topology-spread
+  // check only asks whether there is one).
+  ObjectArray(w, spec, "topologySpreadConstraints", [&](const Value& t) {
+    Scalars(w, t, {"topologyKey", "maxSkew", "whenUnsatisfiable"});
+  });
   ObjectArray(w, spec, "volumes", [&](const Value& v) { Volume(w, v); });
   ObjectArray(w, spec, "initContainers", [&](const Value& c) { Container(w, c); });
   ObjectArray(w, spec, "containers", [&](const Value& c) { Container(w, c); });
@@ -617,6 +652,19 @@ void HpaStatus(W& w, const Value& status) {
   Conditions(w, status);
 }
 
+// What the PDB checks read (selector, minAvailable, maxUnavailable) and how
+// many disruptions the budget allows now.
+void PdbSpec(W& w, const Value& spec) {
+  Scalars(w, spec, {"minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"});
+  Sorted(w, spec, "selector");
+}
+
+void PdbStatus(W& w, const Value& status) {
+  Scalars(w, status, {"observedGeneration", "disruptionsAllowed", "currentHealthy",
+                      "desiredHealthy", "expectedPods"});
+  Conditions(w, status);
+}
+
 void NodeSpec(W& w, const Value& spec) {
   Scalars(w, spec, {"podCIDR"});
   StringArray(w, spec, "podCIDRs");
@@ -720,6 +768,8 @@ const std::vector<KindEntry>& Entries() {
       {{"v1", "PersistentVolume", "persistentvolumes", false}, {P<PvSpec>, P<PvStatus>, nullptr}},
       {{"autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true},
        {P<HpaSpec>, P<HpaStatus>, nullptr}},
+      {{"policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true},
+       {P<PdbSpec>, P<PdbStatus>, nullptr}},
       {{"v1", "ServiceAccount", "serviceaccounts", true}, {nullptr, nullptr, P<ServiceAccountTop>}},
       {{"rbac.authorization.k8s.io/v1", "Role", "roles", true}, {nullptr, nullptr, P<RoleTop>}},
       {{"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},

@@ -19,6 +19,10 @@ struct Cached {
 };
 
 // A privileged, host-network pod in `ns`, as the projection caches it.
+std::string GetNs(const rapidjson::Document& d) {
+  return d["metadata"]["namespace"].GetString();
+}
+
 Cached BadPod(const std::string& ns, const std::string& name) {
   std::string manifest =
       R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name + R"(","namespace":")" + ns +
@@ -80,10 +84,102 @@ TEST_CASE("a cache scan reports failed findings of the projected objects", "[sca
   std::set<std::string> not_evaluated;
   for (const auto& id : report["notEvaluated"].GetArray()) not_evaluated.insert(id.GetString());
   CHECK(not_evaluated.size() == NotEvaluatedInCluster().size());
-  CHECK(not_evaluated.size() == 8);
+  CHECK(not_evaluated.size() == 2);
   for (const auto& f : report["findings"].GetArray()) {
     CHECK(not_evaluated.count(f["check"].GetString()) == 0);
   }
+}
+
+// A Deployment as the API server returns it: defaulted imagePullPolicy, a
+// probe that targets another host, no topology spread constraints.
+Cached Projected(const std::string& kind, const std::string& manifest) {
+  rapidjson::Document d;
+  d.Parse(manifest.c_str());
+  REQUIRE_FALSE(d.HasParseError());
+  auto projected = stream::Project(kind, d);
+  REQUIRE(projected);
+  return {kind, GetNs(d), d["metadata"]["name"].GetString(), *projected};
+}
+
+TEST_CASE("pull policy, topology spread and probe hosts are evaluated on the cache",
+          "[scan][agent]") {
+  const std::string deployment =
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"api","namespace":"shop"},)"
+      R"("spec":{"replicas":2,"selector":{"matchLabels":{"app":"api"}},"template":{)"
+      R"("metadata":{"labels":{"app":"api"}},"spec":{"containers":[{"name":"app","image":"api:1.2",)"
+      R"("imagePullPolicy":"IfNotPresent","livenessProbe":{"httpGet":{"host":"10.0.0.9","port":80,"path":"/h"}},)"
+      R"("lifecycle":{"preStop":{"tcpSocket":{"host":"db.internal","port":5432}}}}]}}}})";
+  const std::string spread =
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"shop"},)"
+      R"("spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{)"
+      R"("metadata":{"labels":{"app":"web"}},"spec":{"topologySpreadConstraints":[{"maxSkew":1,)"
+      R"("topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"DoNotSchedule",)"
+      R"("labelSelector":{"matchLabels":{"app":"web"}}}],"containers":[{"name":"app","image":"web:1.0",)"
+      R"("imagePullPolicy":"Always","livenessProbe":{"httpGet":{"port":80,"path":"/h"}}}]}}}})";
+  Cached api = Projected("Deployment", deployment);
+  Cached web = Projected("Deployment", spread);
+  // The projection keeps the hosts, never the rest of the handler.
+  CHECK(api.json.find("/h") == std::string::npos);
+  CHECK(api.json.find("5432") == std::string::npos);
+
+  FakeClock clock;
+  auto out = RunCacheScan(From({api, web}), {}, nullptr, 256 * 1024, clock);
+  REQUIRE(out.error.empty());
+  auto report = Parse(out.json);
+  CHECK(Count(report, "image-pull-policy", "api") == 1);
+  CHECK(Count(report, "image-pull-policy", "web") == 0);
+  CHECK(Count(report, "topology-spread", "api") == 1);
+  CHECK(Count(report, "topology-spread", "web") == 0);
+  REQUIRE(Count(report, "pss-host-probes", "api") == 1);
+  CHECK(Count(report, "pss-host-probes", "web") == 0);
+  for (const auto& f : report["findings"].GetArray()) {
+    if (std::string_view(f["check"].GetString()) != "pss-host-probes") continue;
+    const std::string message = f["message"].GetString();
+    CHECK(message.find("\"app\"") != std::string::npos);
+    CHECK(message.find("10.0.0.9") != std::string::npos);
+    CHECK(message.find("db.internal") != std::string::npos);
+  }
+  for (const auto& id : report["notEvaluated"].GetArray()) {
+    const std::string_view check = id.GetString();
+    CHECK(check != "image-pull-policy");
+    CHECK(check != "topology-spread");
+    CHECK(check != "pss-host-probes");
+  }
+}
+
+TEST_CASE("PodDisruptionBudget checks run on the cached PDBs and HPAs", "[scan][agent]") {
+  auto deployment = [](const std::string& name) {
+    return R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":")" + name +
+           R"(","namespace":"shop"},"spec":{"replicas":3,"selector":{"matchLabels":{"app":")" +
+           name + R"("}},"template":{"metadata":{"labels":{"app":")" + name +
+           R"("}},"spec":{"containers":[{"name":"app","image":"x:1"}]}}}})";
+  };
+  const std::string web_pdb =
+      R"({"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pdb",)"
+      R"("namespace":"shop"},"spec":{"minAvailable":2,"selector":{"matchLabels":{"app":"web"}}},)"
+      R"("status":{"disruptionsAllowed":1,"currentHealthy":3,"desiredHealthy":2,"expectedPods":3}})";
+  const std::string frozen =
+      R"({"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"frozen",)"
+      R"("namespace":"shop"},"spec":{"maxUnavailable":0,"selector":{"matchLabels":{"app":"none"}}}})";
+  const std::string hpa =
+      R"({"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"web-hpa",)"
+      R"("namespace":"shop"},"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment",)"
+      R"("name":"web"},"minReplicas":2,"maxReplicas":5}})";
+  FakeClock clock;
+  auto out = RunCacheScan(From({Projected("Deployment", deployment("api")),
+                                Projected("Deployment", deployment("web")),
+                                Projected("PodDisruptionBudget", web_pdb),
+                                Projected("PodDisruptionBudget", frozen),
+                                Projected("HorizontalPodAutoscaler", hpa)}),
+                          {}, nullptr, 256 * 1024, clock);
+  REQUIRE(out.error.empty());
+  auto report = Parse(out.json);
+  CHECK(Count(report, "pod-disruption-budget", "api") == 1);
+  CHECK(Count(report, "pod-disruption-budget", "web") == 0);
+  CHECK(Count(report, "pdb-disruptions-zero", "frozen") == 1);
+  CHECK(Count(report, "pdb-disruptions-zero", "web-pdb") == 0);
+  CHECK(Count(report, "pdb-min-available-vs-hpa", "web") == 1);
+  CHECK(Count(report, "pdb-min-available-vs-hpa", "api") == 0);
 }
 
 TEST_CASE("a scoped cache scan reports only the namespaces, kinds and checks asked for",
@@ -129,6 +225,10 @@ TEST_CASE("scan.run payloads are validated", "[scan][agent]") {
   CHECK(ParseScanScope("[]", &scope) == "payload: must be a JSON object");
   CHECK(ParseScanScope(R"({"namespace":["a"]})", &scope).find("unknown member") !=
         std::string::npos);
+  // A hub with users names who asked, on scans as on actions.
+  CHECK(ParseScanScope(R"({"requestedBy":"alice"})", &scope) == "");
+  CHECK(scope.Full());
+  CHECK(ParseScanScope(R"({"requestedBy":7})", &scope) == "payload: requestedBy must be a string");
   CHECK(ParseScanScope(R"({"kinds":["Secret"]})", &scope).find("not a kind the agent collects") !=
         std::string::npos);
   CHECK(ParseScanScope(R"({"namespaces":[""]})", &scope).find("1..253") != std::string::npos);

@@ -134,6 +134,7 @@ TEST_CASE("Without actions the ClusterRole is read-only over what collection nee
                                            "networking.k8s.io|ingresses",
                                            "networking.k8s.io|networkpolicies",
                                            "autoscaling|horizontalpodautoscalers",
+                                           "policy|poddisruptionbudgets",
                                            "rbac.authorization.k8s.io|roles",
                                            "rbac.authorization.k8s.io|rolebindings",
                                            "rbac.authorization.k8s.io|clusterroles",

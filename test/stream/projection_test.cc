@@ -197,6 +197,38 @@ TEST_CASE(
   CHECK(json::GetInt(cs, {"lastState", "terminated", "exitCode"}) == 137);
 }
 
+TEST_CASE("Pod specs keep pull policy, spread constraints and handler hosts, not handlers",
+          "[projection]") {
+  const std::string out = MustProject(
+      "Pod",
+      ParseFixture(
+          R"({"metadata":{"name":"p","namespace":"n"},"spec":{"topologySpreadConstraints":[)"
+          R"({"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule",)"
+          R"("labelSelector":{"matchLabels":{"app":"p"}}}],"containers":[{"name":"a","image":"i:1",)"
+          R"("imagePullPolicy":"IfNotPresent","readinessProbe":{"httpGet":{"host":"10.1.2.3",)"
+          R"("path":"/secret-path","port":8080,"httpHeaders":[{"name":"X-Token","value":"t0k"}]}},)"
+          R"("lifecycle":{"postStart":{"tcpSocket":{"host":"node.local","port":22}},)"
+          R"("preStop":{"exec":{"command":["/bin/stop"]}}}},)"
+          R"({"name":"b","image":"i:2","livenessProbe":{"tcpSocket":{"port":80}}}]}})"));
+  auto doc = MustParse(out);
+  const auto& spread = doc["spec"]["topologySpreadConstraints"];
+  REQUIRE(spread.Size() == 1);
+  CHECK(json::GetString(spread[0], {"topologyKey"}) == "zone");
+  CHECK(json::GetInt(spread[0], {"maxSkew"}) == 1);
+  CHECK_FALSE(spread[0].HasMember("labelSelector"));
+  const auto& a = doc["spec"]["containers"][0];
+  CHECK(json::GetString(a, {"imagePullPolicy"}) == "IfNotPresent");
+  REQUIRE(a["handlerHosts"].Size() == 2);
+  CHECK(std::string(a["handlerHosts"][0].GetString()) == "10.1.2.3");
+  CHECK(std::string(a["handlerHosts"][1].GetString()) == "node.local");
+  CHECK_FALSE(a.HasMember("lifecycle"));
+  // A handler without a host adds nothing.
+  CHECK_FALSE(doc["spec"]["containers"][1].HasMember("handlerHosts"));
+  for (std::string_view dropped : {"/secret-path", "X-Token", "t0k", "/bin/stop", "8080"}) {
+    CHECK(out.find(dropped) == std::string::npos);
+  }
+}
+
 TEST_CASE("Workloads keep replicas, selector, strategy, the projected template and status",
           "[projection]") {
   const std::string out =
@@ -249,7 +281,7 @@ TEST_CASE("Every collected kind projects a minimal object with or without apiVer
     CHECK(json::GetString(doc, {"metadata", "uid"}) == "u-1");
     CHECK(json::GetString(doc, {"metadata", "namespace"}) == (k.namespaced ? "default" : ""));
   }
-  CHECK(seen.size() == 21);
+  CHECK(seen.size() == 22);
   CHECK(stream::CollectedKinds().front().kind == "Node");
   CHECK(stream::FindCollectedKind("Ingress")->api_version == "networking.k8s.io/v1");
   CHECK(stream::FindCollectedKind("HorizontalPodAutoscaler")->api_version == "autoscaling/v2");
