@@ -238,11 +238,13 @@ uint64_t ActionRegistry::executions() const {
 }
 
 void ActionRegistry::Handle(const protocol::Request& request,
-                            std::function<void(protocol::Response)> reply) {
+                            std::function<void(protocol::Response)> reply,
+                            std::function<void(std::string)> progress) {
   auto& im = *impl_;
   ActionRequest req;
   req.id = request.id;
   req.kind = request.kind;
+  req.progress = std::move(progress);
   req.requested_by = "unknown";
   ActionKind kind;
   {

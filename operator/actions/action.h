@@ -102,6 +102,14 @@ struct ActionRequest {
   std::string kind;
   std::chrono::milliseconds timeout{0};  // effective (defaulted and capped)
   std::string requested_by;              // payload "requestedBy"; "unknown" if absent
+  // Where Progress() goes (the tunnel's `progress` message); may be empty.
+  std::function<void(std::string)> progress;
+  // Reports how a long action is getting on (a JSON object), before its
+  // result. Advisory: dropped when the backend does not take reports. Call
+  // on changes (a pod evicted), not in polling loops.
+  void Progress(std::string payload_json) const {
+    if (progress) progress(std::move(payload_json));
+  }
 };
 
 // What a parser hands back for a valid payload: the targets (authorized and
@@ -149,8 +157,11 @@ class ActionRegistry {
 
   // Answers `request` exactly once through `reply`, from another thread
   // when the action executes (never blocks the caller on the API).
+  // `progress` (may be empty) carries the handler's ActionRequest::Progress
+  // reports.
   void Handle(const protocol::Request& request,
-              std::function<void(protocol::Response)> reply);
+              std::function<void(protocol::Response)> reply,
+              std::function<void(std::string)> progress = {});
 
   // Executions started so far (tests: a retried id must not add one).
   uint64_t executions() const;

@@ -1,15 +1,16 @@
 #include "actions/pods_nodes.h"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "api/validation.h"
 #include "common/clock.h"
-#include "kube/exec_credential.h"
-#include "kube/http_transport.h"
+#include "kube/cancellation.h"
 #include "kube/rest_client.h"
-#include "kube/token_source.h"
 
 namespace srexpert::actions {
 
@@ -109,65 +110,6 @@ ActionKind CordonKind(std::shared_ptr<kube::RestClient> client, const char* kind
   return k;
 }
 
-// POST pods/<name>/eviction. RestClient addresses objects by kind and has
-// no call for a create on a subresource, so the drain sends these itself,
-// with the client's own config and credentials (token file re-read, exec
-// plugin), and handles 429 itself: a PDB refusal is retried on the drain's
-// schedule up to the request's deadline, not by the client's generic 429
-// retry, which knows no deadline.
-class EvictionSender {
- public:
-  static kube::Result<std::unique_ptr<EvictionSender>> New(const kube::RestConfig& config) {
-    auto transport = kube::HttpTransport::New(config);
-    if (!transport) return transport.error();
-    return std::unique_ptr<EvictionSender>(new EvictionSender(config, std::move(*transport)));
-  }
-
-  // nullopt when the eviction was accepted; the API's error otherwise.
-  std::optional<kube::Error> Evict(const std::string& ns, const std::string& name,
-                                   std::optional<int64_t> grace) {
-    json::Document body(rapidjson::kObjectType);
-    auto& a = body.GetAllocator();
-    json::SetString(body, "apiVersion", "policy/v1", a);
-    json::SetString(body, "kind", "Eviction", a);
-    auto& meta = json::EnsureObject(body, {"metadata"}, a);
-    json::SetString(meta, "name", name, a);
-    json::SetString(meta, "namespace", ns, a);
-    if (grace) {
-      json::Set(json::EnsureObject(body, {"deleteOptions"}, a), "gracePeriodSeconds",
-                json::Value(*grace), a);
-    }
-    // Names come from the API's own listing (DNS subdomains): no escaping.
-    std::string path = "/api/v1/namespaces/" + ns + "/pods/" + name + "/eviction";
-    for (int attempt = 0;; ++attempt) {
-      auto token = tokens_.Token();
-      if (!token) return token.error();
-      auto r = transport_->Send({"POST", path, json::Dump(body), "application/json", *token});
-      if (!r) return r.error();
-      if (r->status >= 200 && r->status <= 299) return std::nullopt;
-      auto e = kube::Error::FromResponse(r->status, r->body, r->retry_after);
-      // A rotated token file: re-read once, as RestClient does.
-      if (e.reason() == kube::Reason::kUnauthorized && attempt == 0 && tokens_.Refreshable()) {
-        tokens_.Invalidate();
-        continue;
-      }
-      return e;
-    }
-  }
-
- private:
-  EvictionSender(const kube::RestConfig& config, std::unique_ptr<kube::HttpTransport> transport)
-      : transport_(std::move(transport)),
-        tokens_(config.bearer_token, config.bearer_token_file, config.token_refresh_period,
-                SystemClock(),
-                config.exec ? kube::TokenSource::ExecRunner(
-                                  [exec = *config.exec] { return kube::RunExecPlugin(exec); })
-                            : kube::TokenSource::ExecRunner()) {}
-
-  std::unique_ptr<kube::HttpTransport> transport_;
-  kube::TokenSource tokens_;
-};
-
 struct DrainOptions {
   std::string node;
   std::optional<int64_t> grace;
@@ -260,21 +202,65 @@ std::string Describe(const kube::Error& e) {
   return s;
 }
 
-// Sleeps until `until` or the token stops, in short steps so that a
-// cancellation is noticed promptly.
-void SleepUntil(SteadyClock::time_point until, const CancelToken& cancel) {
-  until = std::min(until, cancel.deadline());
-  while (!cancel.Stop() && SteadyClock::now() < until) {
-    std::this_thread::sleep_for(
-        std::min<SteadyClock::duration>(until - SteadyClock::now(), std::chrono::milliseconds(50)));
+json::Document EvictionBody(const PodRef& pod, std::optional<int64_t> grace) {
+  json::Document body(rapidjson::kObjectType);
+  auto& a = body.GetAllocator();
+  json::SetString(body, "apiVersion", "policy/v1", a);
+  json::SetString(body, "kind", "Eviction", a);
+  auto& meta = json::EnsureObject(body, {"metadata"}, a);
+  json::SetString(meta, "name", pod.name, a);
+  json::SetString(meta, "namespace", pod.ns, a);
+  if (grace) {
+    json::Set(json::EnsureObject(body, {"deleteOptions"}, a), "gracePeriodSeconds",
+              json::Value(*grace), a);
   }
+  return body;
+}
+
+// One pod's eviction, sent on a thread of its own (as kubectl drain evicts
+// each pod in its own goroutine): a PDB that blocks one pod until the
+// deadline must not hold up the others.
+struct Eviction {
+  PodRef pod;
+  std::thread sender;
+  std::mutex mu;
+  bool answered = false;              // guarded by mu
+  std::optional<kube::Error> refusal;  // guarded by mu; nullopt = accepted
+  // Main thread only: the pod's outcome is in the report; when to look
+  // next whether an accepted eviction's pod is gone.
+  bool resolved = false;
+  SteadyClock::time_point next_look{};
+};
+
+// One progress report of a drain (pods_nodes.h): the running counts and,
+// when one pod's outcome is news, that pod.
+std::string DrainProgress(const std::string& node, const Outcome* pod, const char* outcome,
+                          size_t evicted, size_t skipped, size_t failed, size_t remaining) {
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  json::SetString(doc, "node", node, a);
+  if (pod) {
+    json::Value ref(rapidjson::kObjectType);
+    json::SetString(ref, "namespace", pod->pod.ns, a);
+    json::SetString(ref, "name", pod->pod.name, a);
+    json::Set(doc, "pod", std::move(ref), a);
+    json::SetString(doc, "outcome", outcome, a);
+    if (!pod->reason.empty()) json::SetString(doc, "reason", pod->reason, a);
+  }
+  auto count = [&](const char* key, size_t n) {
+    json::Set(doc, key, json::Value(static_cast<uint64_t>(n)), a);
+  };
+  count("evicted", evicted);
+  count("skipped", skipped);
+  count("failed", failed);
+  count("remaining", remaining);
+  return json::Dump(doc);
 }
 
 ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const ActionPolicy& policy,
-                   const CancelToken& cancel) {
-  static constexpr std::chrono::milliseconds kFirstRetry{250};
-  static constexpr std::chrono::milliseconds kMaxRetry{5000};
+                   const ActionRequest& req, const CancelToken& cancel) {
   static constexpr std::chrono::milliseconds kGonePoll{300};
+  static constexpr std::chrono::milliseconds kTick{50};
   if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
   bool changed = false;
   if (auto failed = SetUnschedulable(client, o.node, true, &changed)) return *failed;
@@ -286,14 +272,7 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
 
   std::vector<Outcome> evicted, skipped, failed;
   bool blocked = false;  // a skip that leaves pods kubectl would have evicted
-  struct Pending {
-    PodRef pod;
-    bool accepted = false;  // eviction accepted, waiting for the pod to go
-    std::string last_refusal;
-    std::chrono::milliseconds backoff{kFirstRetry};
-    SteadyClock::time_point next{};
-  };
-  std::vector<Pending> pending;
+  std::vector<std::unique_ptr<Eviction>> evictions;
   if (const auto* items = json::Find(*pods, {"items"}); items && items->IsArray()) {
     for (const auto& pod : items->GetArray()) {
       PodRef ref{json::GetString(pod, {"metadata", "namespace"}),
@@ -304,77 +283,122 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
         blocked |= blocking;
         skipped.push_back({ref, *why});
       } else {
-        pending.push_back({ref});
+        evictions.push_back(std::make_unique<Eviction>());
+        evictions.back()->pod = ref;
       }
     }
   }
 
-  std::unique_ptr<EvictionSender> sender;
-  if (!pending.empty()) {
-    auto s = EvictionSender::New(client.config());
-    if (!s) return FromKubeError(s.error(), "eviction client");
-    sender = std::move(*s);
+  size_t remaining = evictions.size();
+  auto report = [&](const Outcome* pod, const char* outcome) {
+    req.Progress(DrainProgress(o.node, pod, outcome, evicted.size(), skipped.size(),
+                               failed.size(), remaining));
+  };
+  report(nullptr, "");
+  for (const Outcome& s : skipped) report(&s, "skipped");
+
+  // A 429 (a PodDisruptionBudget allows no disruption now; its controller
+  // raises it once replacements are healthy) is retried by the client until
+  // the action's deadline; a replayed eviction is harmless (it finds the pod
+  // terminating or gone), so 5xx are retried too.
+  kube::Cancellation stop;
+  kube::SubresourceOptions send;
+  send.cancel = stop;
+  send.replay_safe = true;
+  send.deadline = client.clock().Now() + (cancel.deadline() - SteadyClock::now());
+  for (auto& e : evictions) {
+    e->sender = std::thread([&client, &send, &o, ev = e.get()] {
+      auto r = client.CreateSubresource({"v1", "Pod", ev->pod.ns, ev->pod.name}, "eviction",
+                                        EvictionBody(ev->pod, o.grace), send);
+      std::lock_guard<std::mutex> lock(ev->mu);
+      ev->answered = true;
+      if (!r) ev->refusal = r.error();
+    });
   }
-  while (!pending.empty() && !cancel.Stop()) {
-    auto now = SteadyClock::now();
-    for (auto it = pending.begin(); it != pending.end() && !cancel.Stop();) {
-      if (it->next > now) {
-        ++it;
-        continue;
+
+  auto unresolved = [&] {
+    return std::any_of(evictions.begin(), evictions.end(), [](const auto& e) { return !e->resolved; });
+  };
+  while (unresolved() && !cancel.Stop()) {
+    for (auto& e : evictions) {
+      if (e->resolved || e->next_look > SteadyClock::now()) continue;
+      std::optional<kube::Error> refusal;
+      {
+        std::lock_guard<std::mutex> lock(e->mu);
+        if (!e->answered) continue;
+        refusal = e->refusal;
       }
-      if (it->accepted) {
-        auto live = client.Get({"v1", "Pod", it->pod.ns, it->pod.name});
-        if (!live && live.error().IsNotFound()) {
-          evicted.push_back({it->pod, ""});
-          it = pending.erase(it);
+      if (refusal) {
+        if (refusal->reason() == kube::Reason::kCancelled) {
+          e->next_look = SteadyClock::time_point::max();  // reported after the loop
           continue;
         }
-        if (live && json::GetString(*live, {"metadata", "uid"}) != it->pod.uid) {
-          evicted.push_back({it->pod, ""});  // a new pod of the same name (StatefulSet)
-          it = pending.erase(it);
-          continue;
+        e->resolved = true;
+        --remaining;
+        if (refusal->IsNotFound()) {
+          evicted.push_back({e->pod, ""});  // already gone: what eviction wanted
+          report(&evicted.back(), "evicted");
+        } else if (refusal->reason() == kube::Reason::kTooManyRequests) {
+          // The client gave up only because its next wait would pass the deadline.
+          failed.push_back({e->pod, "still refused at the deadline: " + Describe(*refusal)});
+          report(&failed.back(), "failed");
+        } else {
+          failed.push_back({e->pod, "eviction refused: " + refusal->ToString()});
+          report(&failed.back(), "failed");
         }
-        it->next = SteadyClock::now() + kGonePoll;
-        ++it;
         continue;
       }
-      auto refused = sender->Evict(it->pod.ns, it->pod.name, o.grace);
-      if (!refused) {
-        it->accepted = true;
-        it->next = SteadyClock::now();  // look at once: it may be gone already
-        ++it;
-      } else if (refused->IsNotFound()) {
-        evicted.push_back({it->pod, ""});  // already gone: what eviction wanted
-        it = pending.erase(it);
-      } else if (refused->reason() == kube::Reason::kTooManyRequests) {
-        // A PodDisruptionBudget allows no disruption now: the controller
-        // raises it again once replacements are healthy, so try later.
-        it->last_refusal = Describe(*refused);
-        auto wait = it->backoff;
-        if (auto ra = refused->retry_after()) {
-          wait = std::max<std::chrono::milliseconds>(wait, *ra);
-        }
-        it->next = SteadyClock::now() + wait;
-        it->backoff = std::min(it->backoff * 2, kMaxRetry);
-        ++it;
-      } else {
-        failed.push_back({it->pod, "eviction refused: " + refused->ToString()});
-        it = pending.erase(it);
+      auto live = client.Get({"v1", "Pod", e->pod.ns, e->pod.name});
+      if ((!live && live.error().IsNotFound()) ||
+          // a new pod of the same name (StatefulSet)
+          (live && json::GetString(*live, {"metadata", "uid"}) != e->pod.uid)) {
+        evicted.push_back({e->pod, ""});
+        e->resolved = true;
+        --remaining;
+        report(&evicted.back(), "evicted");
+        continue;
       }
+      e->next_look = SteadyClock::now() + kGonePoll;
     }
-    if (pending.empty()) break;
-    auto wake = std::min_element(pending.begin(), pending.end(), [](const auto& x, const auto& y) {
-                  return x.next < y.next;
-                })->next;
-    SleepUntil(wake, cancel);
+    if (!unresolved()) break;
+    std::this_thread::sleep_for(kTick);
   }
-  for (const auto& p : pending) {
-    failed.push_back({p.pod, p.accepted
-                                 ? "evicted, but still present at the deadline (terminating)"
-                                 : (p.last_refusal.empty()
-                                        ? "not evicted before the deadline"
-                                        : "still refused at the deadline: " + p.last_refusal)});
+  // At the deadline a sender is at most finishing a request it started
+  // before it (its client does not start a wait past the deadline): let it
+  // answer, so the report says why the pod is still there. A tunnel gone
+  // (cancellation) or a request that hangs is cut at once or after kGrace.
+  static constexpr std::chrono::seconds kGrace{5};
+  auto all_answered = [&] {
+    return std::all_of(evictions.begin(), evictions.end(), [](const auto& e) {
+      std::lock_guard<std::mutex> lock(e->mu);
+      return e->answered;
+    });
+  };
+  while (!cancel.Cancelled() && SteadyClock::now() < cancel.deadline() + kGrace &&
+         !all_answered()) {
+    std::this_thread::sleep_for(kTick);
   }
+  stop.Cancel();
+  for (auto& e : evictions) e->sender.join();
+  for (auto& e : evictions) {
+    if (e->resolved) continue;
+    std::string why = "not evicted before the deadline";
+    if (!e->refusal) {
+      why = "evicted, but still present at the deadline (terminating)";
+    } else if (e->refusal->reason() == kube::Reason::kTooManyRequests) {
+      why = "still refused at the deadline: " + Describe(*e->refusal);
+    }
+    failed.push_back({e->pod, why});
+    --remaining;
+    report(&failed.back(), "failed");
+  }
+
+  // Evictions end in any order: report in the listing's (namespace, name).
+  auto by_name = [](const Outcome& x, const Outcome& y) {
+    return std::tie(x.pod.ns, x.pod.name) < std::tie(y.pod.ns, y.pod.name);
+  };
+  std::sort(evicted.begin(), evicted.end(), by_name);
+  std::sort(failed.begin(), failed.end(), by_name);
 
   json::Document doc(rapidjson::kObjectType);
   json::Set(doc, "cordoned", json::Value(true), doc.GetAllocator());
@@ -454,8 +478,8 @@ ActionKind NodeDrainKind(std::shared_ptr<kube::RestClient> client, const ActionP
     if (auto err = ReadBool(p, "force", &o.force)) return *err;
     PreparedAction a;
     a.targets = {NodeTarget(o.node)};
-    a.execute = [client, o, policy](const ActionRequest&, const CancelToken& cancel) {
-      return Drain(*client, o, policy, cancel);
+    a.execute = [client, o, policy](const ActionRequest& req, const CancelToken& cancel) {
+      return Drain(*client, o, policy, req, cancel);
     };
     return a;
   };

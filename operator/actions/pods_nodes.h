@@ -36,10 +36,13 @@
 //         - everything else is evicted: POST pods/<name>/eviction (policy/v1
 //           Eviction; deleteOptions.gracePeriodSeconds = N when given) so
 //           PodDisruptionBudgets are honoured;
-//      3. a 429 (a PDB allows no disruption now) is retried with backoff
-//         (250 ms doubling to 5 s, at least the server's Retry-After) until
-//         the request's deadline; a 404 means the pod is already gone
-//         (evicted); any other refusal is final for that pod (`failed`);
+//      3. each pod's eviction is sent on its own thread (as kubectl's
+//         goroutine per pod), through RestClient::CreateSubresource with the
+//         request's deadline: a 429 (a PDB allows no disruption now) and
+//         5xx are retried with the client's backoff, at least the server's
+//         Retry-After, until a wait would pass the deadline; a 404 means the
+//         pod is already gone (evicted); any other refusal is final for that
+//         pod (`failed`);
 //      4. wait (until the deadline) for every evicted pod to be gone (absent,
 //         or replaced by a pod with another uid).
 //    The drain learns which namespaces it may touch from the same
@@ -58,10 +61,15 @@
 //    except DaemonSet-managed and mirror pods (what kubectl drain
 //    --ignore-daemonsets leaves); a pod skipped for namespace policy,
 //    local storage or no controller makes it false. The deadline ending a
-//    drain is not an error: the result reports each pod (the tunnel
-//    protocol has no progress messages for requests, so the per-pod
-//    outcome in the result is the progress report). Cancellation (tunnel
-//    gone) is `cancelled`.
+//    drain is not an error: the result reports each pod. Cancellation
+//    (tunnel gone) is `cancelled`.
+//    Progress (ActionRequest::Progress, a `progress` message to a backend
+//    that takes them): one report once the pods are listed and sorted, then
+//    one per pod as its outcome is known (skipped at once; evicted, or
+//    failed, as it happens or at the deadline):
+//      {"node", "pod"?: {"namespace","name"}, "outcome"?: "evicted" |
+//       "skipped" | "failed", "reason"?, "evicted", "skipped", "failed",
+//       "remaining"}    (running counts; remaining = evictions unresolved)
 #pragma once
 
 #include <memory>

@@ -494,9 +494,16 @@ struct Agent::Impl {
             actions_registry->Register(std::move(kind));
           }
         }
+        // Progress reports go back on the tunnel the request came on.
         for (const auto& kind : actions_registry->Kinds()) {
-          t->HandleRequests(kind, [actions_registry](const protocol::Request& r, Reply reply) {
-            actions_registry->Handle(r, std::move(reply));
+          t->HandleRequests(kind, [actions_registry, weak_tunnel](const protocol::Request& r,
+                                                                      Reply reply) {
+            actions_registry->Handle(r, std::move(reply),
+                                     [weak_tunnel, id = r.id](std::string report) {
+                                       if (auto tunnel = weak_tunnel.lock()) {
+                                         tunnel->SendProgress(id, std::move(report));
+                                       }
+                                     });
           });
         }
       }

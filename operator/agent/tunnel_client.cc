@@ -21,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -239,6 +240,10 @@ struct ClientSession {
   bool dead = false;
   uint64_t alive_events = 0;  // pongs and received frames
   int in_flight = 0;
+  // Requests of this session not answered yet: only these may get a
+  // progress report, and only if the backend takes them. Tunnel thread.
+  std::set<std::string> unanswered;
+  bool takes_progress = false;  // welcome.capabilities has "progress"
   std::function<void()> kill;  // drops the transport
   // Guarded by Impl::mu.
   size_t queued_messages = 0;
@@ -576,6 +581,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
     session->max_send_bytes = std::min(options.max_message_bytes, welcome->limits.max_message_bytes);
     session->last_ack = welcome->last_ack;
     session->max_sent_seq = welcome->last_ack;
+    session->takes_progress = welcome->Has(protocol::kCapabilityProgress);
     session->kill = kill_attempt;
     if (message_deflate) session->queue.EnableCompression();
     std::weak_ptr<ClientSession> weak_session = session;
@@ -856,6 +862,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     ++session->in_flight;
+    session->unanswered.insert(req.id);
     auto answered = std::make_shared<std::atomic<bool>>(false);
     std::weak_ptr<Impl> weak_self = shared_from_this();
     std::weak_ptr<ClientSession> weak_session = session;
@@ -870,6 +877,7 @@ struct TunnelClient::Impl : std::enable_shared_from_this<Impl> {
         auto s = weak_session.lock();
         if (!self || !s || s->ended) return;  // the session is gone; the backend times out
         --s->in_flight;
+        s->unanswered.erase(r.id);
         self->Push(s, r);
       });
     };
@@ -1031,6 +1039,29 @@ SendStatus TunnelClient::Send(const protocol::Message& message) {
     s->queue.Push(std::move(text));
   });
   return SendStatus::kOk;
+}
+
+void TunnelClient::SendProgress(const std::string& request_id, std::string payload_json) {
+  Impl& d = *impl_;
+  if (d.stop_requested) return;
+  protocol::Progress progress{request_id, std::move(payload_json)};
+  if (!protocol::Encode(progress)) {
+    log::Error("progress report is not a valid message; dropped", {{"id", request_id}});
+    return;
+  }
+  std::shared_ptr<ClientSession> s;
+  {
+    std::lock_guard lock(d.mu);
+    s = d.session;
+    // A report is advisory: with the queue full it waits for nobody.
+    if (!s || !s->takes_progress || s->queued_messages >= d.options.max_queue_messages) return;
+  }
+  std::weak_ptr<Impl> weak = impl_;
+  asio::post(d.io, [weak, s, progress = std::move(progress)] {
+    auto self = weak.lock();
+    if (!self || s->ended || !s->unanswered.count(progress.id)) return;
+    self->Push(s, progress);
+  });
 }
 
 void TunnelClient::CloseSession(uint16_t code, std::string reason) {

@@ -134,6 +134,13 @@ class TunnelClient {
   // Queues a message for the current session. kOk means queued, not
   // delivered: delivery is confirmed by acks/responses only. Never blocks.
   SendStatus Send(const protocol::Message& message);
+  // Reports progress (a JSON object) on request `request_id` of the current
+  // session, before its response. Advisory, so silently dropped when the
+  // backend's welcome did not offer "progress", the request came in on an
+  // earlier session or is already answered, or the queue is full; one
+  // larger than the session's message limit is logged and dropped.
+  // Never blocks; any thread.
+  void SendProgress(const std::string& request_id, std::string payload_json);
   // Ends the current session (if any) with a close frame after what is
   // queued; the client then reconnects with backoff. For a caller that
   // cannot go on in this session (e.g. the stream could not be sent).

@@ -2,7 +2,6 @@
 
 #include <utility>  // before Boost 1.74 awaitable.hpp, which lacks it
 
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -33,11 +32,14 @@
 #include "common/time_format.h"
 #include "common/log.h"
 #include "hub/api_users.h"
+#include "hub/console.h"
+#include "hub/rest_api.h"
 #include "hub/scan_diff.h"
 #include "hub/state_store.h"
 #include "hub/stream_payload.h"
 #include "hub/token_store.h"
 #include "net/http_server.h"
+#include "net/secure_random.h"
 #include "net/tls.h"
 #include "net/ws_io.h"
 
@@ -53,18 +55,6 @@ using asio::use_awaitable;
 using protocol::Message;
 
 namespace {
-
-std::string RandomId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // RAND_bytes only fails without entropy; fall back to time + address.
-    auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-    return fmt::format("s{:x}{:x}", t, reinterpret_cast<uintptr_t>(&t));
-  }
-  std::string out;
-  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 // An unset time point (never) is "", not 1970.
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
@@ -94,6 +84,7 @@ std::string_view ChooseSubprotocol(std::string_view header, bool allow_deflate) 
 struct Pending {
   std::function<void(RequestResult)> done;
   std::shared_ptr<asio::steady_timer> timer;
+  std::function<void(std::string)> progress;  // may be empty
 };
 
 // 127.0.0.0/8, ::1 and "localhost": reachable from this host only.
@@ -102,70 +93,6 @@ bool IsLoopbackAddress(const std::string& address) {
   boost::system::error_code ec;
   auto a = asio::ip::make_address(address, ec);
   return !ec && a.is_loopback();
-}
-
-net::HttpResponse JsonError(int status, std::string_view message) {
-  return net::HttpResponse::Json(status,
-                                 fmt::format(R"({{"error":"{}"}})", net::JsonEscape(message)));
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding (and '+' as space in queries); false on a malformed
-// escape or a decoded NUL.
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      int hi = i + 1 < in.size() ? HexDigit(in[i + 1]) : -1;
-      int lo = i + 2 < in.size() ? HexDigit(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      if (c == '\0') return false;
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    out->push_back(c);
-  }
-  return true;
-}
-
-// The query string as decoded name → value; only `allowed` names, each at
-// most once. "" and the error otherwise.
-std::string ParseQuery(std::string_view query, std::initializer_list<std::string_view> allowed,
-                       std::map<std::string, std::string>* out) {
-  out->clear();
-  size_t i = 0;
-  while (i < query.size()) {
-    size_t end = query.find('&', i);
-    if (end == std::string_view::npos) end = query.size();
-    std::string_view item = query.substr(i, end - i);
-    i = end + 1;
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
-    std::string name, value;
-    if (!PercentDecode(item.substr(0, eq), true, &name) ||
-        (eq != std::string_view::npos && !PercentDecode(item.substr(eq + 1), true, &value))) {
-      return "malformed percent-encoding in the query";
-    }
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string names;
-      for (auto a : allowed) names += fmt::format("{}{}", names.empty() ? "" : ", ", a);
-      return fmt::format("unknown query parameter \"{}\" (allowed: {})", name.substr(0, 64),
-                         names.empty() ? "none" : names);
-    }
-    if (!out->emplace(name, std::move(value)).second) {
-      return fmt::format("query parameter \"{}\" given twice", name);
-    }
-  }
-  return {};
 }
 
 }  // namespace
@@ -194,6 +121,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
   std::unique_ptr<net::HttpServer> api;
+  std::unique_ptr<RestApi> rest;  // the routes on `api`
   std::function<void(const std::string&, const Message&)> on_message;
   uint16_t tunnel_port = 0;
   bool started = false;
@@ -352,7 +280,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
 
     auto ex = co_await asio::this_coro::executor;
     auto session = std::make_shared<Session>(ex);
-    session->id = RandomId();
+    session->id = net::RandomHex(16);
     session->cluster = match->cluster;
     session->remote = remote;
     sessions.insert(session);
@@ -487,6 +415,16 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
         p.timer->cancel();
         p.done(RequestResult{RequestResult::Status::kOk, *resp, {}});
       }
+    } else if (auto* progress = std::get_if<protocol::Progress>(&m)) {
+      // A report may cross the response or the timeout: then nobody waits
+      // for it any more, which is not the agent's fault.
+      auto it = session->pending.find(progress->id);
+      if (it == session->pending.end()) {
+        log::Debug("progress for no outstanding request", {{"cluster", session->cluster},
+                                                           {"id", progress->id}});
+      } else if (it->second.progress) {
+        it->second.progress(progress->payload);
+      }
     } else if (auto* err = std::get_if<protocol::Error>(&m)) {
       log::Warn("agent reported an error", {{"cluster", session->cluster}, {"code", err->code},
                                             {"message", err->message}});
@@ -528,6 +466,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
     w.version = version;
     w.limits.max_message_bytes = options.max_message_bytes;
     w.limits.max_in_flight_requests = options.max_in_flight_requests;
+    w.capabilities = {std::string(protocol::kCapabilityProgress)};
     {
       std::lock_guard lock(mu);
       ClusterStatus& c = clusters[session->cluster];
@@ -649,10 +588,18 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
                                      {"reason", reason}});
   }
 
+  std::vector<ClusterStatus> ClustersCopy() const {
+    std::lock_guard lock(mu);
+    std::vector<ClusterStatus> out;
+    for (const auto& [name, c] : clusters) out.push_back(c);
+    return out;
+  }
+
   // ---- requests -------------------------------------------------------------
 
   void StartRequest(const std::string& cluster, const std::string& kind, const std::string& payload,
-                    std::chrono::milliseconds timeout, std::function<void(RequestResult)> done) {
+                    std::chrono::milliseconds timeout, std::function<void(RequestResult)> done,
+                    std::function<void(std::string)> progress) {
     auto it = live.find(cluster);
     if (stopped || it == live.end() || it->second->queue.closing()) {
       return done({RequestResult::Status::kNotConnected, {}, "cluster not connected: " + cluster});
@@ -687,377 +634,18 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
       s->pending.erase(p);
       cb({RequestResult::Status::kTimeout, {}, "no response within the timeout"});
     });
-    session->pending.emplace(id, Pending{std::move(done), timer});
+    session->pending.emplace(id, Pending{std::move(done), timer, std::move(progress)});
     session->queue.Push(std::move(*text));
-  }
-
-  // ---- REST API ---------------------------------------------------------------
-
-  // ---- REST API authorization (api_users.h) -----------------------------------
-
-  // The caller of an API request for `cluster` (empty: none in particular),
-  // or the 401/403 to answer. Without a users file everyone is an operator:
-  // Start() allows that on a loopback address only.
-  std::variant<ApiUser, net::HttpResponse> Authorize(const net::HttpRequest& req, ApiRole need,
-                                                     std::string_view cluster) {
-    if (!users) return ApiUser{"anonymous", ApiRole::kOperator, {}};
-    const std::string authorization = req.Header("authorization");  // the token views into it
-    std::string_view token = BearerToken(authorization);
-    std::optional<ApiUser> user = token.empty() ? std::nullopt : users->Authenticate(token);
-    if (!user) {
-      log::Warn("api request refused: no valid bearer token",
-                {{"method", req.method}, {"path", req.path}, {"remote", req.remote},
-                 {"tokenPresent", !token.empty()}});
-      auto r = JsonError(401, token.empty() ? "an Authorization: Bearer token is required"
-                                            : "the bearer token is not valid");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"srexpert-hub\"");
-      return r;
-    }
-    if (need == ApiRole::kOperator && user->role != ApiRole::kOperator) {
-      return JsonError(403, fmt::format("user \"{}\" has role viewer; sending requests to agents "
-                                        "needs role operator",
-                                        user->name));
-    }
-    if (!cluster.empty() && !user->MaySee(cluster)) {
-      return JsonError(403, fmt::format("user \"{}\" may not use cluster \"{}\"", user->name,
-                                        cluster.substr(0, 253)));
-    }
-    return *user;
-  }
-
-  // The cluster segment of /api/v1/clusters/<name>/..., decoded, or the
-  // answer to a path without one (404) or with bad percent-encoding (400).
-  static std::variant<std::string, net::HttpResponse> ClusterOfPath(std::string_view path) {
-    constexpr std::string_view kPrefix = "/api/v1/clusters/";
-    std::string_view rest = path.substr(kPrefix.size());
-    std::string_view segment = rest.substr(0, rest.find('/'));
-    if (segment.empty() || segment.size() == rest.size()) return JsonError(404, "not found");
-    std::string cluster;
-    if (!PercentDecode(segment, false, &cluster) || cluster.empty()) {
-      return JsonError(400, "malformed percent-encoding in the cluster name");
-    }
-    return cluster;
-  }
-
-  // One audit record (state store and log) for a request sent through the
-  // API: who, where, what, on which object, and how it ended.
-  void Audit(const ApiUser& who, const std::string& cluster, const std::string& kind,
-             const json::Value* payload, const std::string& outcome, const std::string& message) {
-    json::Document record(rapidjson::kObjectType);
-    auto& a = record.GetAllocator();
-    json::SetString(record, "time", FormatRfc3339(std::chrono::system_clock::now()), a);
-    json::SetString(record, "user", who.name, a);
-    json::SetString(record, "role", RoleName(who.role), a);
-    json::SetString(record, "authenticated", users ? "bearer" : "none (no users file)", a);
-    json::SetString(record, "cluster", cluster, a);
-    json::SetString(record, "kind", kind, a);
-    // The target as the payload names it; never the payload itself (it may
-    // hold chart values or manifests with credentials).
-    json::Value target(rapidjson::kObjectType);
-    if (payload && payload->IsObject()) {
-      for (const char* key : {"kind", "namespace", "name", "release", "node"}) {
-        const json::Value* v = json::Find(*payload, {key});
-        if (v && v->IsString() && v->GetStringLength() <= 253) {
-          json::SetString(target, key, std::string_view(v->GetString(), v->GetStringLength()), a);
-        }
-      }
-    }
-    json::Set(record, "target", std::move(target), a);
-    json::SetString(record, "outcome", outcome, a);
-    json::SetString(record, "message", message.substr(0, 1024), a);
-    std::string error;
-    if (!store->AppendAudit(cluster, json::Dump(record), &error)) {
-      log::Error("audit record not stored", {{"cluster", cluster}, {"error", error}});
-    }
-    log::Info("api request", {{"user", who.name}, {"cluster", cluster}, {"kind", kind},
-                              {"outcome", outcome}});
-  }
-
-  // The audit outcome of an answer: "ok", the agent's error code, or the
-  // hub's reason for not delivering it.
-  static std::pair<std::string, std::string> OutcomeOf(const RequestResult& r) {
-    using S = RequestResult::Status;
-    switch (r.status) {
-      case S::kOk:
-        if (r.response.ok) return {"ok", ""};
-        return {r.response.error.code, r.response.error.message};
-      case S::kNotConnected: return {"not_connected", r.error};
-      case S::kBusy: return {"busy", r.error};
-      case S::kTimeout: return {"timeout", r.error};
-      case S::kDisconnected: return {"disconnected", r.error};
-      case S::kInvalid: return {"invalid", r.error};
-      case S::kStopped: return {"stopped", r.error};
-    }
-    return {"internal", r.error};
-  }
-
-  // ---- REST API ---------------------------------------------------------------
-
-  void InstallApi() {
-    std::weak_ptr<Impl> weak = shared_from_this();
-    api->Handle("GET", "/healthz", [](const net::HttpRequest&) {
-      return net::HttpResponse::Text(200, "ok\n");
-    });
-    api->Handle("GET", "/api/v1/clusters", [weak](const net::HttpRequest& req) {
-      auto self = weak.lock();
-      if (!self) return net::HttpResponse::Text(503, "stopping\n");
-      auto caller = self->Authorize(req, ApiRole::kViewer, "");
-      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) return std::move(*refused);
-      const ApiUser& user = std::get<ApiUser>(caller);
-      std::vector<ClusterStatus> list;
-      {
-        std::lock_guard lock(self->mu);
-        for (const auto& [name, c] : self->clusters) {
-          if (user.MaySee(name)) list.push_back(c);
-        }
-      }
-      return net::HttpResponse::Json(200, ClustersJson(list));
-    });
-    api->Handle("GET", "/api/v1/clusters/*", [weak](const net::HttpRequest& req) {
-      auto self = weak.lock();
-      if (!self) return net::HttpResponse::Text(503, "stopping\n");
-      auto cluster = ClusterOfPath(req.path);
-      if (auto* bad = std::get_if<net::HttpResponse>(&cluster)) return std::move(*bad);
-      auto caller = self->Authorize(req, ApiRole::kViewer, std::get<std::string>(cluster));
-      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) return std::move(*refused);
-      return self->ServeClusterState(req);
-    });
-    api->HandleAsync("POST", "/api/v1/clusters/*", [weak](const net::HttpRequest& req,
-                                                         net::Respond respond) {
-      auto self = weak.lock();
-      if (!self) return respond(net::HttpResponse::Text(503, "stopping\n"));
-      constexpr std::string_view kPrefix = "/api/v1/clusters/";
-      std::string rest = req.path.substr(kPrefix.size());
-      size_t slash = rest.find('/');
-      if (slash == std::string::npos || rest.substr(slash) != "/requests" || slash == 0) {
-        return respond(net::HttpResponse::Text(404, "not found\n"));
-      }
-      auto parsed_cluster = ClusterOfPath(req.path);
-      if (auto* bad = std::get_if<net::HttpResponse>(&parsed_cluster)) {
-        return respond(std::move(*bad));
-      }
-      auto cluster = std::make_optional(std::get<std::string>(parsed_cluster));
-      std::string parse_error;
-      auto doc = json::Parse(req.body, &parse_error);
-      auto caller = self->Authorize(req, ApiRole::kOperator, *cluster);
-      if (auto* refused = std::get_if<net::HttpResponse>(&caller)) {
-        // A known user refused by role or cluster is audited; an unknown
-        // caller (401) only logged: there is no one to name.
-        if (refused->status == 403 && self->users) {
-          const std::string authorization = req.Header("authorization");
-          auto user = self->users->Authenticate(BearerToken(authorization));
-          if (user) {
-            std::string kind = doc && doc->IsObject() ? json::GetString(*doc, {"kind"}) : "";
-            self->Audit(*user, *cluster, kind.substr(0, 128),
-                        doc && doc->IsObject() ? json::Find(*doc, {"payload"}) : nullptr,
-                        "forbidden", "refused by the hub: " + refused->body.substr(0, 512));
-          }
-        }
-        return respond(std::move(*refused));
-      }
-      ApiUser user = std::get<ApiUser>(caller);
-      if (!doc || !doc->IsObject()) {
-        return respond(net::HttpResponse::Json(
-            400, fmt::format(R"({{"error":"{}"}})", net::JsonEscape(doc ? "body must be a JSON object" : parse_error))));
-      }
-      std::string kind = json::GetString(*doc, {"kind"});
-      int64_t timeout_ms = json::GetInt(*doc, {"timeoutMs"}, 30000);
-      json::Value* payload = json::FindMutable(*doc, {"payload"});
-      if (kind.empty() || timeout_ms <= 0 || timeout_ms > 86'400'000 ||
-          (payload && !payload->IsObject())) {
-        return respond(net::HttpResponse::Json(
-            400, R"j({"error":"need kind (string), optional payload (object), optional timeoutMs (1..86400000)"})j"));
-      }
-      // With users, the authenticated name is who asked: a requestedBy sent
-      // by the client is replaced, so the agent's audit Event cannot be
-      // attributed to someone else.
-      if (self->users) {
-        if (!payload) {
-          json::Set(*doc, "payload", json::Value(rapidjson::kObjectType), doc->GetAllocator());
-          payload = json::FindMutable(*doc, {"payload"});
-        }
-        json::SetString(*payload, "requestedBy", user.name, doc->GetAllocator());
-      }
-      std::string payload_json = payload ? json::Dump(*payload) : "{}";
-      auto audited = std::make_shared<json::Document>();
-      if (payload) audited->CopyFrom(*payload, audited->GetAllocator());
-      self->SendRequestAsync(
-          *cluster, kind, payload_json, std::chrono::milliseconds(timeout_ms),
-          [weak, respond, user, cluster = *cluster, kind, audited](RequestResult r) {
-            if (auto self = weak.lock()) {
-              auto [outcome, message] = OutcomeOf(r);
-              self->Audit(user, cluster, kind, audited->IsObject() ? audited.get() : nullptr,
-                          outcome, message);
-            }
-            respond(ResultToHttp(r));
-          });
-    });
-  }
-
-  // GET /api/v1/clusters/<name>/{resources,events,metrics,scans/latest,scans/diff}.
-  net::HttpResponse ServeClusterState(const net::HttpRequest& req) {
-    constexpr std::string_view kPrefix = "/api/v1/clusters/";
-    std::string_view rest = std::string_view(req.path).substr(kPrefix.size());
-    size_t slash = rest.find('/');
-    if (slash == std::string_view::npos || slash == 0) return JsonError(404, "not found");
-    std::string_view what = rest.substr(slash + 1);
-    std::string cluster;
-    if (!PercentDecode(rest.substr(0, slash), false, &cluster)) {
-      return JsonError(400, "malformed percent-encoding in the cluster name");
-    }
-    std::map<std::string, std::string> query;
-    std::string error;
-    if (what == "resources") {
-      error = ParseQuery(req.query, {"kind", "namespace"}, &query);
-    } else if (what == "events") {
-      error = ParseQuery(req.query, {"namespace", "limit"}, &query);
-    } else if (what == "audit") {
-      error = ParseQuery(req.query, {"limit"}, &query);
-    } else if (what == "metrics" || what == "scans/latest" || what == "scans/diff") {
-      error = ParseQuery(req.query, {}, &query);
-    } else {
-      return JsonError(404, "not found");
-    }
-    if (!error.empty()) return JsonError(400, error);
-    {
-      std::lock_guard lock(mu);
-      if (!clusters.count(cluster)) {
-        return JsonError(404, fmt::format("unknown cluster \"{}\"", cluster.substr(0, 253)));
-      }
-    }
-    auto bad = [](const std::string& name, std::string_view rule) {
-      return JsonError(400, fmt::format("query parameter {}: {}", name, rule));
-    };
-    std::optional<std::string> ns;
-    if (auto it = query.find("namespace"); it != query.end()) {
-      if (it->second.size() > 253) return bad("namespace", "must be 0..253 bytes");
-      ns = it->second;
-    }
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto str = [&](std::string_view v) {
-      w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-    };
-    auto raw = [&](const std::string& json, rapidjson::Type type) {
-      w.RawValue(json.data(), json.size(), type);
-    };
-    if (what == "resources") {
-      ResourceFilter filter;
-      filter.ns = ns;
-      if (auto it = query.find("kind"); it != query.end()) {
-        if (it->second.empty() || it->second.size() > 64) return bad("kind", "must be 1..64 bytes");
-        filter.kind = it->second;
-      }
-      ResourcesView view;
-      if (!store->Resources(cluster, filter, &view, &error)) return StoreError(cluster, error);
-      w.StartObject();
-      w.Key("cluster");
-      str(cluster);
-      w.Key("kinds");
-      raw(view.kinds_json, rapidjson::kArrayType);
-      w.Key("items");
-      w.StartArray();
-      for (const ResourceRecord& r : view.items) {
-        w.StartObject();
-        w.Key("kind");
-        str(r.kind);
-        w.Key("namespace");
-        str(r.ns);
-        w.Key("name");
-        str(r.name);
-        w.Key("object");
-        raw(r.object, rapidjson::kObjectType);
-        w.EndObject();
-      }
-      w.EndArray();
-      w.EndObject();
-    } else if (what == "events") {
-      int64_t limit = 500;
-      if (auto it = query.find("limit"); it != query.end()) {
-        const std::string& v = it->second;
-        bool digits = !v.empty() && v.size() <= 4 &&
-                      std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-        limit = digits ? std::stoll(v) : 0;
-        if (limit < 1 || limit > 5000) return bad("limit", "must be an integer 1..5000");
-      }
-      std::vector<std::string> events;
-      if (!store->Events(cluster, ns, limit, &events, &error)) return StoreError(cluster, error);
-      w.StartObject();
-      w.Key("items");
-      w.StartArray();
-      for (const std::string& e : events) raw(e, rapidjson::kObjectType);
-      w.EndArray();
-      w.EndObject();
-    } else if (what == "audit") {
-      int64_t limit = 100;
-      if (auto it = query.find("limit"); it != query.end()) {
-        const std::string& v = it->second;
-        bool digits = !v.empty() && v.size() <= 5 &&
-                      std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-        limit = digits ? std::stoll(v) : 0;
-        if (limit < 1 || limit > 10000) return bad("limit", "must be an integer 1..10000");
-      }
-      std::vector<std::string> records;
-      if (!store->Audit(cluster, limit, &records, &error)) return StoreError(cluster, error);
-      w.StartObject();
-      w.Key("items");
-      w.StartArray();
-      for (const std::string& r : records) raw(r, rapidjson::kObjectType);
-      w.EndArray();
-      w.EndObject();
-    } else if (what == "scans/latest" || what == "scans/diff") {
-      std::optional<std::string> latest, previous;
-      if (!store->Scans(cluster, &latest, &previous, &error)) return StoreError(cluster, error);
-      if (!latest) return JsonError(404, "no scan report received yet");
-      if (what == "scans/latest") return net::HttpResponse::Json(200, std::move(*latest));
-      std::string diff = ScanDiff(*latest, previous);
-      if (diff.empty()) return StoreError(cluster, "a stored scan report does not parse");
-      return net::HttpResponse::Json(200, std::move(diff));
-    } else {
-      std::optional<std::string> metrics;
-      if (!store->Metrics(cluster, &metrics, &error)) return StoreError(cluster, error);
-      if (metrics) return net::HttpResponse::Json(200, std::move(*metrics));
-      return net::HttpResponse::Json(200, R"({"available":false,"reason":"no sample received yet"})");
-    }
-    return net::HttpResponse::Json(200, std::string(buf.GetString(), buf.GetSize()));
-  }
-
-  static net::HttpResponse StoreError(const std::string& cluster, const std::string& error) {
-    log::Error("state store query failed", {{"cluster", cluster}, {"error", error}});
-    return JsonError(500, "state store query failed");
-  }
-
-  static net::HttpResponse ResultToHttp(const RequestResult& r) {
-    using S = RequestResult::Status;
-    auto err = [](int status, const std::string& msg) {
-      return net::HttpResponse::Json(status, fmt::format(R"({{"error":"{}"}})", net::JsonEscape(msg)));
-    };
-    switch (r.status) {
-      case S::kOk:
-        if (r.response.ok) {
-          return net::HttpResponse::Json(200, fmt::format(R"({{"ok":true,"payload":{}}})", r.response.payload));
-        }
-        return net::HttpResponse::Json(
-            200, fmt::format(R"({{"ok":false,"error":{{"code":"{}","message":"{}"}}}})",
-                             net::JsonEscape(r.response.error.code),
-                             net::JsonEscape(r.response.error.message)));
-      case S::kNotConnected: return err(404, r.error);
-      case S::kBusy: return err(429, r.error);
-      case S::kTimeout: return err(504, r.error);
-      case S::kDisconnected: return err(502, r.error);
-      case S::kInvalid: return err(400, r.error);
-      case S::kStopped: return err(503, r.error);
-    }
-    return err(500, "unknown");
   }
 
   void SendRequestAsync(const std::string& cluster, const std::string& kind,
                         const std::string& payload, std::chrono::milliseconds timeout,
-                        std::function<void(RequestResult)> done) {
+                        std::function<void(RequestResult)> done,
+                        std::function<void(std::string)> progress = {}) {
     if (stopped) return done({RequestResult::Status::kStopped, {}, "hub stopping"});
     asio::post(io, [self = shared_from_this(), cluster, kind, payload, timeout,
-                    done = std::move(done)]() mutable {
-      self->StartRequest(cluster, kind, payload, timeout, std::move(done));
+                    done = std::move(done), progress = std::move(progress)]() mutable {
+      self->StartRequest(cluster, kind, payload, timeout, std::move(done), std::move(progress));
     });
   }
 
@@ -1191,7 +779,29 @@ bool Hub::Start(std::string* error) {
       api_options.tls_key_file = o.tls_key_file;
     }
     d.api = std::make_unique<net::HttpServer>(api_options);
-    d.InstallApi();
+    std::weak_ptr<Impl> weak = impl_;
+    RestApiBackend backend;
+    backend.clusters = [weak] {
+      auto self = weak.lock();
+      return self ? self->ClustersCopy() : std::vector<ClusterStatus>{};
+    };
+    backend.known = [weak](const std::string& cluster) {
+      auto self = weak.lock();
+      if (!self) return false;
+      std::lock_guard lock(self->mu);
+      return self->clusters.count(cluster) > 0;
+    };
+    backend.send_request = [weak](const std::string& cluster, const std::string& kind,
+                                  const std::string& payload, std::chrono::milliseconds timeout,
+                                  std::function<void(RequestResult)> done,
+                                  std::function<void(std::string)> progress) {
+      auto self = weak.lock();
+      if (!self) return done({RequestResult::Status::kStopped, {}, "hub stopping"});
+      self->SendRequestAsync(cluster, kind, payload, timeout, std::move(done), std::move(progress));
+    };
+    d.rest = std::make_unique<RestApi>(d.users.get(), d.store.get(), std::move(backend));
+    d.rest->Install(*d.api);
+    InstallConsole(*d.api);
     if (!d.api->Start(error)) return false;
   }
   d.started = true;
@@ -1223,18 +833,15 @@ void Hub::Stop() {
   d.thread.join();
 }
 
-std::vector<ClusterStatus> Hub::Clusters() const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<ClusterStatus> out;
-  for (const auto& [name, c] : impl_->clusters) out.push_back(c);
-  return out;
-}
+std::vector<ClusterStatus> Hub::Clusters() const { return impl_->ClustersCopy(); }
 
 void Hub::SendRequest(const std::string& cluster, const std::string& kind,
                       const std::string& payload_json, std::chrono::milliseconds timeout,
-                      std::function<void(RequestResult)> done) {
+                      std::function<void(RequestResult)> done,
+                      std::function<void(std::string)> progress) {
   if (!impl_->started) return done({RequestResult::Status::kStopped, {}, "hub not started"});
-  impl_->SendRequestAsync(cluster, kind, payload_json, timeout, std::move(done));
+  impl_->SendRequestAsync(cluster, kind, payload_json, timeout, std::move(done),
+                          std::move(progress));
 }
 
 std::string ClustersJson(const std::vector<ClusterStatus>& clusters) {

@@ -10,22 +10,9 @@
 // payloads") is decoded strictly and applied to a StateStore (SQLite, a file
 // or in memory) in one transaction per message together with its seq, so a
 // hub restarted on the same state file keeps each cluster's resources,
-// events, metrics and lastAck. A REST API on a second port (srx_net
-// HttpServer):
-//   GET  /healthz                               (never authenticated)
-//   GET  /api/v1/clusters                       clusters, sessions, lastAck
-//   GET  /api/v1/clusters/<name>/resources      ?kind=&namespace=
-//   GET  /api/v1/clusters/<name>/events         ?namespace=&limit=
-//   GET  /api/v1/clusters/<name>/metrics
-//   GET  /api/v1/clusters/<name>/scans/latest, /scans/diff
-//   GET  /api/v1/clusters/<name>/audit          ?limit=  requests made through the API
-//   POST /api/v1/clusters/<name>/requests       {"kind","payload","timeoutMs"}
-// With a users file every route but /healthz needs "Authorization: Bearer":
-// 401 without a valid token, 403 for a viewer POSTing or a cluster the user
-// may not see; GET /api/v1/clusters lists only the user's clusters, and a
-// request's payload.requestedBy is set to the user's name. Every POST is
-// audited (state store, GET .../audit) with who, cluster, kind, target and
-// outcome.
+// events, metrics and lastAck. A REST API and the web console on a second
+// port (srx_net HttpServer): hub/rest_api.h lists the routes and who may
+// call each; hub/console.h serves the console's files.
 // Session history (counters, hello) lives in memory only.
 #pragma once
 
@@ -134,10 +121,13 @@ class Hub {
   std::vector<ClusterStatus> Clusters() const;
 
   // Sends a request to the cluster's live session; `done` runs exactly once,
-  // on a hub thread. `payload_json` must be a JSON object.
+  // on a hub thread. `payload_json` must be a JSON object. `progress` (may
+  // be empty) gets each `progress` payload the agent sends for it before
+  // the response, on the hub's tunnel thread (it must not block).
   void SendRequest(const std::string& cluster, const std::string& kind,
                    const std::string& payload_json, std::chrono::milliseconds timeout,
-                   std::function<void(RequestResult)> done);
+                   std::function<void(RequestResult)> done,
+                   std::function<void(std::string)> progress = {});
 
   // Observes every valid message from agents (after the hub handled it).
   // Runs on the hub's tunnel thread; must not block. Set before Start.

@@ -42,4 +42,17 @@ std::string NewWebSocketKey() {
   return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(n));
 }
 
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  SecureRandomBytes(raw.data(), raw.size());
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes);
+  for (unsigned char c : raw) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 }  // namespace srexpert::net

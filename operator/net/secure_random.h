@@ -1,5 +1,6 @@
 // Unpredictable bytes for the WebSocket client: Sec-WebSocket-Key nonces and
-// frame masking keys (RFC 6455 sections 4.1 and 10.3). Backed by OpenSSL's
+// frame masking keys (RFC 6455 sections 4.1 and 10.3), and ids that must not
+// be guessed. Backed by OpenSSL's
 // DRBG (RAND_bytes); if that ever fails, by the kernel (std::random_device,
 // getrandom on Linux). Never a seeded userspace PRNG: a masking key an
 // application can predict defeats the point of masking. Thread-safe, never
@@ -19,5 +20,9 @@ uint32_t SecureMaskingKey();
 
 // A Sec-WebSocket-Key: 16 random bytes, base64 (24 characters).
 std::string NewWebSocketKey();
+
+// `bytes` random bytes as lower-case hex: unguessable ids (hub sessions,
+// asynchronous API requests).
+std::string RandomHex(size_t bytes);
 
 }  // namespace srexpert::net

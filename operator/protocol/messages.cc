@@ -189,6 +189,10 @@ std::string ValidateOne(const Welcome& m) {
   c.Range("lastAck", m.last_ack, 0, kMaxSeq);
   c.Range("limits.maxMessageBytes", m.limits.max_message_bytes, kMinMaxMessageBytes, INT32_MAX);
   c.Range("limits.maxInFlightRequests", m.limits.max_in_flight_requests, 1, 65535);
+  if (c.error.empty() && m.capabilities.size() > 64) {
+    c.error = "welcome.capabilities: at most 64 entries";
+  }
+  for (const auto& cap : m.capabilities) c.Len("capabilities[]", cap, 1, kMaxShort);
   return c.error;
 }
 
@@ -219,6 +223,12 @@ std::string ValidateOne(const Response& m) {
     c.Len("error.code", m.error.code, 1, kMaxShort);
     c.Len("error.message", m.error.message, 0, kMaxMessage);
   }
+  return c.error;
+}
+
+std::string ValidateOne(const Progress& m) {
+  Checker c("progress");
+  c.Id("id", m.id);
   return c.error;
 }
 
@@ -271,6 +281,7 @@ std::optional<Message> DecodeBody(const std::string& type, const Value& root, Re
       m.limits.max_in_flight_requests = static_cast<int>(std::clamp<int64_t>(in_flight, -1, 1 << 20));
       r.Adopt(lr);
     }
+    r.Strings("capabilities", &m.capabilities, false);
     return m;
   }
   if (type == "ack") {
@@ -311,6 +322,12 @@ std::optional<Message> DecodeBody(const std::string& type, const Value& root, Re
         r.Adopt(er);
       }
     }
+    return m;
+  }
+  if (type == "progress") {
+    Progress m;
+    r.String("id", &m.id, true);
+    r.Object("payload", &m.payload, true);
     return m;
   }
   if (type == "error") {
@@ -388,6 +405,16 @@ bool EncodeBody(Writer& w, const Message& message, std::string* error) {
           Int(w, "maxMessageBytes", m.limits.max_message_bytes);
           Int(w, "maxInFlightRequests", m.limits.max_in_flight_requests);
           w.EndObject();
+          // Absent when empty: the welcome of a backend without extras is
+          // exactly the v1 welcome it always was.
+          if (!m.capabilities.empty()) {
+            w.Key("capabilities");
+            w.StartArray();
+            for (const auto& c : m.capabilities) {
+              w.String(c.data(), static_cast<rapidjson::SizeType>(c.size()));
+            }
+            w.EndArray();
+          }
         } else if constexpr (std::is_same_v<T, Ack>) {
           Int(w, "seq", m.seq);
         } else if constexpr (std::is_same_v<T, StreamMessage>) {
@@ -412,6 +439,9 @@ bool EncodeBody(Writer& w, const Message& message, std::string* error) {
           Str(w, "code", m.error.code);
           Str(w, "message", m.error.message);
           w.EndObject();
+        } else if constexpr (std::is_same_v<T, Progress>) {
+          Str(w, "id", m.id);
+          return Payload(w, "payload", m.payload, error);
         } else if constexpr (std::is_same_v<T, Error>) {
           Str(w, "code", m.code);
           Str(w, "message", m.message);
@@ -463,6 +493,7 @@ std::string_view TypeName(const Message& message) {
           return m.kind == StreamMessage::Kind::kSnapshot ? "snapshot" : "delta";
         else if constexpr (std::is_same_v<T, Request>) return "request";
         else if constexpr (std::is_same_v<T, Response>) return "response";
+        else if constexpr (std::is_same_v<T, Progress>) return "progress";
         else return "error";
       },
       message);
@@ -548,6 +579,13 @@ std::optional<std::string> Encode(const Message& message, std::string* error) {
   }
   if (error) *error = std::move(problem);
   return std::nullopt;
+}
+
+bool Welcome::Has(std::string_view capability) const {
+  for (const auto& c : capabilities) {
+    if (c == capability) return true;
+  }
+  return false;
 }
 
 Response ErrorResponse(std::string id, std::string code, std::string message) {

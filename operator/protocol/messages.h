@@ -34,6 +34,9 @@ inline constexpr int64_t kMinMaxMessageBytes = 64 * 1024;
 inline constexpr int kMaxNestingDepth = 64;
 inline constexpr int kDefaultMaxInFlightRequests = 32;
 inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;
+// welcome.capabilities: the backend takes `progress` messages. An agent
+// sends them only to a backend that lists this (docs/protocol.md, `progress`).
+inline constexpr std::string_view kCapabilityProgress = "progress";
 
 // WebSocket close codes (docs/protocol.md, "Close codes").
 enum CloseCode : uint16_t {
@@ -88,6 +91,10 @@ struct Welcome {
   int version = kVersion;
   int64_t last_ack = 0;
   Limits limits;
+  // What the backend takes beyond the base protocol (kCapabilityProgress).
+  // Optional on the wire; absent = none.
+  std::vector<std::string> capabilities;
+  bool Has(std::string_view capability) const;
 };
 
 struct Ack {
@@ -123,6 +130,14 @@ struct Response {
   ErrorInfo error;             // only with !ok
 };
 
+// A report on a request still running (agent -> backend), zero or more
+// before its response; only to a backend whose welcome lists
+// kCapabilityProgress. The response stays the request's one outcome.
+struct Progress {
+  std::string id;              // the request's id
+  std::string payload = "{}";  // JSON object text
+};
+
 // Session-level error not tied to a request.
 struct Error {
   std::string code;
@@ -130,7 +145,8 @@ struct Error {
   std::string ref;
 };
 
-using Message = std::variant<Hello, Welcome, Ack, StreamMessage, Request, Response, Error>;
+using Message =
+    std::variant<Hello, Welcome, Ack, StreamMessage, Request, Response, Progress, Error>;
 
 // The wire "type" of a message ("hello", "snapshot", ...).
 std::string_view TypeName(const Message& message);

@@ -4,35 +4,21 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
+#include "test/actions/action_call.h"
 #include "test/kube/api_fixture.h"
 
 using namespace srexpert;
 using namespace srexpert::actions;
 using srexpert::kube::testing::ApiFixture;
+using srexpert::actions::testing::CallAction;
+using srexpert::actions::testing::ResultOf;
 using srexpert::kube::testing::Json;
 
 namespace {
-
-protocol::Response Call(ActionRegistry& r, const std::string& id, const std::string& kind,
-                        const std::string& payload, int64_t timeout_ms = 0) {
-  std::promise<protocol::Response> p;
-  auto fut = p.get_future();
-  r.Handle({id, kind, timeout_ms, payload},
-           [&p](protocol::Response x) { p.set_value(std::move(x)); });
-  REQUIRE(fut.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
-  return fut.get();
-}
-
-json::Document Result(const protocol::Response& resp) {
-  REQUIRE(resp.ok);
-  auto doc = json::Parse(resp.payload);
-  REQUIRE(doc);
-  json::Document out;
-  out.CopyFrom((*doc)["result"], out.GetAllocator());
-  return out;
-}
 
 ActionPolicy Policy() {
   ActionPolicy p;
@@ -156,20 +142,20 @@ TEST_CASE("pod.delete deletes one pod with its grace period; a retry is not a se
   ActionRegistry r(Policy(), f.shared_client());
   r.Register(PodDeleteKind(f.shared_client()));
   auto resp =
-      Call(r, "d1", "pod.delete",
+      CallAction(r, "d1", "pod.delete",
            R"({"namespace":"team-a","name":"web-1","gracePeriodSeconds":0,"requestedBy":"alice"})");
-  auto res = Result(resp);
+  auto res = ResultOf(resp);
   CHECK(json::GetBool(res, {"deleted"}));
   CHECK(json::GetString(res, {"uid"}) == uid);
   CHECK_FALSE(PodExists(f, "team-a", "web-1"));
 
   f.server().ResetRequestCounts();
-  auto again = Call(r, "d1", "pod.delete", R"({"namespace":"team-a","name":"web-1"})");
+  auto again = CallAction(r, "d1", "pod.delete", R"({"namespace":"team-a","name":"web-1"})");
   CHECK(again.payload == resp.payload);
   CHECK(f.server().RequestCount("delete") == 0);
   CHECK(r.executions() == 1);
 
-  auto missing = Call(r, "d2", "pod.delete", R"({"namespace":"team-a","name":"web-1"})");
+  auto missing = CallAction(r, "d2", "pod.delete", R"({"namespace":"team-a","name":"web-1"})");
   CHECK_FALSE(missing.ok);
   CHECK(missing.error.code == "not_found");
 }
@@ -192,19 +178,19 @@ TEST_CASE("pod and node refusals happen before any API call", "[actions][pods][n
   f.server().ResetRequestCounts();
 
   // Switches.
-  CHECK(Call(disabled, "s1", "pod.delete", R"({"namespace":"team-a","name":"p"})").error.code ==
+  CHECK(CallAction(disabled, "s1", "pod.delete", R"({"namespace":"team-a","name":"p"})").error.code ==
         "forbidden");
-  CHECK(Call(disabled, "s2", "node.cordon", R"({"name":"n1"})").error.code == "forbidden");
-  CHECK(Call(disabled, "s3", "node.drain", R"({"name":"n1"})").error.code == "forbidden");
+  CHECK(CallAction(disabled, "s2", "node.cordon", R"({"name":"n1"})").error.code == "forbidden");
+  CHECK(CallAction(disabled, "s3", "node.drain", R"({"name":"n1"})").error.code == "forbidden");
   // Namespaces: outside the allow-list, system, the agent's own.
-  CHECK(Call(r, "n1", "pod.delete", R"({"namespace":"team-b","name":"p"})").error.code ==
+  CHECK(CallAction(r, "n1", "pod.delete", R"({"namespace":"team-b","name":"p"})").error.code ==
         "forbidden");
   CHECK(
-      Call(r, "n2", "pod.delete", R"({"namespace":"kube-system","name":"coredns-1"})").error.code ==
+      CallAction(r, "n2", "pod.delete", R"({"namespace":"kube-system","name":"coredns-1"})").error.code ==
       "forbidden");
-  CHECK(Call(r, "n3", "pod.delete", R"({"namespace":"kube-node-lease","name":"p"})").error.code ==
+  CHECK(CallAction(r, "n3", "pod.delete", R"({"namespace":"kube-node-lease","name":"p"})").error.code ==
         "forbidden");
-  CHECK(Call(r, "n4", "pod.delete", R"({"namespace":"srexpert","name":"agent-1"})").error.code ==
+  CHECK(CallAction(r, "n4", "pod.delete", R"({"namespace":"srexpert","name":"agent-1"})").error.code ==
         "forbidden");
   // Bad payloads.
   for (const char* bad :
@@ -213,20 +199,20 @@ TEST_CASE("pod and node refusals happen before any API call", "[actions][pods][n
         R"({"namespace":"team-a","name":"p","gracePeriodSeconds":"5"})",
         R"({"namespace":"team-a","name":"p","grace":5})", R"({"namespace":"Team_A","name":"p"})",
         R"({"namespace":"team-a","name":"P Q"})"}) {
-    auto resp = Call(r, std::string("b-pod-") + bad, "pod.delete", bad);
+    auto resp = CallAction(r, std::string("b-pod-") + bad, "pod.delete", bad);
     CHECK(resp.error.code == "invalid");
     CHECK_FALSE(resp.error.message.empty());
   }
   for (const char* kind : {"node.cordon", "node.uncordon", "node.drain"}) {
     for (const char* bad :
          {R"({})", R"({"name":""})", R"({"name":"n1","namespace":"x"})", R"({"name":"N_1"})"}) {
-      CHECK(Call(r, std::string("b-") + kind + bad, kind, bad).error.code == "invalid");
+      CHECK(CallAction(r, std::string("b-") + kind + bad, kind, bad).error.code == "invalid");
     }
   }
   for (const char* bad :
        {R"({"name":"n1","force":"yes"})", R"({"name":"n1","deleteEmptyDirData":1})",
         R"({"name":"n1","gracePeriodSeconds":-5})", R"({"name":"n1","ignoreDaemonsets":false})"}) {
-    CHECK(Call(r, std::string("b-drain-") + bad, "node.drain", bad).error.code == "invalid");
+    CHECK(CallAction(r, std::string("b-drain-") + bad, "node.drain", bad).error.code == "invalid");
   }
   CHECK(f.server().RequestCount("get") == 0);
   CHECK(f.server().RequestCount("list") == 0);
@@ -243,31 +229,31 @@ TEST_CASE("node.cordon and node.uncordon patch spec.unschedulable as kubectl doe
   r.Register(NodeCordonKind(f.shared_client()));
   r.Register(NodeUncordonKind(f.shared_client()));
 
-  auto c1 = Call(r, "c1", "node.cordon", R"({"name":"n1","requestedBy":"bob"})");
-  auto res = Result(c1);
+  auto c1 = CallAction(r, "c1", "node.cordon", R"({"name":"n1","requestedBy":"bob"})");
+  auto res = ResultOf(c1);
   CHECK(json::GetBool(res, {"unschedulable"}));
   CHECK(json::GetBool(res, {"changed"}));
   CHECK(Unschedulable(f, "n1"));
 
   // The same id: the stored result, no second read or write.
   f.server().ResetRequestCounts();
-  CHECK(Call(r, "c1", "node.cordon", R"({"name":"n1"})").payload == c1.payload);
+  CHECK(CallAction(r, "c1", "node.cordon", R"({"name":"n1"})").payload == c1.payload);
   CHECK(f.server().RequestCount("get") == 0);
   CHECK(f.server().RequestCount("patch") == 0);
 
   // A new request on a cordoned node: nothing to change, no write.
-  auto c2 = Result(Call(r, "c2", "node.cordon", R"({"name":"n1"})"));
+  auto c2 = ResultOf(CallAction(r, "c2", "node.cordon", R"({"name":"n1"})"));
   CHECK(json::GetBool(c2, {"unschedulable"}));
   CHECK_FALSE(json::GetBool(c2, {"changed"}));
   CHECK(f.server().RequestCount("patch") == 0);
 
-  auto u1 = Result(Call(r, "u1", "node.uncordon", R"({"name":"n1"})"));
+  auto u1 = ResultOf(CallAction(r, "u1", "node.uncordon", R"({"name":"n1"})"));
   CHECK_FALSE(json::GetBool(u1, {"unschedulable"}));
   CHECK(json::GetBool(u1, {"changed"}));
   auto node = f.client().Get({"v1", "Node", "", "n1"});
   REQUIRE(node.ok());
   CHECK(json::Find(*node, {"spec", "unschedulable"}) == nullptr);  // removed, like kubectl
-  auto u2 = Result(Call(r, "u2", "node.uncordon", R"({"name":"n1"})"));
+  auto u2 = ResultOf(CallAction(r, "u2", "node.uncordon", R"({"name":"n1"})"));
   CHECK_FALSE(json::GetBool(u2, {"changed"}));
 
   // The audit Event of a Node goes to the default namespace.
@@ -281,7 +267,7 @@ TEST_CASE("node.cordon and node.uncordon patch spec.unschedulable as kubectl doe
   }
   CHECK(found);
 
-  auto missing = Call(r, "m1", "node.cordon", R"({"name":"n9"})");
+  auto missing = CallAction(r, "m1", "node.cordon", R"({"name":"n9"})");
   CHECK(missing.error.code == "not_found");
 }
 
@@ -314,7 +300,7 @@ TEST_CASE(
   ActionRegistry r(policy, f.shared_client());
   r.Register(NodeDrainKind(f.shared_client(), policy));
   f.server().ResetRequestCounts();
-  auto res = Result(Call(r, "d1", "node.drain", R"({"name":"n1"})", 10000));
+  auto res = ResultOf(CallAction(r, "d1", "node.drain", R"({"name":"n1"})", 10000));
   CHECK(Unschedulable(f, "n1"));
   CHECK(json::GetBool(res, {"cordoned"}));
   CHECK(Entries(res, "evicted") == std::vector<std::string>{"team-a/web-1", "team-a/web-2"});
@@ -341,7 +327,7 @@ TEST_CASE(
 
   // force and deleteEmptyDirData take the unmanaged and emptyDir pods too;
   // with only DaemonSet and mirror pods (and the out-of-policy ones) left...
-  auto second = Result(Call(
+  auto second = ResultOf(CallAction(
       r, "d2", "node.drain",
       R"({"name":"n1","force":true,"deleteEmptyDirData":true,"gracePeriodSeconds":0})", 10000));
   CHECK(Entries(second, "evicted") == std::vector<std::string>{"team-a/bare", "team-a/cache"});
@@ -351,11 +337,56 @@ TEST_CASE(
   CreatePod(f, {"team-a", "web-3", "n2"});
   PodSpec ds2{"team-a", "agent-ds-2", "n2", "DaemonSet"};
   CreatePod(f, ds2);
-  auto third = Result(Call(r, "d3", "node.drain", R"({"name":"n2"})", 10000));
+  auto third = ResultOf(CallAction(r, "d3", "node.drain", R"({"name":"n2"})", 10000));
   CHECK(Entries(third, "evicted") == std::vector<std::string>{"team-a/other-node", "team-a/web-3"});
   CHECK(json::GetBool(third, {"complete"}));
 
-  CHECK(Call(r, "d4", "node.drain", R"({"name":"n9"})").error.code == "not_found");
+  CHECK(CallAction(r, "d4", "node.drain", R"({"name":"n9"})").error.code == "not_found");
+}
+
+TEST_CASE("node.drain reports its progress: the listing, then each pod as its outcome is known",
+          "[actions][nodes][drain][progress]") {
+  ApiFixture f;
+  f.CreateNamespace("team-a");
+  CreateNode(f, "n1");
+  CreatePod(f, {"team-a", "web-1", "n1"});
+  CreatePod(f, {"team-a", "web-2", "n1"});
+  PodSpec ds{"team-a", "agent-ds", "n1", "DaemonSet"};
+  CreatePod(f, ds);
+  ActionRegistry r(Policy(), f.shared_client());
+  r.Register(NodeDrainKind(f.shared_client(), Policy()));
+
+  std::mutex mu;
+  std::vector<json::Document> reports;
+  std::promise<protocol::Response> done;
+  r.Handle({"p1", "node.drain", 10000, R"({"name":"n1"})"},
+           [&](protocol::Response resp) { done.set_value(std::move(resp)); },
+           [&](std::string report) {
+             auto doc = json::Parse(report);
+             REQUIRE(doc);
+             std::lock_guard lock(mu);
+             reports.push_back(std::move(*doc));
+           });
+  auto res = ResultOf(done.get_future().get());
+  CHECK(Entries(res, "evicted") == std::vector<std::string>{"team-a/web-1", "team-a/web-2"});
+
+  std::lock_guard lock(mu);
+  REQUIRE(reports.size() == 4);  // listed, one skip, two evictions
+  CHECK(json::GetString(reports[0], {"node"}) == "n1");
+  CHECK(json::Find(reports[0], {"pod"}) == nullptr);
+  CHECK(json::GetInt(reports[0], {"remaining"}) == 2);
+  CHECK(json::GetInt(reports[0], {"skipped"}) == 1);
+  CHECK(json::GetString(reports[1], {"outcome"}) == "skipped");
+  CHECK(json::GetString(reports[1], {"pod", "name"}) == "agent-ds");
+  CHECK(json::GetString(reports[1], {"reason"}) == "DaemonSet-managed");
+  std::set<std::string> evicted;
+  for (size_t i = 2; i < 4; ++i) {
+    CHECK(json::GetString(reports[i], {"outcome"}) == "evicted");
+    evicted.insert(json::GetString(reports[i], {"pod", "name"}));
+    CHECK(json::GetInt(reports[i], {"evicted"}) == static_cast<int64_t>(i - 1));
+    CHECK(json::GetInt(reports[i], {"remaining"}) == static_cast<int64_t>(3 - i));
+  }
+  CHECK(evicted == std::set<std::string>{"web-1", "web-2"});
 }
 
 TEST_CASE("node.drain honours a PodDisruptionBudget: 429 retried until the deadline, then reported",
@@ -382,12 +413,12 @@ TEST_CASE("node.drain honours a PodDisruptionBudget: 429 retried until the deadl
   r.Handle({"d1", "node.drain", 2000, R"({"name":"n1"})"},
            [&drained](protocol::Response x) { drained.set_value(std::move(x)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto waited = Call(r, "c1", "node.cordon", R"({"name":"n1"})", 300);
+  auto waited = CallAction(r, "c1", "node.cordon", R"({"name":"n1"})", 300);
   CHECK(waited.error.code == "timeout");
   r.Register(NodeUncordonKind(f.shared_client()));
-  CHECK(Call(r, "u1", "node.uncordon", R"({"name":"n1"})", 300).error.code == "timeout");
+  CHECK(CallAction(r, "u1", "node.uncordon", R"({"name":"n1"})", 300).error.code == "timeout");
   REQUIRE(fut.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  auto res = Result(fut.get());
+  auto res = ResultOf(fut.get());
   auto evicted = Entries(res, "evicted");
   auto failed = Entries(res, "failed");
   REQUIRE(evicted.size() == 1);
@@ -408,8 +439,8 @@ TEST_CASE("node.drain honours a PodDisruptionBudget: 429 retried until the deadl
 
   // The same request id again: the stored per-pod report, no new eviction.
   f.server().ResetRequestCounts();
-  auto again = Call(r, "d1", "node.drain", R"({"name":"n1"})");
-  CHECK(Result(again)["failed"].Size() == 1);
+  auto again = CallAction(r, "d1", "node.drain", R"({"name":"n1"})");
+  CHECK(ResultOf(again)["failed"].Size() == 1);
   CHECK(f.server().RequestCount("create") == 0);
   CHECK(f.server().RequestCount("list") == 0);
 }
@@ -459,7 +490,7 @@ TEST_CASE("pod.delete waits for another action on the same pod only until its ti
   r.Handle({"p1", "pod.delete", 0, R"({"namespace":"team-a","name":"web-1"})"},
            [&first](protocol::Response x) { first.set_value(std::move(x)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto second = Call(r, "p2", "pod.delete", R"({"namespace":"team-a","name":"web-1"})", 300);
+  auto second = CallAction(r, "p2", "pod.delete", R"({"namespace":"team-a","name":"web-1"})", 300);
   CHECK(second.error.code == "timeout");
   REQUIRE(fut.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   CHECK(fut.get().ok);
@@ -491,7 +522,7 @@ TEST_CASE("node.drain: a budget the controller frees while the drain retries let
                      o)
               .ok());
   REQUIRE(fut.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  auto res = Result(fut.get());
+  auto res = ResultOf(fut.get());
   CHECK(Entries(res, "evicted") == std::vector<std::string>{"team-a/web-1"});
   CHECK(json::GetBool(res, {"complete"}));
   CHECK_FALSE(PodExists(f, "team-a", "web-1"));

@@ -391,6 +391,47 @@ TEST_CASE("backend requests are answered and unknown kinds get 'unsupported'", "
   CHECK(b.response.error.code == "internal");
 }
 
+TEST_CASE("progress reports reach a backend that offers them, before the response, and never "
+          "after it",
+          "[agent][tunnel][progress]") {
+  Env env;
+  auto h = env.StartHub();
+  RandomSource random(1);
+  TunnelClient client(env.Options(h->tunnel_port()), SystemClock(), random);
+  client.HandleRequests("drain", [&client](const protocol::Request& req, Reply reply) {
+    std::thread([&client, req, reply] {
+      client.SendProgress(req.id, R"({"evicted":"a"})");
+      client.SendProgress(req.id, R"({"evicted":"b"})");
+      client.SendProgress("not-a-request-of-this-session", "{}");
+      reply(protocol::Response{req.id, true, "{}", {}});
+      // Answered: a late report is not sent.
+      client.SendProgress(req.id, R"({"late":true})");
+    }).detach();
+  });
+  std::string error;
+  REQUIRE(client.Start(&error));
+  REQUIRE(WaitUntil([&] { return Connected(*h, "cluster-a"); }));
+
+  std::mutex mu;
+  std::vector<std::string> reports;
+  std::promise<hub::RequestResult> done;
+  h->SendRequest(
+      "cluster-a", "drain", "{}", std::chrono::seconds(10),
+      [&](hub::RequestResult r) { done.set_value(r); },
+      [&](std::string report) {
+        std::lock_guard lock(mu);
+        reports.push_back(std::move(report));
+      });
+  auto r = done.get_future().get();
+  REQUIRE(r.status == hub::RequestResult::Status::kOk);
+  CHECK(r.response.ok);
+  // The hub may still be reading a late report if one were sent: give it the
+  // chance to show up before checking it did not.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::lock_guard lock(mu);
+  CHECK(reports == std::vector<std::string>{R"({"evicted":"a"})", R"({"evicted":"b"})"});
+}
+
 TEST_CASE("a rejected token waits the maximum delay, is reported and never logged",
           "[agent][tunnel][auth]") {
   LogCapture logs;
@@ -1154,4 +1195,38 @@ TEST_CASE("every handshake of the tunnel sends a fresh Sec-WebSocket-Key", "[age
   std::set<std::string> distinct(keys.begin(), keys.end());
   CHECK(distinct.size() == keys.size());
   for (const auto& k : keys) CHECK(k.size() == 24);  // base64 of 16 bytes
+}
+
+TEST_CASE("a backend whose welcome does not offer progress never gets a progress message",
+          "[agent][tunnel][progress]") {
+  std::promise<std::vector<std::string>> seen;
+  FakeBackend backend([&](FakeBackend::Ws& ws) {
+    ws.write(asio::buffer(*protocol::Encode(protocol::Request{"r1", "drain", 0, "{}"})));
+    std::vector<std::string> texts;
+    for (;;) {
+      beast::flat_buffer buf;
+      boost::system::error_code ec;
+      ws.read(buf, ec);
+      if (ec) break;
+      texts.push_back(beast::buffers_to_string(buf.data()));
+      if (texts.back().find("\"type\":\"response\"") != std::string::npos) break;
+    }
+    seen.set_value(texts);
+    std::vector<std::string> ignored;
+    FakeBackend::ReadUntilClosed(ws, &ignored);
+  });
+  Env env;
+  RandomSource random(1);
+  TunnelClient client(FakeBackendOptions(env, backend), SystemClock(), random);
+  client.HandleRequests("drain", [&client](const protocol::Request& req, Reply reply) {
+    client.SendProgress(req.id, R"({"evicted":"a"})");
+    reply(protocol::Response{req.id, true, "{}", {}});
+  });
+  std::string error;
+  REQUIRE(client.Start(&error));
+  auto texts = seen.get_future().get();
+  client.Stop();
+  REQUIRE_FALSE(texts.empty());
+  for (const auto& t : texts) CHECK(t.find("\"type\":\"progress\"") == std::string::npos);
+  CHECK(texts.back().find("\"type\":\"response\"") != std::string::npos);
 }

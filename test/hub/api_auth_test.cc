@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "hub/api_users.h"
+#include "scan/catalogue.h"
 #include "test/hub/hub_fixture.h"
 
 using namespace srexpert;
@@ -177,13 +178,19 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
   struct Route {
     std::string method, target, body;
     bool needs_operator;
+    int ok_status = 200;  // what an allowed caller gets
   };
   const std::vector<Route> routes = {
+      {"GET", "/api/v1/me", "", false},
+      {"GET", "/api/v1/checks", "", false},
       {"GET", "/api/v1/clusters", "", false},
       {"GET", "/api/v1/clusters/dev/resources", "", false},
       {"GET", "/api/v1/clusters/dev/events", "", false},
       {"GET", "/api/v1/clusters/dev/metrics", "", false},
       {"GET", "/api/v1/clusters/dev/audit", "", false},
+      // No report yet: allowed callers learn that, refused ones do not.
+      {"GET", "/api/v1/clusters/dev/scans/latest", "", false, 404},
+      {"GET", "/api/v1/clusters/dev/scans/diff", "", false, 404},
       {"POST", "/api/v1/clusters/dev/requests", request, true},
   };
   for (const auto& r : routes) {
@@ -195,13 +202,37 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
     CHECK(HttpCall(port, r.method, r.target, r.body, "", {{"Authorization", "Basic cm9vdA=="}})
               .status == 401);
     auto viewer = HttpCall(port, r.method, r.target, r.body, "", Bearer("tok-viewer-0123456789"));
-    CHECK(viewer.status == (r.needs_operator ? 403 : 200));
+    CHECK(viewer.status == (r.needs_operator ? 403 : r.ok_status));
     auto op = HttpCall(port, r.method, r.target, r.body, "", Bearer("tok-operator-0123456789"));
-    CHECK(op.status == 200);
+    CHECK(op.status == r.ok_status);
     // prod-only may not touch dev (the cluster list is filtered instead).
     auto other = HttpCall(port, r.method, r.target, r.body, "", Bearer("tok-prodop-0123456789"));
-    CHECK(other.status == (r.target == "/api/v1/clusters" ? 200 : 403));
+    bool cluster_route = r.target.starts_with("/api/v1/clusters/");
+    CHECK(other.status == (cluster_route ? 403 : r.ok_status));
+    // Answers, refusals included, are neither sniffed nor cached.
+    for (const auto* answer : {&none, &viewer, &op, &other}) {
+      CHECK(answer->headers.count("x-content-type-options"));
+      CHECK(answer->headers.count("cache-control"));
+      if (answer->headers.count("cache-control")) {
+        CHECK(answer->headers.at("cache-control") == "no-store");
+      }
+    }
   }
+  // /me tells a client (the console) who the token belongs to.
+  auto me = json::Parse(
+      HttpCall(port, "GET", "/api/v1/me", "", "", Bearer("tok-prodop-0123456789")).body);
+  REQUIRE(me);
+  CHECK(json::GetString(*me, {"name"}) == "prod-only");
+  CHECK(json::GetString(*me, {"role"}) == "operator");
+  CHECK((*me)["authenticated"].IsTrue());
+  REQUIRE((*me)["clusters"].IsArray());
+  CHECK(std::string((*me)["clusters"][0].GetString()) == "prod");
+  auto viewer_me = json::Parse(
+      HttpCall(port, "GET", "/api/v1/me", "", "", Bearer("tok-viewer-0123456789")).body);
+  REQUIRE(viewer_me);
+  CHECK(json::GetString(*viewer_me, {"role"}) == "viewer");
+  CHECK((*viewer_me)["clusters"].IsNull());  // every cluster
+
   // /healthz is for probes: never authenticated.
   CHECK(HttpCall(port, "GET", "/healthz").status == 200);
 
@@ -324,4 +355,34 @@ TEST_CASE("API: off loopback the hub refuses to start without users and TLS", "[
   auto [ok, error] = attempt(dir.File("users.json"), true);
   INFO(error);
   CHECK(ok);
+}
+
+TEST_CASE("API: /me without a users file is the anonymous operator", "[hub][api]") {
+  HubFixture f;
+  auto r = HttpCall(f.hub->api_port(), "GET", "/api/v1/me");
+  REQUIRE(r.status == 200);
+  auto me = json::Parse(r.body);
+  REQUIRE(me);
+  CHECK(json::GetString(*me, {"name"}) == "anonymous");
+  CHECK(json::GetString(*me, {"role"}) == "operator");
+  CHECK((*me)["authenticated"].IsFalse());
+}
+
+TEST_CASE("API: /checks serves the scan catalogue a finding's id is looked up in", "[hub][api]") {
+  HubFixture f;
+  auto r = HttpCall(f.hub->api_port(), "GET", "/api/v1/checks");
+  REQUIRE(r.status == 200);
+  auto doc = json::Parse(r.body);
+  REQUIRE(doc);
+  const json::Value& checks = (*doc)["checks"];
+  REQUIRE(checks.IsArray());
+  REQUIRE(checks.Size() == scan::Catalogue().size());
+  for (rapidjson::SizeType i = 0; i < checks.Size(); ++i) {
+    const scan::CheckInfo& c = scan::Catalogue()[i];
+    INFO(c.id);
+    CHECK(json::GetString(checks[i], {"id"}) == c.id);
+    CHECK(json::GetString(checks[i], {"remediation"}) == c.remediation);
+    CHECK(json::GetString(checks[i], {"category"}) == scan::CategoryName(c.category));
+    CHECK(json::GetString(checks[i], {"aliases", "polaris"}) == c.aliases.polaris);
+  }
 }

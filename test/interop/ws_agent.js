@@ -223,6 +223,33 @@ async function streamSession() {
   }
   const r = await pending;
   check('request: the REST call returns our response', r.status === 200 && r.json && r.json.ok === true && r.json.payload.echo.x === 1, r.body);
+  // progress (docs/protocol.md): offered in the welcome; the reports of an
+  // asynchronous REST request (docs/hub.md) reach its record before the
+  // response, and one for no outstanding request is ignored.
+  check('welcome: capabilities offer progress', Array.isArray(w.capabilities) && w.capabilities.includes('progress'), JSON.stringify(w.capabilities));
+  const accepted = await api('POST', `/api/v1/clusters/${cluster}/requests`, { kind: 'interop.slow', async: true, payload: {}, timeoutMs: 5000 });
+  check('progress: an async REST request is accepted with 202 and a location', accepted.status === 202 && accepted.json && typeof accepted.json.location === 'string', accepted.body);
+  m = await s.next();
+  if (m && m.type === 'request' && accepted.json) {
+    s.send({ v: 1, type: 'progress', id: m.id, payload: { step: 1 } });
+    s.send({ v: 1, type: 'progress', id: 'no-such-request', payload: {} });
+    let rec = null;
+    for (let i = 0; i < 100; i++) {
+      rec = await api('GET', accepted.json.location);
+      if (rec.json && rec.json.progressTotal === 1) break;
+      await sleep(20);
+    }
+    check('progress: the report is on the request record while it runs', rec.json && rec.json.state === 'running' && rec.json.progress.length === 1 && rec.json.progress[0].step === 1, rec.body);
+    s.send({ v: 1, type: 'response', id: m.id, ok: true, payload: { done: true } });
+    for (let i = 0; i < 100; i++) {
+      rec = await api('GET', accepted.json.location);
+      if (rec.json && rec.json.state === 'done') break;
+      await sleep(20);
+    }
+    check('progress: the record ends with the response', rec.json && rec.json.state === 'done' && rec.json.httpStatus === 200 && rec.json.result.payload.done === true, rec.body);
+  } else {
+    check('progress: the async REST call arrives as a request', false, JSON.stringify(m));
+  }
   // A response to no outstanding request is ignored; the session stays.
   s.send({ v: 1, type: 'response', id: 'no-such-request', ok: true, payload: {} });
   s.send({ v: 1, type: 'delta', seq: seq + 1, payload: { events: [{ uid: 'e1', namespace: 'default', name: 'e1', type: 'Warning', reason: 'Test', message: 'm', count: 1 }] } });

@@ -1,5 +1,6 @@
 #include "test/net/test_support.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -309,6 +310,12 @@ SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::str
     out.body = res.body();
     out.content_type = std::string(res[http::field::content_type]);
     out.www_authenticate = std::string(res[http::field::www_authenticate]);
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      out.headers[name] = std::string(field.value());
+    }
   } catch (const std::exception& e) {
     out.error = e.what();
   }

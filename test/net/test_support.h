@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -116,6 +117,7 @@ struct SimpleResponse {
   std::string body;
   std::string content_type;
   std::string www_authenticate;
+  std::map<std::string, std::string> headers;  // lower-case names; the last of repeats
   std::string error;
 };
 SimpleResponse HttpCall(uint16_t port, const std::string& method, const std::string& target,

@@ -85,6 +85,31 @@ TEST_CASE("welcome, ack, request, response, error and stream messages round-trip
   Error e = RoundTrip(MakeError("sequence_gap", "expected 7", "delta"));
   CHECK(e.code == "sequence_gap");
   CHECK(e.ref == "delta");
+
+  Progress p = RoundTrip(Progress{"r-17", R"({"evicted":"web-0"})"});
+  CHECK(p.id == "r-17");
+  CHECK(p.payload == R"({"evicted":"web-0"})");
+  CHECK(TypeName(p) == "progress");
+}
+
+TEST_CASE("welcome capabilities: optional, absent when empty, listed when given", "[protocol]") {
+  // Without capabilities the welcome is byte for byte the v1 welcome a
+  // backend without extras sends.
+  auto plain = Encode(Welcome{"s", 1, 0, {}});
+  REQUIRE(plain);
+  CHECK(plain->find("capabilities") == std::string::npos);
+  CHECK_FALSE(RoundTrip(Welcome{"s", 1, 0, {}}).Has(kCapabilityProgress));
+
+  Welcome w{"s", 1, 0, {}};
+  w.capabilities = {std::string(kCapabilityProgress)};
+  Welcome w2 = RoundTrip(w);
+  CHECK(w2.Has(kCapabilityProgress));
+  CHECK_FALSE(w2.Has("other"));
+
+  auto bad = Decode(R"({"v":1,"type":"welcome","sessionId":"s","version":1,"lastAck":0,)"
+                    R"("limits":{"maxMessageBytes":65536,"maxInFlightRequests":1},"capabilities":[""]})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error.message == "welcome.capabilities[]: length must be 1..64 bytes");
 }
 
 TEST_CASE("the envelope carries v:1 and the wire type", "[protocol]") {
@@ -144,6 +169,9 @@ TEST_CASE("known members with wrong types or ranges are invalid fields", "[proto
   };
   const Case cases[] = {
       {R"({"v":1,"type":"ack"})", "ack.seq: required"},
+      {R"({"v":1,"type":"progress","id":"r1"})", "progress.payload: required"},
+      {R"({"v":1,"type":"progress","payload":{}})", "progress.id: required"},
+      {R"({"v":1,"type":"progress","id":"r1","payload":[]})", "progress.payload: must be an object"},
       {R"({"v":1,"type":"ack","seq":"1"})", "ack.seq: must be an integer"},
       {R"({"v":1,"type":"ack","seq":1.0})", "ack.seq: must be an integer"},
       {R"({"v":1,"type":"ack","seq":-1})", "ack.seq: must be 0..9007199254740991"},
