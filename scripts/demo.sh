@@ -79,7 +79,11 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "demo: stopped everything it started (logs in $state/logs)"
 }
-trap cleanup EXIT INT TERM
+# A signal ends the script (and so runs cleanup once, from EXIT): a trap
+# that only cleaned up would return into the wait loop below and never exit.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 wait_for() {  # wait_for <seconds> <description> <command...>
   local secs=$1 what=$2; shift 2
@@ -129,13 +133,28 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -keyout "$state/hub/tls.key" -out "$state/hub/tls.crt" 2>/dev/null
 token="demo-$(openssl rand -hex 16)"
 printf '{"clusters":[{"name":"demo-cluster","token":"%s"}]}\n' "$token" >"$state/hub/tokens.json"
+# Two people for the REST API and the console (docs/hub.md): an operator who
+# may send actions and a viewer who may only look. The file holds only the
+# tokens' digests; the tokens themselves go to files readable by this user.
+operator_token="demo-operator-$(openssl rand -hex 16)"
+viewer_token="demo-viewer-$(openssl rand -hex 16)"
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+printf '{"users":[{"name":"demo-operator","tokenSha256":"%s","role":"operator"},{"name":"demo-viewer","tokenSha256":"%s","role":"viewer"}]}\n' \
+  "$(sha "$operator_token")" "$(sha "$viewer_token")" >"$state/hub/users.json"
+( umask 077
+  printf 'Authorization: Bearer %s\n' "$operator_token" >"$state/hub/operator.header" )
+api() { curl -fsS -H @"$state/hub/operator.header" "$@"; }  # the REST API as demo-operator
 "$bin_hub" --port 0 --tls-cert-file "$state/hub/tls.crt" --tls-key-file "$state/hub/tls.key" \
   --tokens-file "$state/hub/tokens.json" --api-bind-address 127.0.0.1 --api-port 0 \
-  --log-format text 2>"$state/logs/hub.log" &
+  --users-file "$state/hub/users.json" --log-format text 2>"$state/logs/hub.log" &
 pids+=($!)
 hub_port=$(logged_port "$state/logs/hub.log" "hub listening" tunnelPort)
 api_port=$(logged_port "$state/logs/hub.log" "hub listening" apiPort)
 wait_for 30 "the hub" curl -fsS "http://127.0.0.1:$api_port/healthz"
+console_url="http://127.0.0.1:$api_port/"
+( umask 077
+  printf 'CONSOLE_URL=%s\nOPERATOR_TOKEN=%s\nVIEWER_TOKEN=%s\nCLUSTER=demo-cluster\n' \
+    "$console_url" "$operator_token" "$viewer_token" >"$state/console.env" )
 
 if [ -n "$real_kubeconfig" ]; then
   echo "demo: applying the CRD and namespace $ns with kubectl"
@@ -186,7 +205,7 @@ pin=""
 # Actions only in the simulated cluster: a demo never changes a real one.
 actions=""
 [ -z "$real_kubeconfig" ] &&
-  actions="  actions: {scale: true, applyManifests: true, namespaces: [shop, payments]}"
+  actions="  actions: {scale: true, restart: true, deletePods: true, nodes: true, applyManifests: true, namespaces: [shop, payments]}"
 cat <<YAML | k apply -f - >/dev/null
 apiVersion: agent.srexpert.io/v1alpha1
 kind: AgentConfig
@@ -224,7 +243,7 @@ done
 for i in 1 2 3; do
   agent_ports+=("$(logged_port "$state/logs/agent-$i.log" "serving probes and metrics" healthPort)")
 done
-wait_for 60 "the tunnel" sh -c "curl -fsS http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
+wait_for 60 "the tunnel" sh -c "curl -fsS -H @'$state/hub/operator.header' http://127.0.0.1:$api_port/api/v1/clusters | grep -q '\"connected\":true'"
 
 wait_for 30 "the leader to report its tunnel" sh -c \
   "kubectl --kubeconfig '$kubeconfig' -n '$ns' get agentconfig '$name' -o 'jsonpath={.status.tunnel}' | grep -qx Connected"
@@ -232,11 +251,11 @@ wait_for 30 "the leader to report its tunnel" sh -c \
 # The leader streams the cluster's state; the hub rebuilds it (SQLite).
 hub_state="http://127.0.0.1:$api_port/api/v1/clusters/demo-cluster"
 wait_for 60 "the hub to hold the streamed cluster state" sh -c \
-  "curl -fsS '$hub_state/resources?kind=Namespace' | grep -q '\"items\":\[{'"
+  "curl -fsS -H @'$state/hub/operator.header' '$hub_state/resources?kind=Namespace' | grep -q '\"items\":\[{'"
 streamed_summary() {
   local kind n
   for kind in Namespace Node Deployment ReplicaSet Pod Service ConfigMap ServiceAccount ClusterRole; do
-    n=$(curl -fsS "$hub_state/resources?kind=$kind" | grep -o "{\"kind\":\"$kind\",\"namespace\"" | wc -l)
+    n=$(api "$hub_state/resources?kind=$kind" | grep -o "{\"kind\":\"$kind\",\"namespace\"" | wc -l)
     printf '  %-15s %s\n' "$kind" "$n"
   done
 }
@@ -256,7 +275,7 @@ to no node (nodeSelector demo.srexpert.io/agent-pods=none): in-cluster agent
 pods need the agent image (docs/image.md) and a hub they can reach.
 
 Hub: clusters connected (GET http://127.0.0.1:$api_port/api/v1/clusters):
-$(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
+$(api "http://127.0.0.1:$api_port/api/v1/clusters")
 
 Leader agent (Lease $ns/$name-leader): $leader
 
@@ -265,12 +284,18 @@ $(streamed_summary)
 
 $(k -n "$ns" get agentconfig)
 
+Web console: $console_url
+  log in with the demo operator's token (may send actions):
+    $operator_token
+  or the demo viewer's (may only look): $viewer_token
+  Both are in $state/console.env; the hub keeps only their digests.
+
 Look around:
   kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n $ns
   kubectl --kubeconfig $kubeconfig get clusterrole $name -o yaml
-  curl -s http://127.0.0.1:$api_port/api/v1/clusters
-  curl -s '$hub_state/resources?kind=Deployment'
-  curl -s '$hub_state/events?limit=20'
+  curl -s -H @$state/hub/operator.header http://127.0.0.1:$api_port/api/v1/clusters
+  curl -s -H @$state/hub/operator.header '$hub_state/resources?kind=Deployment'
+  curl -s -H @$state/hub/operator.header '$hub_state/events?limit=20'
   tail -f $state/logs/*.log
 Stopping deletes AgentConfig $ns/$name (and what the operator made from it).
 Afterwards remove the rest: kubectl delete namespace $ns
@@ -291,9 +316,10 @@ wait_for 30 "the AgentConfig to turn Ready" sh -c \
   "kubectl --kubeconfig '$kubeconfig' -n srexpert-system get agentconfig srexpert-agent -o 'jsonpath={.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
 # Explicit actions through the hub's request API (docs/actions.md): the
-# AgentConfig above allows scale and applyManifests in shop and payments.
+# AgentConfig above allows scale, restart, deleting pods and applying
+# manifests in shop and payments, and cordoning and draining nodes.
 request() {  # KIND PAYLOAD-JSON -> the hub's answer
-  curl -fsS -X POST "$hub_state/requests" -H 'Content-Type: application/json' \
+  api -X POST "$hub_state/requests" -H 'Content-Type: application/json' \
     -d "{\"kind\":\"$1\",\"timeoutMs\":20000,\"payload\":$2}"
 }
 before=$(k -n shop get deployment frontend -o 'jsonpath={.spec.replicas}')
@@ -313,7 +339,7 @@ cat <<TXT
 Simulated cluster (kube-test-apiserver; no kubelet — pods do not really run).
 
 Hub: clusters connected (GET http://127.0.0.1:$api_port/api/v1/clusters):
-$(curl -fsS "http://127.0.0.1:$api_port/api/v1/clusters")
+$(api "http://127.0.0.1:$api_port/api/v1/clusters")
 
 Leader agent (Lease srexpert-system/srexpert-agent-leader): $leader
 
@@ -328,13 +354,19 @@ Actions sent through the hub (POST $hub_state/requests):
   workload.scale in srexpert-system, the agent's own namespace: $(grep -o '"code":"[a-z_]*"' <<<"$refused")
   Their audit Events: kubectl --kubeconfig $kubeconfig get events -n shop --field-selector reason=SRExpertAction
 
+Web console: $console_url
+  log in with the demo operator's token (may send actions):
+    $operator_token
+  or the demo viewer's (may only look): $viewer_token
+  Both are in $state/console.env; the hub keeps only their digests.
+
 Look around:
   kubectl --kubeconfig $kubeconfig get agentconfig,daemonset,configmap,lease -n srexpert-system
   kubectl --kubeconfig $kubeconfig get clusterrole srexpert-agent -o yaml
-  curl -s http://127.0.0.1:$api_port/api/v1/clusters
-  curl -s '$hub_state/resources?kind=Deployment&namespace=shop'
-  curl -s '$hub_state/events?limit=20'
-  curl -s $hub_state/metrics
+  curl -s -H @$state/hub/operator.header http://127.0.0.1:$api_port/api/v1/clusters
+  curl -s -H @$state/hub/operator.header '$hub_state/resources?kind=Deployment&namespace=shop'
+  curl -s -H @$state/hub/operator.header '$hub_state/events?limit=20'
+  curl -s -H @$state/hub/operator.header $hub_state/metrics
   curl -s http://127.0.0.1:${agent_ports[0]}/metrics | grep srexpert_
   tail -f $state/logs/*.log
 Try a failover: kill -TERM the leader's process (its pod name is $leader).

