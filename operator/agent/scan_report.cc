@@ -43,6 +43,74 @@ void WriteList(Writer& w, const char* key, const std::vector<std::string>& items
   w.EndArray();
 }
 
+// The report's per-namespace members (docs/protocol.md, "Scan reports").
+struct NamespaceJson {
+  std::string by_namespace;  // {"<ns>": counts}
+  std::string readiness;     // [{name, enforce, version, meets, pods, next?, rejected...}]
+};
+
+NamespaceJson RenderNamespaces(const scan::Summary& summary, const scan::Report& report) {
+  // A namespace's list of pods the next level would reject is cut here: the
+  // count stays exact, the names are examples.
+  constexpr size_t kRejectedShown = 10;
+  NamespaceJson out;
+  {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    for (const auto& [ns, counts] : summary.by_namespace) {
+      Str(w, ns);
+      WriteCounts(w, counts);
+    }
+    w.EndObject();
+    out.by_namespace.assign(buf.GetString(), buf.GetSize());
+  }
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartArray();
+  for (const scan::NamespaceReadiness& n : report.namespaces) {
+    w.StartObject();
+    w.Key("name");
+    Str(w, n.name);
+    w.Key("enforce");
+    Str(w, scan::PssLevelName(n.enforce.level));
+    w.Key("enforceVersion");
+    Str(w, n.enforce.version.ToString());
+    w.Key("meets");
+    Str(w, scan::PssLevelName(n.meets));
+    w.Key("pods");
+    w.Uint64(n.pods);
+    if (n.next) {
+      w.Key("next");
+      Str(w, scan::PssLevelName(*n.next));
+      w.Key("rejectedAtNext");
+      w.Uint64(n.rejected_by_next.size());
+      // By object name: the same cluster gives the same report, whatever
+      // order the cache lists it in.
+      std::vector<const std::pair<std::string, std::string>*> rejected;
+      for (const auto& r : n.rejected_by_next) rejected.push_back(&r);
+      std::sort(rejected.begin(), rejected.end(),
+                [](const auto* a, const auto* b) { return *a < *b; });
+      if (rejected.size() > kRejectedShown) rejected.resize(kRejectedShown);
+      w.Key("rejected");
+      w.StartArray();
+      for (const auto* r : rejected) {
+        w.StartObject();
+        w.Key("object");
+        Str(w, r->first);
+        w.Key("message");
+        Str(w, r->second);
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  out.readiness.assign(buf.GetString(), buf.GetSize());
+  return out;
+}
+
 std::string ParseList(const rapidjson::Value& doc, const char* key, std::vector<std::string>* out) {
   auto it = doc.FindMember(key);
   if (it == doc.MemberEnd()) return "";
@@ -203,6 +271,22 @@ ScanOutcome RunCacheScan(const CachedObjects& objects, const ScanScope& scope,
     WriteCounts(w, counts);
   }
   w.EndObject();
+  // Per namespace: the score and the Pod Security readiness. Bounded: a
+  // cluster with thousands of namespaces must not push the findings out of
+  // the message, so past half the budget they are left out and counted.
+  {
+    const NamespaceJson ns = RenderNamespaces(summary, report);
+    const size_t sofar = head_buf.GetSize();
+    if (sofar + ns.by_namespace.size() + ns.readiness.size() + kTail <= max_bytes / 2) {
+      w.Key("byNamespace");
+      w.RawValue(ns.by_namespace.data(), ns.by_namespace.size(), rapidjson::kObjectType);
+      w.Key("namespaces");
+      w.RawValue(ns.readiness.data(), ns.readiness.size(), rapidjson::kArrayType);
+    } else {
+      w.Key("namespacesOmitted");
+      w.Uint64(summary.by_namespace.size());
+    }
+  }
   WriteList(w, "notEvaluated", NotEvaluatedInCluster());
   w.Key("findings");
   // The writer puts the ':' before a value, which it never gets here.

@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -72,6 +73,21 @@ TEST_CASE("a cache scan reports failed findings of the projected objects", "[sca
   CHECK(report["counts"]["dangers"].GetUint64() == out.counts.dangers);
   CHECK(out.counts.dangers >= 4);
   CHECK_FALSE(report.HasMember("scope"));
+  // Per namespace: the score, and how ready each is for Pod Security
+  // enforcement (a privileged, host-network pod meets only "privileged").
+  REQUIRE(report.HasMember("byNamespace"));
+  CHECK(report["byNamespace"]["shop"]["dangers"].GetUint64() >= 2);
+  CHECK(report["byNamespace"]["shop"]["score"].GetInt() < 100);
+  REQUIRE(report["namespaces"].IsArray());
+  std::map<std::string, const rapidjson::Value*> readiness;
+  for (const auto& n : report["namespaces"].GetArray()) readiness[n["name"].GetString()] = &n;
+  REQUIRE(readiness.count("shop"));
+  const auto& shop = *readiness["shop"];
+  CHECK(std::string(shop["enforce"].GetString()) == "privileged");
+  CHECK(std::string(shop["meets"].GetString()) == "privileged");
+  CHECK(std::string(shop["next"].GetString()) == "baseline");
+  CHECK(shop["rejectedAtNext"].GetUint64() == 1);
+  CHECK(std::string(shop["rejected"][0]["object"].GetString()).find("web") != std::string::npos);
   // Only failures travel; dangers come first.
   bool seen_warning = false;
   for (const auto& f : report["findings"].GetArray()) {

@@ -112,6 +112,7 @@ await check('Scan now runs a scan and the findings show with their remediation',
   await finding.locator('summary').click();
   await expectText(finding, /shop\/frontend/);
   await expectText(finding.locator('.remediation'), /Fix:/);
+  await expectText(page.locator('#readiness tr', { hasText: /^shop/ }), /would reject|nothing rejected|strictest/);
   await shot('security');
 });
 

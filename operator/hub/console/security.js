@@ -108,14 +108,29 @@ function namespaces(report) {
   ], [...counts.values()].sort((a, b) => a.name.localeCompare(b.name))));
 }
 
-// Pod Security admission readiness per namespace, when the report has it.
+// Pod Security admission readiness per namespace: what its label enforces,
+// the strictest level every pod already meets, and what raising the label
+// one level would reject (the API server previews that only on a dry-run
+// relabel, one namespace at a time).
 function readiness(report) {
-  if (!report.namespaces) return null;
-  return h('section', {}, h('h2', {}, 'Pod Security readiness'), table([
+  if (!report.namespaces) {
+    return report.namespacesOmitted
+      ? h('p', { class: 'muted' }, `${report.namespacesOmitted} namespaces: too many for the report's per-namespace detail.`)
+      : null;
+  }
+  return h('section', { id: 'readiness' }, h('h2', {}, 'Pod Security readiness'), table([
     { title: 'Namespace', cell: (n) => n.name },
-    { title: 'Enforced now', cell: (n) => n.enforce || 'privileged' },
-    { title: 'Every pod meets', cell: (n) => badge(n.strictestMet || n.meets || '', 'ok') },
-    { title: 'Rejected one level up', cell: (n) => (n.rejectedAtNextLevel || []).join(', ') },
+    { title: 'Enforced now', cell: (n) => `${n.enforce} (${n.enforceVersion})` },
+    { title: 'Every pod meets', cell: (n) => badge(n.meets, n.meets === 'restricted' ? 'ok' : (n.meets === 'baseline' ? 'warn' : 'bad')) },
+    { title: 'Pods', class: 'num', cell: (n) => String(n.pods) },
+    {
+      title: 'Raising to the next level',
+      cell: (n) => (!n.next ? 'already the strictest'
+        : n.rejectedAtNext === 0 ? `${n.next}: nothing rejected`
+          : [`${n.next} would reject ${n.rejectedAtNext}: `,
+            (n.rejected || []).map((r) => r.object).join(', '),
+            n.rejectedAtNext > (n.rejected || []).length ? ', …' : '']),
+    },
   ], report.namespaces));
 }
 
