@@ -5,9 +5,10 @@
 // Pure apart from the clock it reads for scannedAt and durationMs: no API
 // call — the scan costs the cluster nothing beyond collection.
 //
-// The cache holds projections, not whole objects, so checks whose inputs the
-// projection drops (NotEvaluatedInCluster) are not run rather than reported
-// wrongly; the report lists them under `notEvaluated`.
+// The cache holds projections, not whole objects: a check whose inputs the
+// projection drops (NotEvaluatedInCluster; none today, values are reduced to
+// the sensitive-data checks' verdicts) would not be run rather than
+// reported wrongly, and the report lists such checks under `notEvaluated`.
 //
 // Reports stay below a byte budget (a stream message or response): failed
 // findings only, in a fixed order (danger before warning, then catalogue

@@ -2,15 +2,13 @@
 // named like secrets, and ConfigMap keys named like secrets or holding
 // private keys (Polaris' sensitiveContainerEnvVar and
 // sensitiveConfigmapContent, with their patterns).
+#include "scan/sensitive_data.h"
+
 #include "scan/context.h"
 #include "scan/json_access.h"
 
 namespace srexpert::scan {
 
-namespace {
-
-// The names Polaris disallows: four exact names (ignoring case), AZURE_*KEY,
-// and anything containing password, token, bearer or secret.
 bool SensitiveName(std::string_view name) {
   for (std::string_view exact :
        {"AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "OCI_CLI_KEY_CONTENT"}) {
@@ -26,11 +24,13 @@ bool SensitiveName(std::string_view name) {
   return false;
 }
 
+namespace {
+
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
-// (?i)\s*-BEGIN\s+.*PRIVATE KEY-\s* — "-BEGIN", whitespace (newlines too),
-// then "PRIVATE KEY-" later on the same line.
-bool HasPrivateKey(std::string_view v) {
+}  // namespace
+
+bool HoldsPrivateKey(std::string_view v) {
   for (size_t i = 0; i + 6 <= v.size(); ++i) {
     if (!EqualsIgnoreCase(v.substr(i, 6), "-BEGIN")) continue;
     size_t j = i + 6;
@@ -43,17 +43,25 @@ bool HasPrivateKey(std::string_view v) {
   return false;
 }
 
+namespace {
+
 // An env entry fails when it has a literal (non-empty) value and either its
 // name is sensitive or the value holds a private key.
+// The leader's projection carries no value, only its verdicts: "literal"
+// (a non-empty value) and "privateKey" (it holds one).
 bool EnvClean(const JsonValue& c, std::string* bad) {
   const JsonValue* env = Arr(Get(c, "env"));
   if (!env) return true;
   for (const auto& item : env->GetArray()) {
     std::string_view value = Str(Get(item, "value"));
-    if (value.empty()) continue;
+    const JsonValue* literal = Get(item, "literal");
+    const bool projected = value.empty() && literal && literal->IsTrue();
+    if (value.empty() && !projected) continue;
     if (Obj(Get(item, "valueFrom")) && IsString(Get(item, "name"))) continue;
     std::string_view name = Str(Get(item, "name"));
-    if (SensitiveName(name) || HasPrivateKey(value)) {
+    const JsonValue* key = Get(item, "privateKey");
+    const bool private_key = projected ? key && key->IsTrue() : HoldsPrivateKey(value);
+    if (SensitiveName(name) || private_key) {
       *bad = std::string(name);
       return false;
     }
@@ -88,15 +96,22 @@ void RunSensitiveDataChecks(ScanContext& ctx) {
       const JsonValue* data = Obj(Get(cm, "data"));
       if (data) {
         for (const auto& m : data->GetObject()) {
-          if (SensitiveName(View(m.name)) || (m.value.IsString() && HasPrivateKey(View(m.value)))) {
+          if (SensitiveName(View(m.name)) || (m.value.IsString() && HoldsPrivateKey(View(m.value)))) {
             bad = std::string(View(m.name));
             break;
           }
         }
       } else if (const JsonValue* keys = Arr(Get(cm, "dataKeys"))) {
-        // The leader's projection keeps key names only.
+        // The leader's projection keeps key names, and the names of the
+        // keys whose value holds a private key, never a value.
+        const JsonValue* with_key = Arr(Get(cm, "privateKeyKeys"));
         for (const auto& k : keys->GetArray()) {
-          if (k.IsString() && SensitiveName(View(k))) {
+          if (!k.IsString()) continue;
+          bool holds = false;
+          if (with_key) {
+            for (const auto& p : with_key->GetArray()) holds |= p.IsString() && View(p) == View(k);
+          }
+          if (SensitiveName(View(k)) || holds) {
             bad = std::string(View(k));
             break;
           }

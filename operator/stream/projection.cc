@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "scan/sensitive_data.h"
+
 namespace srexpert::stream {
 
 namespace {
@@ -420,9 +422,18 @@ void Container(W& w, const Value& c) {
     w.EndArray();
   }
   // Env names and the references of valueFrom, never `value`: literal values
-  // are where credentials end up.
+  // are where credentials end up. What the sensitive-env-var check needs of
+  // a value is reduced here to two flags (scan/sensitive_data.h).
   ObjectArray(w, c, "env", [&](const Value& e) {
     Scalar(w, e, "name");
+    if (const Value* v = Get(e, "value"); v && v->IsString() && v->GetStringLength() > 0) {
+      Key(w, "literal");
+      w.Bool(true);
+      if (scan::HoldsPrivateKey(View(*v))) {
+        Key(w, "privateKey");
+        w.Bool(true);
+      }
+    }
     Object(w, e, "valueFrom", [&](const Value& from) {
       for (std::string_view ref : {"secretKeyRef", "configMapKeyRef"}) {
         Object(w, from, ref, [&](const Value& r) { Scalars(w, r, {"name", "key"}); });
@@ -737,6 +748,20 @@ void ConfigMapTop(W& w, const Value& o) {
   Key(w, "dataKeys");
   w.StartArray();
   for (auto k : keys) Str(w, k);
+  w.EndArray();
+  // The verdict of sensitive-configmap-content on the values, which never
+  // leave this function: the keys whose value holds a private key.
+  std::vector<std::string_view> with_key;
+  if (const Value* d = GetObject(o, "data")) {
+    for (const auto& m : d->GetObject()) {
+      if (m.value.IsString() && scan::HoldsPrivateKey(View(m.value))) with_key.push_back(View(m.name));
+    }
+  }
+  if (with_key.empty()) return;
+  std::sort(with_key.begin(), with_key.end());
+  Key(w, "privateKeyKeys");
+  w.StartArray();
+  for (auto k : with_key) Str(w, k);
   w.EndArray();
 }
 
