@@ -6,6 +6,7 @@
 
 #include "api/agent_config.h"
 #include "common/json.h"
+#include "scan/config.h"
 #include "test/api/crd_schema.h"
 #include "test/apiserver/api_server.h"
 #include "test/net/test_support.h"
@@ -21,6 +22,7 @@ const std::string kInstall = "manifests/install.yaml";
 const std::vector<std::string> kExamples = {
     "manifests/examples/proxy-custom-ca.yaml",
     "manifests/examples/actions-enabled.yaml",
+    "manifests/examples/scans-config.yaml",
     "manifests/examples/existing-secret-gitops.yaml",
 };
 
@@ -162,9 +164,11 @@ TEST_CASE("The example AgentConfigs are valid for the CRD schema and the operato
   CHECK(proxy["spec"]["backend"]["caBundle"]);
   auto actions = FindOne(LoadDocuments(ReadFile(SourcePath(kExamples[1]))), "AgentConfig");
   CHECK(actions["spec"]["actions"]["scale"].as<bool>());
-  auto gitops = FindOne(LoadDocuments(ReadFile(SourcePath(kExamples[2]))), "AgentConfig");
+  auto scans = FindOne(LoadDocuments(ReadFile(SourcePath(kExamples[2]))), "AgentConfig");
+  CHECK(scans["spec"]["scans"]["customChecks"]["imageFromCorporateRegistry"]);
+  auto gitops = FindOne(LoadDocuments(ReadFile(SourcePath(kExamples[3]))), "AgentConfig");
   CHECK(gitops["spec"]["token"]["secretRef"]["name"].as<std::string>() == "srexpert-registration");
-  for (const auto& d : LoadDocuments(ReadFile(SourcePath(kExamples[2])))) {
+  for (const auto& d : LoadDocuments(ReadFile(SourcePath(kExamples[3])))) {
     CHECK(d["kind"].as<std::string>() != "Secret");  // the token is not in Git
   }
 }
@@ -213,6 +217,22 @@ TEST_CASE("kubectl installs install.yaml on an API server with the documented co
     CommandResult applied = kubectl({"apply", "--server-side", "-f", SourcePath(e)});
     INFO(e << ": " << applied.Describe());
     CHECK(applied.exit_code == 0);
+    if (e.ends_with("scans-config.yaml")) {
+      // As the operator reads it back: a valid AgentConfig whose scan
+      // configuration the scanner's parser takes.
+      CommandResult got = kubectl({"get", "agentconfig", "srexpert-agent", "-n",
+                                   "srexpert-system", "-o", "json"});
+      REQUIRE(got.exit_code == 0);
+      auto doc = json::Parse(got.out);
+      REQUIRE(doc);
+      api::ParseResult parsed = api::Parse(*doc);
+      INFO(parsed.Summary());
+      REQUIRE(parsed.ok());
+      std::string polaris = api::PolarisConfigJson(parsed.config.spec.scans);
+      REQUIRE_FALSE(polaris.empty());
+      scan::ScanConfig config;
+      CHECK(scan::ParseConfig(polaris, &config) == "");
+    }
   }
   // The last example applied wins: the GitOps one points at its own Secret.
   CommandResult ref = kubectl({"get", "agentconfig", "srexpert-agent", "-n", "srexpert-system",
