@@ -205,7 +205,7 @@ pin=""
 # Actions only in the simulated cluster: a demo never changes a real one.
 actions=""
 [ -z "$real_kubeconfig" ] &&
-  actions="  actions: {scale: true, restart: true, deletePods: true, nodes: true, applyManifests: true, namespaces: [shop, payments]}"
+  actions="  actions: {scale: true, restart: true, deletePods: true, nodes: true, applyManifests: true, helm: true, namespaces: [shop, payments]}"
 cat <<YAML | k apply -f - >/dev/null
 apiVersion: agent.srexpert.io/v1alpha1
 kind: AgentConfig
@@ -232,10 +232,15 @@ k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
   sed -e "s#/etc/srexpert/config/ca.crt#$state/agent/ca.crt#" -e "s#/etc/srexpert/token/token#$state/agent/token#" \
   >"$state/agent/config.json"
 
+# Helm actions run the project's pinned Helm (scripts/install-deps.sh), each
+# agent with its own Helm home, as the DaemonSet's emptyDir would give it.
+helm_bin="${HELM:-$root/.tools/helm/helm}"
 agent_ports=()
 for i in 1 2 3; do
+  mkdir -p "$state/agent/helm-$i"
   "$bin_agent" --kubeconfig "$kubeconfig" --config "$state/agent/config.json" \
     --pod-name "$name-node$i" --pod-namespace "$ns" --node-name "demo-node-$i" \
+    --helm-binary "$helm_bin" --helm-home "$state/agent/helm-$i" \
     --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 \
     --log-format text 2>"$state/logs/agent-$i.log" &
   pids+=($!)
@@ -332,6 +337,26 @@ applied=$(request manifests.apply "{\"manifests\":\"$manifest\",\"requestedBy\":
 grep -q '"ok":true' <<<"$applied" || { echo "demo: manifests.apply failed: $applied" >&2; exit 1; }
 refused=$(request workload.scale \
   '{"kind":"Deployment","namespace":"srexpert-system","name":"srexpert-agent","replicas":0}' || true)
+# A small chart from the repository, installed through the hub by the
+# leader's Helm as an ordinary release: plain `helm list` sees it.
+helm_user() {
+  HELM_CACHE_HOME="$state/helm/cache" HELM_CONFIG_HOME="$state/helm/config" \
+    HELM_DATA_HOME="$state/helm/data" "$helm_bin" --kubeconfig "$kubeconfig" "$@"
+}
+helm_line="skipped: no Helm at $helm_bin (scripts/install-deps.sh fetches it)"
+if [ -x "$helm_bin" ]; then
+  # Helm's release storage is an administrator's binding (docs/helm.md).
+  for n in shop payments; do
+    k -n "$n" create rolebinding srexpert-agent-helm --clusterrole=srexpert-helm-release-storage \
+      --serviceaccount=srexpert-system:srexpert-agent >/dev/null
+  done
+  helm_user package "$root/test/actions/testdata/charts/configmap-only" -d "$state" >/dev/null
+  chart=$(base64 -w0 "$state"/configmap-only-*.tgz)
+  installed=$(api -X POST "$hub_state/requests" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"helm.install\",\"timeoutMs\":60000,\"payload\":{\"namespace\":\"shop\",\"release\":\"storefront-notes\",\"chart\":{\"archive\":\"$chart\"},\"values\":{\"greeting\":\"hello from the demo\"}}}")
+  grep -q '"ok":true' <<<"$installed" || { echo "demo: helm.install failed: $installed" >&2; exit 1; }
+  helm_line="release shop/storefront-notes $(grep -o '"status":"[a-z-]*"' <<<"$installed" | head -1); plain helm list -n shop: $(helm_user list -n shop -q | tr '\n' ' ')"
+fi
 
 cat <<TXT
 
@@ -352,6 +377,7 @@ Actions sent through the hub (POST $hub_state/requests):
   workload.scale shop/frontend: spec.replicas $before -> $after (both read with kubectl)
   manifests.apply ConfigMap shop/storefront-settings: $(grep -o '"action":"[a-z]*"' <<<"$applied")
   workload.scale in srexpert-system, the agent's own namespace: $(grep -o '"code":"[a-z_]*"' <<<"$refused")
+  helm.install of a small chart from the repository: $helm_line
   Their audit Events: kubectl --kubeconfig $kubeconfig get events -n shop --field-selector reason=SRExpertAction
 
 Web console: $console_url
