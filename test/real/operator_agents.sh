@@ -302,10 +302,18 @@ grep -q '"ok":true' <<<"$answer" || fail "helm.install in $target: $answer"
 helm list -n "$target" -o json | grep -q '"name":"greeter"' || fail "plain helm list does not see the agent's release"
 answer=$(helm_request helm.install "{\"namespace\":\"$other\",\"release\":\"greeter\",\"chart\":{\"archive\":\"$chart_b64\"}}")
 grep -q forbidden <<<"$answer" || fail "helm.install outside the allow-list: $answer"
+# The other way round: a release the user made with plain helm is one the
+# agent lists and reads the history of.
+helm install user-notes "$work"/configmap-only-*.tgz -n "$target" >/dev/null || fail "plain helm install"
+answer=$(helm_request helm.list "{\"namespace\":\"$target\"}")
+grep -q '"name":"user-notes"' <<<"$answer" || fail "helm.list does not show the user's release: $answer"
+answer=$(helm_request helm.history "{\"namespace\":\"$target\",\"release\":\"user-notes\"}")
+grep -q '"revision":1' <<<"$answer" || fail "helm.history of the user's release: $answer"
+helm uninstall user-notes -n "$target" >/dev/null || fail "plain helm uninstall"
 answer=$(helm_request helm.uninstall "{\"namespace\":\"$target\",\"release\":\"greeter\"}")
 grep -q '"ok":true' <<<"$answer" || fail "helm.uninstall in $target: $answer"
 ! helm list -n "$target" -o json | grep -q '"name":"greeter"' || fail "the release is still listed after helm.uninstall"
-ok "helm.install through the hub made an ordinary release plain helm lists, was refused in $other, and helm.uninstall removed it"
+ok "helm.install through the hub made an ordinary release plain helm lists, was refused in $other, helm.list and helm.history read a release made with plain helm, and helm.uninstall removed the agent's"
 k -n "$ns" patch agentconfig "$name" --type merge -p '{"spec":{"actions":{"scale":false,"helm":false,"namespaces":[]}}}' >/dev/null
 wait_for 30 "the actions' Role pruned" sh -c \
   "! kubectl --kubeconfig '$admin_kc' -n '$target' get role/$name-actions >/dev/null 2>&1"
