@@ -40,7 +40,7 @@ size_t ReleaseSecrets(TestClient& client, const std::string& ns, const std::stri
 
 }  // namespace
 
-TEST_CASE_METHOD(Fixture, "helm installs, upgrades and uninstalls a chart on the test server",
+TEST_CASE_METHOD(Fixture, "helm installs, upgrades, rolls back and uninstalls a chart on the test server",
                  "[apiserver][protobuf][helm]") {
   INFO("helm binary: " << HelmPath() << " (scripts/install-deps.sh installs it)");
   REQUIRE(std::filesystem::exists(HelmPath()));
@@ -68,6 +68,16 @@ TEST_CASE_METHOD(Fixture, "helm installs, upgrades and uninstalls a chart on the
   auto list = helm.Run({"list", "-n", "default", "-o", "json"});
   REQUIRE(list.exit_code == 0);
   CHECK(list.output.find(R"("status":"deployed")") != std::string::npos);
+
+  // Back to revision 1's values, as revision 3.
+  auto rollback = helm.Run({"rollback", "demo", "1", "-n", "default"});
+  INFO(rollback.output);
+  REQUIRE(rollback.exit_code == 0);
+  CHECK(ReleaseSecrets(client, "default", "demo") == 3);
+  auto rolled = client.Get("/api/v1/namespaces/default/configmaps/demo-settings");
+  CHECK(json::GetString(rolled.Json(), {"data", "greeting"}) == "hi");
+  auto third = client.Get("/api/v1/namespaces/default/secrets/sh.helm.release.v1.demo.v3").Json();
+  CHECK(json::GetString(third, {"metadata", "labels", "status"}) == "deployed");
 
   auto uninstall = helm.Run({"uninstall", "demo", "-n", "default"});
   INFO(uninstall.output);
