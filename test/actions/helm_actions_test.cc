@@ -491,7 +491,7 @@ TEST_CASE("Helm is killed when the request's deadline passes or the tunnel ends"
   }
 }
 
-TEST_CASE("an explicit proxy reaches Helm; the environment's proxy then does not",
+TEST_CASE("an explicit proxy reaches Helm, and the environment's proxy then does not",
           "[helm][actions]") {
   ::setenv("HTTPS_PROXY", "http://env-proxy.example:3128", 1);
   ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);

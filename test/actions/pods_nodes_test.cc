@@ -132,7 +132,7 @@ std::vector<std::string> Entries(const json::Value& result, const char* key) {
 
 }  // namespace
 
-TEST_CASE("pod.delete deletes one pod with its grace period; a retry is not a second delete",
+TEST_CASE("pod.delete deletes one pod with its grace period, and a retry is not a second delete",
           "[actions][pods]") {
   ApiFixture f;
   f.CreateNamespace("team-a");
@@ -406,11 +406,14 @@ TEST_CASE("node.drain honours a PodDisruptionBudget: 429 retried until the deadl
   f.server().ResetRequestCounts();
 
   // The second eviction is refused (no controller lowers the budget's use
-  // here), so the drain retries until its 2 s deadline; meanwhile a cordon
-  // of the same node waits for it and times out.
+  // here), so the drain retries until its next wait would pass its 5 s
+  // deadline (the client's backoff: 0.2, 0.4, 0.8, 1.6 s, then a 3.2 s wait
+  // it does not start); meanwhile a cordon and an uncordon of the same node
+  // wait for it and time out. The margin is for sanitizer builds: with a 2 s
+  // deadline the drain gave up after 1.4 s, before the uncordon's wait ended.
   std::promise<protocol::Response> drained;
   auto fut = drained.get_future();
-  r.Handle({"d1", "node.drain", 2000, R"({"name":"n1"})"},
+  r.Handle({"d1", "node.drain", 5000, R"({"name":"n1"})"},
            [&drained](protocol::Response x) { drained.set_value(std::move(x)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto waited = CallAction(r, "c1", "node.cordon", R"({"name":"n1"})", 300);

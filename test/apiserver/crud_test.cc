@@ -160,7 +160,7 @@ TEST_CASE_METHOD(Fixture, "generation is bumped on spec changes only", "[apiserv
   CHECK(json::GetInt(spec.Json(), {"metadata", "generation"}) == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "status subresource writes change only status; main writes ignore status", "[apiserver][status]") {
+TEST_CASE_METHOD(Fixture, "status subresource writes change only status, and main writes ignore status", "[apiserver][status]") {
   const std::string path = "/apis/apps/v1/namespaces/default/deployments";
   auto created = client.Post(path, R"({"metadata":{"name":"d"},"spec":{"replicas":1},"status":{"replicas":9}})");
   REQUIRE(created.status == 201);
