@@ -4,7 +4,7 @@
 // failed step, and on any console error or CSP violation in the page.
 //
 //   node console.test.mjs <console.env of the demo> <screenshot dir>
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -48,8 +48,8 @@ async function check(name, fn, refusal = null) {
   }
 }
 const shot = (name) => page.screenshot({ path: join(shots, `console-${name}.png`), fullPage: true });
-const expectText = async (locator, re) => {
-  await locator.filter({ hasText: re }).first().waitFor();
+const expectText = async (locator, re, timeout) => {
+  await locator.filter({ hasText: re }).first().waitFor(timeout ? { timeout } : {});
 };
 async function login(token) {
   await page.goto(env.CONSOLE_URL);
@@ -125,6 +125,25 @@ await check('a manifest is applied after a dry-run diff and a confirmation', asy
   await page.click('#apply-confirm');
   await page.click('#confirm-ok');
   await expectText(page.locator('#action-result .status'), /manifests.apply: Done/);
+});
+
+await check('a chart archive is installed with values, listed and uninstalled through the Helm form', async () => {
+  const dir = envFile.slice(0, envFile.lastIndexOf('/'));
+  const chart = readdirSync(dir).find((f) => /^configmap-only-.*\.tgz$/.test(f));
+  if (!chart) throw new Error(`no packaged chart in ${dir} (the demo packages one)`);
+  await page.fill('#helm-ns', 'shop');
+  await page.fill('#helm-release', 'console-notes');
+  await page.setInputFiles('#helm-archive', join(dir, chart));
+  await page.fill('#helm-values', '{"greeting": "from the console"}');
+  await page.click('button:has-text("Install or upgrade…")');
+  await expectText(page.locator('dialog#confirm dd'), /^console-notes$/);
+  await page.click('#confirm-ok');
+  await expectText(page.locator('#action-result .status'), /helm list -n shop: Done/, 60000);
+  const row = page.locator('tr', { has: page.locator('td', { hasText: /^console-notes$/ }) });
+  await expectText(row.locator('td'), /deployed/);
+  await row.locator('button:has-text("Uninstall…")').click();
+  await page.click('#confirm-ok');
+  await page.locator('td', { hasText: /^console-notes$/ }).waitFor({ state: 'detached', timeout: 60000 });
 });
 
 await check('an action outside the allow-list is refused and says so', async () => {
