@@ -14,7 +14,8 @@ namespace srexpert::actions {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
+constexpr std::chrono::seconds kEventDeadline{10};
 
 std::string AuditJson(const ActionRequest& req, const std::vector<Target>& targets,
                       const std::string& outcome) {
@@ -39,6 +40,42 @@ std::string AuditJson(const ActionRequest& req, const std::vector<Target>& targe
 
 }  // namespace
 
+kube::CallBounds CancelToken::Bounds(const Clock& api_clock) const {
+  kube::CallBounds b;
+  b.cancel = stop_;
+  b.deadline = api_clock.Now() + (deadline_ - std::chrono::steady_clock::now());
+  return b;
+}
+
+ActionResult FromKubeError(const kube::Error& e, const std::string& what) {
+  using kube::Reason;
+  switch (e.reason()) {
+    case Reason::kNotFound:
+      return ActionResult::Fail(codes::kNotFound, what + " not found: " + e.message());
+    case Reason::kConflict:
+      return ActionResult::Fail(codes::kConflict, what + " changed concurrently: " + e.message());
+    case Reason::kInvalid:
+    case Reason::kBadRequest:
+    case Reason::kRequestEntityTooLarge:
+    case Reason::kUnsupportedMediaType:
+      return ActionResult::Fail(codes::kInvalid, what + ": " + e.ToString());
+    case Reason::kForbidden:
+      return ActionResult::Fail(codes::kForbidden, what + ": " + e.message());
+    case Reason::kTooManyRequests:
+      // The client retries a 429 until the deadline: this one was still
+      // refused when no time was left to wait for the server's Retry-After.
+      return ActionResult::Fail(codes::kTimeout,
+                                what + ": the API server was still throttling requests (429) "
+                                       "at the deadline: " + e.message());
+    case Reason::kTimeout:
+      return ActionResult::Fail(codes::kTimeout, what + ": " + e.message());
+    case Reason::kCancelled:
+      return ActionResult::Fail(codes::kCancelled, what + ": " + e.message());
+    default:
+      return ActionResult::Fail(codes::kInternal, what + ": " + e.ToString());
+  }
+}
+
 bool IsProtectedNamespace(std::string_view ns, std::string_view agent_namespace) {
   return ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease" ||
          (!agent_namespace.empty() && ns == agent_namespace);
@@ -49,7 +86,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
     bool done = false;
     protocol::Response response;
     std::vector<std::function<void(protocol::Response)>> waiters;
-    Clock::time_point done_at;
+    SteadyClock::time_point done_at;
   };
 
   ActionPolicy policy;
@@ -66,10 +103,12 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<std::atomic<bool>> done;
   };
   std::vector<Worker> workers;
-  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  // Cancelled when the registry goes (the tunnel of this leadership ended):
+  // running actions stop and their API calls in flight are abandoned.
+  kube::Cancellation stop;
   uint64_t executions = 0;
 
-  void Prune(Clock::time_point now) {
+  void Prune(SteadyClock::time_point now) {
     for (auto it = entries.begin(); it != entries.end();) {
       if (it->second.done && now - it->second.done_at > policy.idempotency_window) {
         it = entries.erase(it);
@@ -87,7 +126,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
       auto& e = entries[id];
       e.done = true;
       e.response = response;
-      e.done_at = Clock::now();
+      e.done_at = SteadyClock::now();
       waiters.swap(e.waiters);
     }
     for (auto& w : waiters) w(response);
@@ -132,7 +171,11 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
     ev.AddMember("count", 1, a);
     auto& src = json::EnsureObject(ev, {"source"}, a);
     json::SetString(src, "component", "srexpert-agent", a);
-    auto r = client->Create(ev);
+    // Recorded even when the action was cancelled or timed out, but a
+    // throttling server may not hold the response for long.
+    kube::WriteOptions write;
+    write.bounds.deadline = client->clock().Now() + kEventDeadline;
+    auto r = client->Create(ev, write);
     if (!r) {
       // The action happened; a missing Event must not turn it into a failure,
       // but it is an audit gap, so it is logged loudly.
@@ -142,7 +185,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void Execute(ActionRequest req, PreparedAction prepared) {
-    auto deadline = Clock::now() + req.timeout;
+    auto deadline = SteadyClock::now() + req.timeout;
     std::vector<std::string> keys;
     for (const auto& t : prepared.targets) keys.push_back(t.Key());
     std::sort(keys.begin(), keys.end());
@@ -152,7 +195,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
       // our targets, then hold them all.
       std::unique_lock<std::mutex> l(mu);
       auto free = [&] {
-        return cancelled->load() || std::none_of(keys.begin(), keys.end(), [&](const auto& k) {
+        return stop.cancelled() || std::none_of(keys.begin(), keys.end(), [&](const auto& k) {
                  return busy.count(k) > 0;
                });
       };
@@ -162,7 +205,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
                "timed out waiting for another action on the same object");
         return;
       }
-      if (cancelled->load()) {
+      if (stop.cancelled()) {
         l.unlock();
         Refuse(req, prepared.targets, codes::kCancelled, "the tunnel session ended");
         return;
@@ -170,7 +213,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
       for (const auto& k : keys) busy.insert(k);
       ++executions;
     }
-    CancelToken token(cancelled, deadline);
+    CancelToken token(stop, deadline);
     ActionResult result;
     try {
       result = prepared.execute(req, token);
@@ -209,7 +252,12 @@ ActionRegistry::ActionRegistry(ActionPolicy policy, std::shared_ptr<kube::RestCl
 }
 
 ActionRegistry::~ActionRegistry() {
-  impl_->cancelled->store(true);
+  impl_->stop.Cancel();
+  {
+    // Under the lock: a worker between its wait predicate and the wait
+    // itself must not miss the wake-up.
+    std::lock_guard<std::mutex> l(impl_->mu);
+  }
   impl_->cv.notify_all();
   std::vector<Impl::Worker> workers;
   {
@@ -249,7 +297,7 @@ void ActionRegistry::Handle(const protocol::Request& request,
   ActionKind kind;
   {
     std::unique_lock<std::mutex> l(im.mu);
-    im.Prune(Clock::now());
+    im.Prune(SteadyClock::now());
     auto known = im.entries.find(request.id);
     if (known != im.entries.end()) {
       // A retry (e.g. after a reconnect): the stored result, or the running
@@ -322,7 +370,7 @@ void ActionRegistry::Handle(const protocol::Request& request,
   }
   {
     std::lock_guard<std::mutex> l(im.mu);
-    if (!im.cancelled->load()) {
+    if (!im.stop.cancelled()) {
       for (auto it = im.workers.begin(); it != im.workers.end();) {
         if (it->done->load()) {
           it->thread.join();  // already past its last statement

@@ -38,7 +38,10 @@
 #include <variant>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/json.h"
+#include "kube/call_bounds.h"
+#include "kube/error.h"
 #include "protocol/messages.h"
 
 namespace srexpert::kube {
@@ -84,18 +87,28 @@ struct ActionResult {
 // Cooperative cancellation and deadline for one execution.
 class CancelToken {
  public:
-  CancelToken(std::shared_ptr<std::atomic<bool>> flag, std::chrono::steady_clock::time_point deadline)
-      : flag_(std::move(flag)), deadline_(deadline) {}
-  bool Cancelled() const { return flag_ && flag_->load(); }
+  CancelToken(kube::Cancellation stop, std::chrono::steady_clock::time_point deadline)
+      : stop_(std::move(stop)), deadline_(deadline) {}
+  bool Cancelled() const { return stop_.cancelled(); }
   bool Expired() const { return std::chrono::steady_clock::now() >= deadline_; }
   // True when the handler must stop now (cancelled or past the deadline).
   bool Stop() const { return Cancelled() || Expired(); }
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  // The same limits for a Kubernetes API call, on the client's clock: every
+  // handler passes them to each call (a throttling API server then cannot
+  // hold the action past its deadline, and the tunnel's end aborts a call
+  // in flight).
+  kube::CallBounds Bounds(const Clock& api_clock) const;
 
  private:
-  std::shared_ptr<std::atomic<bool>> flag_;
+  kube::Cancellation stop_;
   std::chrono::steady_clock::time_point deadline_;
 };
+
+// An API error as an action failure: the code from docs/protocol.md and a
+// message that starts with `what` (e.g. "Deployment shop/web"). A 429 still
+// refused when the deadline came, and the deadline itself, are `timeout`.
+ActionResult FromKubeError(const kube::Error& e, const std::string& what);
 
 struct ActionRequest {
   std::string id;

@@ -85,28 +85,16 @@ std::string ConflictMessage(const kube::Error& e, const Target& t) {
          " (set force to take ownership)";
 }
 
-ActionResult FromKubeError(const kube::Error& e, const Target& t) {
-  using kube::Reason;
-  switch (e.reason()) {
-    case Reason::kConflict:
-      return ActionResult::Fail(codes::kConflict, ConflictMessage(e, t));
-    case Reason::kNotFound:
-      // Apply creates missing objects: a 404 is a missing namespace.
-      return ActionResult::Fail(codes::kNotFound, Describe(t) + ": " + e.message());
-    case Reason::kInvalid:
-    case Reason::kBadRequest:
-    case Reason::kRequestEntityTooLarge:
-    case Reason::kUnsupportedMediaType:
-      return ActionResult::Fail(codes::kInvalid, Describe(t) + ": " + e.ToString());
-    case Reason::kForbidden:
-      return ActionResult::Fail(codes::kForbidden, Describe(t) + ": " + e.message());
-    case Reason::kTimeout:
-      return ActionResult::Fail(codes::kTimeout, Describe(t) + ": " + e.message());
-    case Reason::kCancelled:
-      return ActionResult::Fail(codes::kCancelled, Describe(t) + ": " + e.message());
-    default:
-      return ActionResult::Fail(codes::kInternal, Describe(t) + ": " + e.ToString());
+// An apply's error as the action's failure; the rest as every action has them.
+ActionResult ApplyFailure(const kube::Error& e, const Target& t) {
+  if (e.reason() == kube::Reason::kConflict) {
+    return ActionResult::Fail(codes::kConflict, ConflictMessage(e, t));
   }
+  if (e.reason() == kube::Reason::kNotFound) {
+    // Apply creates missing objects: a 404 is a missing namespace.
+    return ActionResult::Fail(codes::kNotFound, Describe(t) + ": " + e.message());
+  }
+  return FromKubeError(e, Describe(t));
 }
 
 std::optional<ActionResult> Stopped(const CancelToken& cancel) {
@@ -267,14 +255,15 @@ const char* ActionOf(const Planned& p, bool dry_run, bool diff_empty) {
 
 // Reads the live object of `t` into `out` (nullopt when absent).
 std::optional<ActionResult> ReadLive(kube::RestClient& client, const Target& t,
+                                     const kube::CallBounds& bounds,
                                      std::optional<json::Document>* out) {
-  auto live = client.Get({t.api_version, t.kind, t.ns, t.name});
+  auto live = client.Get({t.api_version, t.kind, t.ns, t.name}, bounds);
   if (live) {
     *out = std::move(*live);
   } else if (live.error().IsNotFound()) {
     out->reset();
   } else {
-    return FromKubeError(live.error(), t);
+    return FromKubeError(live.error(), Describe(t));
   }
   return std::nullopt;
 }
@@ -284,19 +273,20 @@ ActionResult Execute(kube::RestClient& client, const ManifestsApplyPayload& payl
   // 1. Preflight: a dry-run apply of every object (with dryRun, also the
   // live object it is compared with), so a conflict or a validation error
   // in document 5 leaves documents 1-4 unwritten.
+  const kube::CallBounds bounds = cancel.Bounds(client.clock());
   std::vector<Planned> plan;
   plan.reserve(payload.objects.size());
   for (const auto& object : payload.objects) {
     if (auto stop = Stopped(cancel)) return *stop;
     const Target& t = object.target;
-    auto info = client.Resolve(t.api_version, t.kind);
+    auto info = client.Resolve(t.api_version, t.kind, bounds);
     if (!info) {
       if (info.error().IsNotFound()) {
         return ActionResult::Fail(codes::kInvalid, Describe(t) + ": apiVersion " + t.api_version +
                                                        " kind " + t.kind +
                                                        " is not served by this cluster");
       }
-      return FromKubeError(info.error(), t);
+      return FromKubeError(info.error(), Describe(t));
     }
     const AllowedKind* allowed = FindAllowed(t.api_version, t.kind);
     if (!allowed || info->resource != allowed->resource || !info->namespaced) {
@@ -307,14 +297,15 @@ ActionResult Execute(kube::RestClient& client, const ManifestsApplyPayload& payl
     Planned p;
     p.object = &object;
     if (payload.dry_run) {
-      if (auto failed = ReadLive(client, t, &p.live)) return *failed;
+      if (auto failed = ReadLive(client, t, bounds, &p.live)) return *failed;
     }
     kube::PatchOptions opts;
     opts.field_manager = kAgentFieldManager;
     opts.force = payload.force;
     opts.dry_run = true;
+    opts.bounds = bounds;
     auto dry = client.Apply(*object.body, opts);
-    if (!dry) return FromKubeError(dry.error(), t);
+    if (!dry) return ApplyFailure(dry.error(), t);
     p.after = std::move(*dry);
     plan.push_back(std::move(p));
   }
@@ -326,17 +317,18 @@ ActionResult Execute(kube::RestClient& client, const ManifestsApplyPayload& payl
       Planned& p = plan[i];
       const Target& t = p.object->target;
       std::optional<ActionResult> failure = Stopped(cancel);
-      if (!failure) failure = ReadLive(client, t, &p.live);
+      if (!failure) failure = ReadLive(client, t, bounds, &p.live);
       if (!failure) {
         kube::PatchOptions opts;
         opts.field_manager = kAgentFieldManager;
         opts.force = payload.force;
+        opts.bounds = bounds;
         auto r = client.Apply(*p.object->body, opts);
         if (r) {
           p.after = std::move(*r);
           continue;
         }
-        failure = FromKubeError(r.error(), t);
+        failure = ApplyFailure(r.error(), t);
       }
       // Honest about what is already in the cluster: the objects before
       // this one were written, the rest were not attempted.

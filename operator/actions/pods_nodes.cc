@@ -55,24 +55,13 @@ std::optional<std::string> ReadBool(const json::Value& p, const char* key, bool*
   return std::nullopt;
 }
 
-ActionResult FromKubeError(const kube::Error& e, const std::string& what) {
-  if (e.IsNotFound()) return ActionResult::Fail(codes::kNotFound, what + " not found");
-  if (e.IsConflict()) {
-    return ActionResult::Fail(codes::kConflict, what + " changed concurrently: " + e.message());
-  }
-  if (e.IsInvalid()) return ActionResult::Fail(codes::kInvalid, e.message());
-  if (e.code() == 403) return ActionResult::Fail(codes::kForbidden, e.message());
-  if (e.reason() == kube::Reason::kCancelled)
-    return ActionResult::Fail(codes::kCancelled, e.message());
-  return ActionResult::Fail(codes::kInternal, e.ToString());
-}
-
 Target NodeTarget(const std::string& name) { return {"v1", "Node", "", name}; }
 
 // What `kubectl cordon|uncordon` does. nullopt on success with *changed set.
 std::optional<ActionResult> SetUnschedulable(kube::RestClient& client, const std::string& node,
-                                             bool want, bool* changed) {
-  auto live = client.Get({"v1", "Node", "", node});
+                                             bool want, const kube::CallBounds& bounds,
+                                             bool* changed) {
+  auto live = client.Get({"v1", "Node", "", node}, bounds);
   if (!live) return FromKubeError(live.error(), "Node " + node);
   *changed = json::GetBool(*live, {"spec", "unschedulable"}) != want;
   if (!*changed) return std::nullopt;  // kubectl: "already cordoned", no write
@@ -82,6 +71,7 @@ std::optional<ActionResult> SetUnschedulable(kube::RestClient& client, const std
       want ? R"({"spec":{"unschedulable":true}})" : R"({"spec":{"unschedulable":null}})";
   kube::PatchOptions opts;
   opts.field_manager = "srexpert-agent";
+  opts.bounds = bounds;
   auto r = client.Patch({"v1", "Node", "", node}, kube::PatchType::kMerge, body, opts);
   if (!r) return FromKubeError(r.error(), "Node " + node);
   return std::nullopt;
@@ -101,7 +91,10 @@ ActionKind CordonKind(std::shared_ptr<kube::RestClient> client, const char* kind
                                      const CancelToken& cancel) -> ActionResult {
       if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
       bool changed = false;
-      if (auto failed = SetUnschedulable(*client, node, want, &changed)) return *failed;
+      if (auto failed =
+              SetUnschedulable(*client, node, want, cancel.Bounds(client->clock()), &changed)) {
+        return *failed;
+      }
       return ActionResult::Ok(std::string("{\"unschedulable\":") + (want ? "true" : "false") +
                               ",\"changed\":" + (changed ? "true" : "false") + "}");
     };
@@ -263,10 +256,12 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
   static constexpr std::chrono::milliseconds kTick{50};
   if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
   bool changed = false;
-  if (auto failed = SetUnschedulable(client, o.node, true, &changed)) return *failed;
+  const kube::CallBounds bounds = cancel.Bounds(client.clock());
+  if (auto failed = SetUnschedulable(client, o.node, true, bounds, &changed)) return *failed;
 
   kube::ListOptions lo;
   lo.field_selector = "spec.nodeName=" + o.node;
+  lo.bounds = bounds;
   auto pods = client.ListAll({"v1", "Pod", "", ""}, lo);
   if (!pods) return FromKubeError(pods.error(), "pods of Node " + o.node);
 
@@ -301,11 +296,13 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
   // raises it once replacements are healthy) is retried by the client until
   // the action's deadline; a replayed eviction is harmless (it finds the pod
   // terminating or gone), so 5xx are retried too.
-  kube::Cancellation stop;
+  // The senders stop with the action (the tunnel's end) or after the
+  // grace below.
+  kube::Cancellation stop = bounds.cancel->Child();
   kube::SubresourceOptions send;
-  send.cancel = stop;
+  send.write.bounds = bounds;
+  send.write.bounds.cancel = stop;
   send.replay_safe = true;
-  send.deadline = client.clock().Now() + (cancel.deadline() - SteadyClock::now());
   for (auto& e : evictions) {
     e->sender = std::thread([&client, &send, &o, ev = e.get()] {
       auto r = client.CreateSubresource({"v1", "Pod", ev->pod.ns, ev->pod.name}, "eviction",
@@ -342,13 +339,16 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
           // The client gave up only because its next wait would pass the deadline.
           failed.push_back({e->pod, "still refused at the deadline: " + Describe(*refusal)});
           report(&failed.back(), "failed");
+        } else if (refusal->reason() == kube::Reason::kTimeout) {
+          failed.push_back({e->pod, "no answer to the eviction before the deadline"});
+          report(&failed.back(), "failed");
         } else {
           failed.push_back({e->pod, "eviction refused: " + refusal->ToString()});
           report(&failed.back(), "failed");
         }
         continue;
       }
-      auto live = client.Get({"v1", "Pod", e->pod.ns, e->pod.name});
+      auto live = client.Get({"v1", "Pod", e->pod.ns, e->pod.name}, bounds);
       if ((!live && live.error().IsNotFound()) ||
           // a new pod of the same name (StatefulSet)
           (live && json::GetString(*live, {"metadata", "uid"}) != e->pod.uid)) {
@@ -363,10 +363,10 @@ ActionResult Drain(kube::RestClient& client, const DrainOptions& o, const Action
     if (!unresolved()) break;
     std::this_thread::sleep_for(kTick);
   }
-  // At the deadline a sender is at most finishing a request it started
-  // before it (its client does not start a wait past the deadline): let it
-  // answer, so the report says why the pod is still there. A tunnel gone
-  // (cancellation) or a request that hangs is cut at once or after kGrace.
+  // At the deadline the client abandons a request in flight and starts no
+  // wait past it, so every sender answers right after it: wait for that, so
+  // the report says why the pod is still there. A tunnel gone
+  // (cancellation) cuts them at once; kGrace only bounds the unexpected.
   static constexpr std::chrono::seconds kGrace{5};
   auto all_answered = [&] {
     return std::all_of(evictions.begin(), evictions.end(), [](const auto& e) {
@@ -439,6 +439,7 @@ ActionKind PodDeleteKind(std::shared_ptr<kube::RestClient> client) {
       if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
       kube::DeleteOptions opts;
       opts.grace_period_seconds = grace;
+      opts.bounds = cancel.Bounds(client->clock());
       auto r = client->Delete({t.api_version, t.kind, t.ns, t.name}, opts);
       if (!r) return FromKubeError(r.error(), "Pod " + t.ns + "/" + t.name);
       // A pod's DELETE answers with the pod (with deletionTimestamp while it

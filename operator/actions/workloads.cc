@@ -46,16 +46,7 @@ std::optional<std::string> ReadTarget(const json::Value& p, const std::set<std::
   return std::nullopt;
 }
 
-ActionResult FromKubeError(const kube::Error& e, const Target& t) {
-  std::string what = t.kind + " " + t.ns + "/" + t.name;
-  if (e.IsNotFound()) return ActionResult::Fail(codes::kNotFound, what + " not found");
-  if (e.IsConflict()) {
-    return ActionResult::Fail(codes::kConflict, what + " changed concurrently: " + e.message());
-  }
-  if (e.IsInvalid()) return ActionResult::Fail(codes::kInvalid, e.message());
-  if (e.code() == 403) return ActionResult::Fail(codes::kForbidden, e.message());
-  return ActionResult::Fail(codes::kInternal, e.ToString());
-}
+std::string Describe(const Target& t) { return t.kind + " " + t.ns + "/" + t.name; }
 
 kube::ObjectRef Ref(const Target& t) { return {t.api_version, t.kind, t.ns, t.name}; }
 
@@ -91,15 +82,16 @@ ActionKind WorkloadScaleKind(std::shared_ptr<kube::RestClient> client) {
                                            const CancelToken& cancel) -> ActionResult {
       if (cancel.Stop()) return ActionResult::Fail(codes::kTimeout, "deadline passed");
       // Read through /scale as well: the role grants the subresource only.
-      auto info = client->Resolve(t.api_version, t.kind);
-      if (!info) return FromKubeError(info.error(), t);
-      auto live = client->GetPath(info->ObjectPath(t.ns, t.name, "scale"));
-      if (!live) return FromKubeError(live.error(), t);
+      auto bounds = cancel.Bounds(client->clock());
+      auto info = client->Resolve(t.api_version, t.kind, bounds);
+      if (!info) return FromKubeError(info.error(), Describe(t));
+      auto live = client->GetPath(info->ObjectPath(t.ns, t.name, "scale"), bounds);
+      if (!live) return FromKubeError(live.error(), Describe(t));
       int64_t previous = json::GetInt(*live, {"spec", "replicas"}, 1);
       std::string rv = json::GetString(*live, {"metadata", "resourceVersion"});
       if (expected && *expected != previous) {
         return ActionResult::Fail(codes::kConflict,
-                                  t.kind + " " + t.ns + "/" + t.name + " has " +
+                                  Describe(t) + " has " +
                                       std::to_string(previous) + " replicas, expected " +
                                       std::to_string(*expected));
       }
@@ -111,8 +103,9 @@ ActionKind WorkloadScaleKind(std::shared_ptr<kube::RestClient> client) {
       kube::PatchOptions opts;
       opts.subresource = "scale";
       opts.field_manager = "srexpert-agent";
+      opts.bounds = bounds;
       auto r = client->Patch(Ref(t), kube::PatchType::kMerge, body, opts);
-      if (!r) return FromKubeError(r.error(), t);
+      if (!r) return FromKubeError(r.error(), Describe(t));
       return ActionResult::Ok("{\"previousReplicas\":" + std::to_string(previous) +
                               ",\"replicas\":" +
                               std::to_string(json::GetInt(*r, {"spec", "replicas"}, want)) + "}");
@@ -144,8 +137,9 @@ ActionKind WorkloadRestartKind(std::shared_ptr<kube::RestClient> client) {
           at + R"("}}}}})";
       kube::PatchOptions opts;
       opts.field_manager = "srexpert-agent";
+      opts.bounds = cancel.Bounds(client->clock());
       auto r = client->Patch(Ref(t), kube::PatchType::kStrategicMerge, body, opts);
-      if (!r) return FromKubeError(r.error(), t);
+      if (!r) return FromKubeError(r.error(), Describe(t));
       return ActionResult::Ok(R"({"restartedAt":")" + at + R"("})");
     };
     return a;

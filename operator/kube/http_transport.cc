@@ -352,6 +352,7 @@ class CppRestTransport final : public HttpTransport {
         request_timeout_(config.request_timeout) {}
 
   Result<HttpResponse> Send(const HttpRequest& request, const Cancellation* cancel) override {
+    if (request.timeout) return SendWithin(request, *request.timeout, cancel);
     try {
       auto token = cancel ? cancel->state()->source.get_token() : pplx::cancellation_token::none();
       http::http_response response = client_.request(MakeMessage(request), token).get();
@@ -364,6 +365,42 @@ class CppRestTransport final : public HttpTransport {
       if (cancel && cancel->cancelled()) {
         return Error(Reason::kCancelled, request.method + " " + request.path + ": cancelled");
       }
+      return TransportError(request.method, request.path, e.what());
+    }
+  }
+
+  // Send, abandoning the request when the whole response has not arrived
+  // within `limit`: the response and its body are read as one task so that
+  // neither part can outlast it.
+  Result<HttpResponse> SendWithin(const HttpRequest& request, std::chrono::milliseconds limit,
+                                  const Cancellation* parent) {
+    Cancellation cancel = parent ? parent->Child() : Cancellation();
+    std::string what = fmt::format("{} {}", request.method, request.path);
+    try {
+      auto task =
+          client_.request(MakeMessage(request), cancel.state()->source.get_token())
+              .then([](http::http_response response) {
+                auto status = response.status_code();
+                auto retry_after = RetryAfter(response.headers());
+                return response.extract_utf8string(true).then(
+                    [status, retry_after](std::string body) {
+                      return HttpResponse{status, std::move(body), retry_after};
+                    });
+              });
+      TimedWait<HttpResponse> wait(std::move(task), cancel);
+      auto outcome = wait.Wait(limit);
+      if (outcome == TimedWait<HttpResponse>::Outcome::kDone) return wait.Take();
+      cancel.Cancel();
+      if (outcome == TimedWait<HttpResponse>::Outcome::kCancelled) {
+        return Error(Reason::kCancelled, what + ": cancelled");
+      }
+      return Error(Reason::kTimeout,
+                   fmt::format("{}: no response within {} ms (the call's deadline); the server "
+                               "may still have applied it",
+                               what, limit.count()));
+    } catch (const std::exception& e) {
+      cancel.Cancel();
+      if (parent && parent->cancelled()) return Error(Reason::kCancelled, what + ": cancelled");
       return TransportError(request.method, request.path, e.what());
     }
   }

@@ -21,6 +21,10 @@ struct HttpRequest {
   std::string body;          // sent when non-empty
   std::string content_type;  // of body
   std::string bearer_token;  // "" = no Authorization header
+  // Send only: give up (kTimeout) when the whole response has not arrived
+  // within this, e.g. the caller's deadline. Unset: the config's
+  // request_timeout per send/receive step.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct HttpResponse {
@@ -49,8 +53,8 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
 
   // Sends and reads the whole response (any status). Errors are transport
-  // failures only (kCancelled when `cancel` fired); HTTP error codes come
-  // back as responses.
+  // failures only (kCancelled when `cancel` fired, kTimeout when
+  // request.timeout passed); HTTP error codes come back as responses.
   virtual Result<HttpResponse> Send(const HttpRequest& request,
                                     const Cancellation* cancel = nullptr) = 0;
 

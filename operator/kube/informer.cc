@@ -181,7 +181,7 @@ void Informer::Loop() {
     list_options.label_selector = options_.label_selector;
     list_options.field_selector = options_.field_selector;
     list_options.limit = options_.page_size;
-    list_options.cancel = stop_;
+    list_options.bounds.cancel = stop_;
     auto list = client_->ListAll(options_.resource, list_options);
     if (stop_.cancelled()) break;
     if (!list) {

@@ -37,8 +37,9 @@ std::string ResourceInfo::ObjectPath(std::string_view ns, std::string_view name,
 
 ResourceMapper::ResourceMapper(Fetch fetch) : fetch_(std::move(fetch)) {}
 
-Result<std::vector<ResourceInfo>> ResourceMapper::Discover(const GroupVersion& gv) {
-  auto doc = fetch_(gv.Path());
+Result<std::vector<ResourceInfo>> ResourceMapper::Discover(const GroupVersion& gv,
+                                                          const CallBounds& bounds) {
+  auto doc = fetch_(gv.Path(), bounds);
   if (!doc) return doc.error();
   const auto* list = json::Find(*doc, {"resources"});
   if (!list || !list->IsArray()) {
@@ -72,7 +73,7 @@ Result<std::vector<ResourceInfo>> ResourceMapper::Discover(const GroupVersion& g
 }
 
 Result<ResourceInfo> ResourceMapper::Resolve(std::string_view api_version,
-                                             std::string_view kind) {
+                                             std::string_view kind, const CallBounds& bounds) {
   GroupVersion gv = GroupVersion::Parse(api_version);
   std::string key = gv.ApiVersion();
   auto lookup = [&](const std::vector<ResourceInfo>& list) -> const ResourceInfo* {
@@ -89,7 +90,7 @@ Result<ResourceInfo> ResourceMapper::Resolve(std::string_view api_version,
     }
   }
   // Miss: (re)discover this group-version once.
-  auto fresh = Discover(gv);
+  auto fresh = Discover(gv, bounds);
   if (!fresh) {
     if (fresh.error().IsNotFound()) {
       return Error(Reason::kNotFound,

@@ -13,6 +13,7 @@
 
 #include <rapidjson/document.h>
 
+#include "kube/call_bounds.h"
 #include "kube/error.h"
 
 namespace srexpert::kube {
@@ -46,19 +47,22 @@ struct ResourceInfo {
 
 class ResourceMapper {
  public:
-  // GETs an API path and returns the decoded JSON body.
-  using Fetch = std::function<Result<rapidjson::Document>(const std::string& path)>;
+  // GETs an API path within `bounds` and returns the decoded JSON body.
+  using Fetch = std::function<Result<rapidjson::Document>(const std::string& path,
+                                                         const CallBounds& bounds)>;
   explicit ResourceMapper(Fetch fetch);
 
   // kNotFound ("no matches for kind ...") when the group-version or the kind
-  // is not served; other errors are the fetch's. Thread-safe; the fetch runs
-  // without the lock held.
-  Result<ResourceInfo> Resolve(std::string_view api_version, std::string_view kind);
+  // is not served; other errors are the fetch's. A discovery request it
+  // makes is bounded by `bounds`. Thread-safe; the fetch runs without the
+  // lock held.
+  Result<ResourceInfo> Resolve(std::string_view api_version, std::string_view kind,
+                               const CallBounds& bounds = {});
   // Forgets every cached group-version.
   void Invalidate();
 
  private:
-  Result<std::vector<ResourceInfo>> Discover(const GroupVersion& gv);
+  Result<std::vector<ResourceInfo>> Discover(const GroupVersion& gv, const CallBounds& bounds);
 
   Fetch fetch_;
   std::mutex mu_;

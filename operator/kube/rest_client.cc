@@ -65,7 +65,9 @@ RestClient::RestClient(RestConfig config, ClientOptions options,
           config_.exec ? TokenSource::ExecRunner([exec = *config_.exec] { return RunExecPlugin(exec); })
                        : TokenSource::ExecRunner())),
       limiter_(std::make_unique<RateLimiter>(config_.qps, config_.burst, clock_)),
-      mapper_([this](const std::string& path) { return GetPath(path); }) {}
+      mapper_([this](const std::string& path, const CallBounds& bounds) {
+        return GetPath(path, bounds);
+      }) {}
 
 RestClient::~RestClient() = default;
 
@@ -77,19 +79,34 @@ Result<std::string> RestClient::Authorization(bool* refreshable) {
 Result<Document> RestClient::Do(const Call& call) {
   BackoffSchedule backoff(options_.retry.backoff, random_);
   bool refreshed_token = false;
+  const Cancellation* cancel = call.bounds.cancel ? &*call.bounds.cancel : nullptr;
+  const std::optional<Clock::Steady>& deadline = call.bounds.deadline;
   auto cancelled = [&] {
     return Error(Reason::kCancelled, fmt::format("{} {}: cancelled", call.method, call.path));
   };
   for (int attempt = 1;; ++attempt) {
-    if (call.cancel && call.cancel->cancelled()) return cancelled();
+    if (cancel && cancel->cancelled()) return cancelled();
     limiter_->Acquire();
     bool refreshable = false;
     auto token = Authorization(&refreshable);
     if (!token) return token.error();
-    auto response = transport_->Send(
-        {call.method, call.path, call.body, call.content_type, std::move(*token)}, call.cancel);
+    HttpRequest request{call.method, call.path, call.body, call.content_type, std::move(*token)};
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.Now());
+      if (left.count() <= 0) {
+        return Error(Reason::kTimeout,
+                     fmt::format("{} {}: the call's deadline passed before it was sent",
+                                 call.method, call.path));
+      }
+      request.timeout = left;
+    }
+    auto response = transport_->Send(request, cancel);
     if (!response && response.error().reason() == Reason::kCancelled) return response.error();
     metrics_.Record(call.verb, response ? response->status : 0);
+    // The transport cut the request at the deadline: no time is left to retry.
+    if (!response && deadline && response.error().reason() == Reason::kTimeout) {
+      return response.error();
+    }
 
     Error error;
     if (response && response->status >= 200 && response->status <= 299) {
@@ -118,7 +135,7 @@ Result<Document> RestClient::Do(const Call& call) {
     bool unprocessed = error.reason() == Reason::kTooManyRequests;
     bool may_retry = error.retryable() && (unprocessed || call.replay == Replay::kSafe);
     if (!may_retry) return error;
-    if (!call.deadline && attempt >= options_.retry.max_attempts) return error;
+    if (!deadline && attempt >= options_.retry.max_attempts) return error;
 
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff.Next());
     if (auto ra = error.retry_after()) {
@@ -127,14 +144,14 @@ Result<Document> RestClient::Do(const Call& call) {
     }
     // A retry the deadline would cut short is no retry: answer now, so the
     // caller still has its remaining time.
-    if (call.deadline && clock_.Now() + delay >= *call.deadline) return error;
+    if (deadline && clock_.Now() + delay >= *deadline) return error;
     log::Warn("kubernetes request failed; retrying",
               {{"verb", call.verb},
                {"path", call.path},
                {"attempt", attempt},
                {"delay_ms", static_cast<int64_t>(delay.count())},
                {"error", error.ToString()}});
-    if (!Pause(delay, call.cancel)) return cancelled();
+    if (!Pause(delay, cancel)) return cancelled();
   }
 }
 
@@ -155,20 +172,21 @@ bool RestClient::Pause(std::chrono::milliseconds delay, const Cancellation* canc
   return !cancel->cancelled();
 }
 
-Result<ResourceInfo> RestClient::Resolve(std::string_view api_version, std::string_view kind) {
+Result<ResourceInfo> RestClient::Resolve(std::string_view api_version, std::string_view kind,
+                                         const CallBounds& bounds) {
   if (api_version.empty() || kind.empty()) {
     return Error(Reason::kBadRequest, "apiVersion and kind are required to address an object");
   }
-  return mapper_.Resolve(api_version, kind);
+  return mapper_.Resolve(api_version, kind, bounds);
 }
 
-Result<Document> RestClient::GetPath(const std::string& path) {
-  return Do({"get", "GET", path, "", "", Replay::kSafe});
+Result<Document> RestClient::GetPath(const std::string& path, const CallBounds& bounds) {
+  return Do({"get", "GET", path, "", "", Replay::kSafe, bounds});
 }
 
 Result<std::string> RestClient::PathFor(const ObjectRef& ref, std::string_view subresource,
-                                        bool collection_all_namespaces) {
-  auto info = Resolve(ref.api_version, ref.kind);
+                                        bool collection_all_namespaces, const CallBounds& bounds) {
+  auto info = Resolve(ref.api_version, ref.kind, bounds);
   if (!info) return info.error();
   std::string ns = ref.ns;
   if (info->namespaced && ns.empty() && !(ref.name.empty() && collection_all_namespaces)) {
@@ -178,17 +196,17 @@ Result<std::string> RestClient::PathFor(const ObjectRef& ref, std::string_view s
   return info->ObjectPath(ns, ref.name, subresource);
 }
 
-Result<Document> RestClient::Get(const ObjectRef& ref) {
+Result<Document> RestClient::Get(const ObjectRef& ref, const CallBounds& bounds) {
   if (ref.name.empty()) return Error(Reason::kBadRequest, "Get: name is required");
-  auto path = PathFor(ref, "", false);
+  auto path = PathFor(ref, "", false, bounds);
   if (!path) return path.error();
-  return Do({"get", "GET", *path, "", "", Replay::kSafe});
+  return Do({"get", "GET", *path, "", "", Replay::kSafe, bounds});
 }
 
 Result<Document> RestClient::List(const ObjectRef& ref, const ListOptions& options) {
   ObjectRef collection = ref;
   collection.name.clear();
-  auto path = PathFor(collection, "", true);
+  auto path = PathFor(collection, "", true, options.bounds);
   if (!path) return path.error();
   QueryString q;
   q.Add("labelSelector", options.label_selector)
@@ -196,8 +214,8 @@ Result<Document> RestClient::List(const ObjectRef& ref, const ListOptions& optio
       .Add("continue", options.continue_token)
       .Add("resourceVersion", options.resource_version);
   if (options.limit > 0) q.Add("limit", static_cast<long long>(options.limit));
-  return Do({"list", "GET", *path + q.str(), "", "", Replay::kSafe,
-             options.cancel ? &*options.cancel : nullptr, options.skip_server_bookkeeping});
+  return Do({"list", "GET", *path + q.str(), "", "", Replay::kSafe, options.bounds,
+             options.skip_server_bookkeeping});
 }
 
 Result<Document> RestClient::ListAll(const ObjectRef& ref, ListOptions options) {
@@ -255,12 +273,13 @@ Result<Document> RestClient::Write(const char* verb, const char* method,
     return Error(Reason::kBadRequest, fmt::format("{}: metadata.name is required", verb));
   }
   if (create) ref.name.clear();
-  auto path = PathFor(ref, subresource, false);
+  auto path = PathFor(ref, subresource, false, options.bounds);
   if (!path) return path.error();
   QueryString q;
   q.Add("fieldManager", options.field_manager);
   if (options.dry_run) q.Add("dryRun", "All");
-  return Do({verb, method, *path + q.str(), json::Dump(object), "application/json", replay});
+  return Do({verb, method, *path + q.str(), json::Dump(object), "application/json", replay,
+             options.bounds});
 }
 
 Result<Document> RestClient::Create(const rapidjson::Value& object, const WriteOptions& options) {
@@ -286,20 +305,14 @@ Result<Document> RestClient::CreateSubresource(const ObjectRef& ref, std::string
   if (!body.IsObject()) {
     return Error(Reason::kBadRequest, "CreateSubresource: body is not an object");
   }
-  auto path = PathFor(ref, subresource, false);
+  auto path = PathFor(ref, subresource, false, options.write.bounds);
   if (!path) return path.error();
   QueryString q;
   q.Add("fieldManager", options.write.field_manager);
   if (options.write.dry_run) q.Add("dryRun", "All");
-  Call call{"create",
-            "POST",
-            *path + q.str(),
-            json::Dump(body),
-            "application/json",
-            options.replay_safe ? Replay::kSafe : Replay::kOnlyIfUnprocessed,
-            options.cancel ? &*options.cancel : nullptr};
-  call.deadline = options.deadline;
-  return Do(call);
+  return Do({"create", "POST", *path + q.str(), json::Dump(body), "application/json",
+             options.replay_safe ? Replay::kSafe : Replay::kOnlyIfUnprocessed,
+             options.write.bounds});
 }
 
 Result<Document> RestClient::Patch(const ObjectRef& ref, PatchType type, std::string_view body,
@@ -308,14 +321,15 @@ Result<Document> RestClient::Patch(const ObjectRef& ref, PatchType type, std::st
   if (type == PatchType::kApply && options.field_manager.empty()) {
     return Error(Reason::kBadRequest, "server-side apply requires a field manager");
   }
-  auto path = PathFor(ref, options.subresource, false);
+  auto path = PathFor(ref, options.subresource, false, options.bounds);
   if (!path) return path.error();
   QueryString q;
   q.Add("fieldManager", options.field_manager);
   if (type == PatchType::kApply) q.AddBool("force", options.force);
   if (options.dry_run) q.Add("dryRun", "All");
   Replay replay = type == PatchType::kJson ? Replay::kOnlyIfUnprocessed : Replay::kSafe;
-  return Do({"patch", "PATCH", *path + q.str(), std::string(body), ContentType(type), replay});
+  return Do({"patch", "PATCH", *path + q.str(), std::string(body), ContentType(type), replay,
+             options.bounds});
 }
 
 Result<Document> RestClient::Apply(const rapidjson::Value& object, const PatchOptions& options) {
@@ -325,7 +339,7 @@ Result<Document> RestClient::Apply(const rapidjson::Value& object, const PatchOp
 
 Result<Document> RestClient::Delete(const ObjectRef& ref, const DeleteOptions& options) {
   if (ref.name.empty()) return Error(Reason::kBadRequest, "Delete: name is required");
-  auto path = PathFor(ref, "", false);
+  auto path = PathFor(ref, "", false, options.bounds);
   if (!path) return path.error();
   Document body(rapidjson::kObjectType);
   auto& a = body.GetAllocator();
@@ -350,7 +364,8 @@ Result<Document> RestClient::Delete(const ObjectRef& ref, const DeleteOptions& o
     json::Set(body, "dryRun", std::move(all), a);
   }
   log::Debug("deleting", {{"object", DescribeRef(ref)}});
-  return Do({"delete", "DELETE", *path, json::Dump(body), "application/json", Replay::kSafe});
+  return Do({"delete", "DELETE", *path, json::Dump(body), "application/json", Replay::kSafe,
+             options.bounds});
 }
 
 Result<std::unique_ptr<ResponseStream>> RestClient::OpenWatch(const ObjectRef& ref,
@@ -358,7 +373,7 @@ Result<std::unique_ptr<ResponseStream>> RestClient::OpenWatch(const ObjectRef& r
                                                               const Cancellation& cancel) {
   ObjectRef collection = ref;
   collection.name.clear();
-  auto path = PathFor(collection, "", true);
+  auto path = PathFor(collection, "", true, CallBounds{cancel, std::nullopt});
   if (!path) return path.error();
   QueryString q;
   q.Add("watch", "true")

@@ -18,10 +18,11 @@
 //     retried on 5xx/transport errors: cpprestsdk cannot tell whether the
 //     request reached the server, and a replay could create twice or apply
 //     an "add" twice. The caller sees the error and decides.
-// Retries stop after RetryPolicy::max_attempts, or, for a call given a
-// deadline (CreateSubresource), at the deadline: a wait that would end past
-// it is not started, so the call returns the last error at once rather than
-// sleeping out a long Retry-After.
+// Retries stop after RetryPolicy::max_attempts or, for a call given
+// CallBounds with a deadline, at the deadline (call_bounds.h). Every verb
+// takes CallBounds (in its options, or as an argument for Get and GetPath):
+// work done for someone with a deadline, such as an action, passes it so a
+// throttling server cannot hold the call past it.
 // Thread-safe: one client is shared by every informer and controller.
 #pragma once
 
@@ -35,6 +36,7 @@
 
 #include "common/clock.h"
 #include "common/backoff.h"
+#include "kube/call_bounds.h"
 #include "kube/cancellation.h"
 #include "kube/config.h"
 #include "kube/error.h"
@@ -62,9 +64,9 @@ struct ListOptions {
   int64_t limit = 0;               // page size; 0 = everything in one response
   std::string continue_token;      // from a previous page's metadata.continue
   std::string resource_version;    // "" = most recent (quorum read)
-  // When set, cancelling it ends the call (and its retries) with kCancelled;
-  // informers pass their stop signal so shutdown does not wait for a list.
-  std::optional<Cancellation> cancel;
+  // Informers pass their stop signal as bounds.cancel so shutdown does not
+  // wait for a list.
+  CallBounds bounds;
   // Leave metadata.managedFields and the last-applied annotation out of the
   // returned items (json::ServerBookkeepingPaths): for readers that never
   // use them, e.g. the stream collectors; nearly half of a pod's bytes.
@@ -74,6 +76,7 @@ struct ListOptions {
 struct WriteOptions {
   std::string field_manager;       // recorded in managedFields
   bool dry_run = false;            // dryRun=All
+  CallBounds bounds;
 };
 
 enum class PatchType {
@@ -88,6 +91,7 @@ struct PatchOptions {
   bool force = false;         // kApply only: take ownership of conflicting fields
   std::string subresource;    // e.g. "status"
   bool dry_run = false;
+  CallBounds bounds;
 };
 
 struct DeleteOptions {
@@ -96,6 +100,7 @@ struct DeleteOptions {
   std::optional<std::string> precondition_resource_version;
   std::optional<int64_t> grace_period_seconds;
   bool dry_run = false;
+  CallBounds bounds;
 };
 
 struct WatchOptions {
@@ -109,15 +114,7 @@ struct WatchOptions {
 // A create on a subresource (POST .../<name>/<subresource>), e.g. a pod's
 // eviction or a service account's token.
 struct SubresourceOptions {
-  WriteOptions write;
-  // Cancelling it ends the call (and its retries) with kCancelled.
-  std::optional<Cancellation> cancel;
-  // When set, 429 (and, with replay_safe, 5xx and transport errors) are
-  // retried until this time on the client's clock instead of
-  // RetryPolicy::max_attempts times, each wait at least the server's
-  // Retry-After; a wait that would end past the deadline is not started and
-  // the call returns that error at once.
-  std::optional<Clock::Steady> deadline;
+  WriteOptions write;  // write.bounds bounds the call
   // The caller asserts that a replay of a request the server may have
   // processed is harmless (an eviction: a replay finds the pod terminating or
   // gone), so 5xx and transport errors are retried too. False: treated as a
@@ -153,10 +150,10 @@ class RestClient {
   const RestConfig& config() const { return config_; }
   const std::string& default_namespace() const { return config_.ns; }
   const RequestMetrics& metrics() const { return metrics_; }
-  // The clock of rate limiting, retry waits and SubresourceOptions::deadline.
+  // The clock of rate limiting, retry waits and CallBounds::deadline.
   Clock& clock() const { return clock_; }
 
-  Result<Document> Get(const ObjectRef& ref);
+  Result<Document> Get(const ObjectRef& ref, const CallBounds& bounds = {});
   // One page: a *List document (items, metadata.resourceVersion,
   // metadata.continue when more pages remain).
   Result<Document> List(const ObjectRef& ref, const ListOptions& options = {});
@@ -197,11 +194,12 @@ class RestClient {
                                                     const WatchOptions& options,
                                                     const Cancellation& cancel);
 
-  Result<ResourceInfo> Resolve(std::string_view api_version, std::string_view kind);
+  Result<ResourceInfo> Resolve(std::string_view api_version, std::string_view kind,
+                               const CallBounds& bounds = {});
   // Forgets discovery results (e.g. after CRDs were deleted).
   void InvalidateDiscovery() { mapper_.Invalidate(); }
   // GET of any API path (e.g. "/version", "/apis"), decoded as JSON.
-  Result<Document> GetPath(const std::string& path);
+  Result<Document> GetPath(const std::string& path, const CallBounds& bounds = {});
 
  private:
   enum class Replay { kSafe, kOnlyIfUnprocessed };
@@ -212,10 +210,8 @@ class RestClient {
     std::string body;
     std::string content_type;
     Replay replay = Replay::kSafe;
-    const Cancellation* cancel = nullptr;
+    CallBounds bounds;
     bool skip_server_bookkeeping = false;  // json::ParseSkipping the response
-    // Retries end here rather than after max_attempts (SubresourceOptions).
-    std::optional<Clock::Steady> deadline;
   };
 
   RestClient(RestConfig config, ClientOptions options, std::unique_ptr<HttpTransport> transport);
@@ -226,7 +222,7 @@ class RestClient {
   Result<std::string> Authorization(bool* refreshable);
   // Resolves ref and computes the object path (or collection when name empty).
   Result<std::string> PathFor(const ObjectRef& ref, std::string_view subresource,
-                              bool collection_all_namespaces);
+                              bool collection_all_namespaces, const CallBounds& bounds);
   Result<Document> Write(const char* verb, const char* method, const rapidjson::Value& object,
                          std::string_view subresource, const WriteOptions& options,
                          Replay replay);

@@ -258,7 +258,7 @@ kube::Result<std::string> MetricsCollector::Collect() {
       lo.skip_server_bookkeeping = true;
       lo.limit = options_.page_size;
       lo.continue_token = continue_token;
-      lo.cancel = stop_;
+      lo.bounds.cancel = stop_;
       auto page = client_->List({kMetricsApi, kind, "", ""}, lo);
       if (!page) return page.error();
       continue_token = json::GetString(*page, {"metadata", "continue"});

@@ -15,7 +15,7 @@ kube::Result<std::string> ListPaged(kube::RestClient& client, const kube::Object
     kube::ListOptions lo;
     lo.limit = page_size;
     lo.continue_token = continue_token;
-    lo.cancel = cancel;
+    lo.bounds.cancel = cancel;
     lo.skip_server_bookkeeping = true;  // never projected; ~45 % of a pod's bytes
     auto page = client.List(collection, lo);
     if (!page) {

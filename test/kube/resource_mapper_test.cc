@@ -16,7 +16,7 @@ struct FakeDiscovery {
   std::map<std::string, std::string> docs;
   std::map<std::string, int> fetches;
   ResourceMapper::Fetch fetch() {
-    return [this](const std::string& path) -> Result<rapidjson::Document> {
+    return [this](const std::string& path, const CallBounds&) -> Result<rapidjson::Document> {
       ++fetches[path];
       auto it = docs.find(path);
       if (it == docs.end()) return Error(Reason::kNotFound, "404 page not found", 404);

@@ -653,7 +653,7 @@ TEST_CASE("CreateSubresource with a deadline retries 429 past max_attempts, neve
   SECTION("a Retry-After within the deadline is waited out and the call succeeds") {
     f.server().AddFault(EvictionFault("sub", "p", 429, 2, 2));
     SubresourceOptions o;
-    o.deadline = clock.Now() + std::chrono::seconds(30);
+    o.write.bounds.deadline = clock.Now() + std::chrono::seconds(30);
     auto t0 = clock.Now();
     auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
                                           EvictionDoc("sub", "p"), o);
@@ -666,7 +666,7 @@ TEST_CASE("CreateSubresource with a deadline retries 429 past max_attempts, neve
     f.server().AddFault(EvictionFault("sub", "p", 429, 1, -1));
     SubresourceOptions o;
     auto deadline = clock.Now() + std::chrono::seconds(20);
-    o.deadline = deadline;
+    o.write.bounds.deadline = deadline;
     auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
                                           EvictionDoc("sub", "p"), o);
     REQUIRE_FALSE(r.ok());
@@ -678,7 +678,7 @@ TEST_CASE("CreateSubresource with a deadline retries 429 past max_attempts, neve
   SECTION("a Retry-After past the deadline returns the 429 at once") {
     f.server().AddFault(EvictionFault("sub", "p", 429, 30, -1));
     SubresourceOptions o;
-    o.deadline = clock.Now() + std::chrono::seconds(10);
+    o.write.bounds.deadline = clock.Now() + std::chrono::seconds(10);
     auto t0 = clock.Now();
     auto wall0 = std::chrono::steady_clock::now();
     auto r = f.client().CreateSubresource({"v1", "Pod", "sub", "p"}, "eviction",
@@ -727,8 +727,8 @@ TEST_CASE("CreateSubresource ends with Cancelled when its cancellation fires dur
   f.server().AddFault(EvictionFault("sub", "p", 429, 30, -1));
   SubresourceOptions o;
   Cancellation cancel;
-  o.cancel = cancel;
-  o.deadline = f.client().clock().Now() + std::chrono::minutes(5);
+  o.write.bounds.cancel = cancel;
+  o.write.bounds.deadline = f.client().clock().Now() + std::chrono::minutes(5);
   std::thread canceller([cancel] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     cancel.Cancel();
