@@ -274,9 +274,12 @@ k -n "$ns" get configmap "$name-config" -o 'jsonpath={.data.config\.json}' |
   sed -e "s#/etc/srexpert/config/ca.crt#$work/ca.crt#" -e "s#/etc/srexpert/token/token#$work/token#" >"$work/config.json"
 for i in 1 2 3; do start_agent "$i"; done
 wait_for 30 "the new leader's tunnel" sh -c "curl -fsS '$hub_api/api/v1/clusters' | grep -q '\"connected\":true'"
-request() {  # KIND NAMESPACE REPLICAS -> the hub's answer
+hub_request() {  # KIND TIMEOUT-MS PAYLOAD-JSON -> the hub's answer
   curl -sS -X POST "$hub_api/api/v1/clusters/real-cluster/requests" -H 'Content-Type: application/json' \
-    -d "{\"kind\":\"$1\",\"timeoutMs\":20000,\"payload\":{\"kind\":\"Deployment\",\"namespace\":\"$2\",\"name\":\"act-web\",\"replicas\":$3,\"requestedBy\":\"real@test\"}}"
+    -d "{\"kind\":\"$1\",\"timeoutMs\":$2,\"payload\":$3}"
+}
+request() {  # KIND NAMESPACE REPLICAS -> the hub's answer
+  hub_request "$1" 20000 "{\"kind\":\"Deployment\",\"namespace\":\"$2\",\"name\":\"act-web\",\"replicas\":$3,\"requestedBy\":\"real@test\"}"
 }
 answer=$(request workload.scale "$target" 3)
 grep -q '"ok":true' <<<"$answer" || fail "workload.scale in $target: $answer"
@@ -291,10 +294,7 @@ ok "workload.scale through the hub scaled in $target with the namespace's Role a
 # user's plain `helm list` sees.
 "$helm_bin" package "$root/test/actions/testdata/charts/configmap-only" -d "$work" >/dev/null
 chart_b64=$(base64 -w0 "$work"/configmap-only-*.tgz)
-helm_request() {  # KIND PAYLOAD-JSON -> the hub's answer
-  curl -sS -X POST "$hub_api/api/v1/clusters/real-cluster/requests" -H 'Content-Type: application/json' \
-    -d "{\"kind\":\"$1\",\"timeoutMs\":60000,\"payload\":$2}"
-}
+helm_request() { hub_request "$1" 60000 "$2"; }  # KIND PAYLOAD-JSON -> the hub's answer
 answer=$(helm_request helm.install "{\"namespace\":\"$target\",\"release\":\"greeter\",\"chart\":{\"archive\":\"$chart_b64\"},\"values\":{\"greeting\":\"from the hub\"},\"requestedBy\":\"real@test\"}")
 grep -q '"ok":true' <<<"$answer" || fail "helm.install in $target: $answer"
 [ "$(k -n "$target" get configmap greeter-settings -o 'jsonpath={.data.greeting}')" = "from the hub" ] ||
