@@ -6,6 +6,7 @@ import { h, replace, table, badge, ago } from './dom.js';
 import { onLeave, isOperator } from './state.js';
 import { connectionBadge } from './clusters.js';
 import { renderSecurity } from './security.js';
+import { restartsByWorkload, restartsOf } from './restarts.js';
 import {
   SWITCH_OF, confirmAction, runAction, manifestForm, helmForm,
 } from './actions.js';
@@ -123,19 +124,9 @@ function actionButton(state, kind, label, onclick, danger = false) {
 
 const matches = (state, ...names) => !state.filter || names.some((n) => (n || '').toLowerCase().includes(state.filter));
 
-function restartsOf(pods, ns, name) {
-  let n = 0;
-  for (const p of pods) {
-    if (p.namespace !== ns) continue;
-    const owners = (p.object.metadata && p.object.metadata.ownerReferences) || [];
-    if (!owners.some((o) => o.name === name || o.name.startsWith(`${name}-`))) continue;
-    for (const cs of (p.object.status && p.object.status.containerStatuses) || []) n += cs.restartCount || 0;
-  }
-  return n;
-}
-
 function drawWorkloads(content, state, data, panel) {
   const { cluster } = state;
+  const restarts = restartsByWorkload(data.pods || []);
   const byNs = new Map();
   for (const w of data.workloads || []) {
     if (!matches(state, w.name, w.namespace)) continue;
@@ -149,7 +140,7 @@ function drawWorkloads(content, state, data, panel) {
       { title: 'Kind', cell: (w) => w.kind },
       { title: 'Ready', class: 'num', cell: (w) => readiness(w) },
       { title: 'Replicas', class: 'num replicas', cell: (w) => (w.kind === 'DaemonSet' ? '' : String(w.object.spec.replicas ?? 1)) },
-      { title: 'Restarts', class: 'num', cell: (w) => String(restartsOf(data.pods || [], ns, w.name)) },
+      { title: 'Restarts', class: 'num', cell: (w) => String(restartsOf(restarts, ns, w.kind, w.name)) },
       {
         title: '', class: 'actions', cell: (w) => [
           w.kind !== 'DaemonSet' ? actionButton(state, 'workload.scale', 'Scale…', async () => {
