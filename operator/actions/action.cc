@@ -106,6 +106,10 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
   // Cancelled when the registry goes (the tunnel of this leadership ended):
   // running actions stop and their API calls in flight are abandoned.
   kube::Cancellation stop;
+  // The current tunnel connection's: CancelRunning() cancels it (the
+  // connection dropped) and starts a new one for the requests that come
+  // after the reconnect. A child of `stop`. Guarded by mu.
+  kube::Cancellation session = stop.Child();
   uint64_t executions = 0;
 
   void Prune(SteadyClock::time_point now) {
@@ -184,7 +188,8 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void Execute(ActionRequest req, PreparedAction prepared) {
+  // `session`: the connection the request came on (cancelled when it drops).
+  void Execute(ActionRequest req, PreparedAction prepared, kube::Cancellation session) {
     auto deadline = SteadyClock::now() + req.timeout;
     std::vector<std::string> keys;
     for (const auto& t : prepared.targets) keys.push_back(t.Key());
@@ -195,7 +200,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
       // our targets, then hold them all.
       std::unique_lock<std::mutex> l(mu);
       auto free = [&] {
-        return stop.cancelled() || std::none_of(keys.begin(), keys.end(), [&](const auto& k) {
+        return session.cancelled() || std::none_of(keys.begin(), keys.end(), [&](const auto& k) {
                  return busy.count(k) > 0;
                });
       };
@@ -205,7 +210,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
                "timed out waiting for another action on the same object");
         return;
       }
-      if (stop.cancelled()) {
+      if (session.cancelled()) {
         l.unlock();
         Refuse(req, prepared.targets, codes::kCancelled, "the tunnel session ended");
         return;
@@ -213,7 +218,7 @@ struct ActionRegistry::Impl : std::enable_shared_from_this<Impl> {
       for (const auto& k : keys) busy.insert(k);
       ++executions;
     }
-    CancelToken token(stop, deadline);
+    CancelToken token(session, deadline);
     ActionResult result;
     try {
       result = prepared.execute(req, token);
@@ -249,6 +254,16 @@ ActionRegistry::ActionRegistry(ActionPolicy policy, std::shared_ptr<kube::RestCl
     : impl_(std::make_shared<Impl>()) {
   impl_->policy = std::move(policy);
   impl_->client = std::move(client);
+}
+
+void ActionRegistry::CancelRunning() {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->session.Cancel();
+    impl_->session = impl_->stop.Child();
+  }
+  // Actions waiting for another on the same object give up too.
+  impl_->cv.notify_all();
 }
 
 ActionRegistry::~ActionRegistry() {
@@ -382,8 +397,8 @@ void ActionRegistry::Handle(const protocol::Request& request,
       auto done = std::make_shared<std::atomic<bool>>(false);
       im.workers.push_back(
           {std::thread([self = impl_->shared_from_this(), req, p = std::move(prepared),
-                        done]() mutable {
-             self->Execute(std::move(req), std::move(p));
+                        session = im.session, done]() mutable {
+             self->Execute(std::move(req), std::move(p), std::move(session));
              done->store(true);
            }),
            done});

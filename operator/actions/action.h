@@ -18,8 +18,9 @@
 //   4. per-object serialisation: two requests on the same object run one
 //      after the other (waiting counts against the request's timeout);
 //   5. execution with a deadline (request timeoutMs, default 30 s, capped at
-//      10 min) and a cancellation token, cancelled when the registry is
-//      destroyed (the tunnel of this leadership ended);
+//      10 min) and a cancellation token, cancelled when the tunnel
+//      connection the request came on drops (CancelRunning) or the registry
+//      is destroyed (the tunnel of this leadership ended);
 //   6. audit: one structured log line per request, allowed or refused; for
 //      executed ones a Kubernetes Event (reason SRExpertAction) on each
 //      target with the action, the requestedBy identity and the outcome. An
@@ -175,6 +176,14 @@ class ActionRegistry {
   void Handle(const protocol::Request& request,
               std::function<void(protocol::Response)> reply,
               std::function<void(std::string)> progress = {});
+
+  // The tunnel connection dropped: cancels the actions running or waiting
+  // (Helm is told to stop, API calls in flight are abandoned) and keeps
+  // their outcome, `cancelled` with how far they got, in the idempotency
+  // store, where the backend retrying the same id after the reconnect finds
+  // it. Requests after the call run normally. Never blocks (called on the
+  // tunnel's thread).
+  void CancelRunning();
 
   // Executions started so far (tests: a retried id must not add one).
   uint64_t executions() const;

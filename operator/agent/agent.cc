@@ -422,6 +422,49 @@ struct Agent::Impl {
 
   // Runs on `worker`: what a new leader does before the tunnel is up. API
   // calls may be slow, so it never runs on the elector's thread.
+  // The action handlers of one tunnel (issue #13, actions/action.h): its
+  // idempotency store survives the tunnel's reconnects; a dropped
+  // connection cancels the running actions (ActionRegistry::CancelRunning)
+  // and destroying it with the tunnel (leadership lost) cancels everything.
+  std::shared_ptr<actions::ActionRegistry> MakeActionRegistry() {
+    actions::ActionPolicy policy;
+    const auto& enabled = options.settings.actions;
+    policy.switches = {{"scale", enabled.scale},
+                       {"restart", enabled.restart},
+                       {"deletePods", enabled.delete_pods},
+                       {"nodes", enabled.nodes},
+                       {"applyManifests", enabled.apply_manifests},
+                       {"helm", enabled.helm}};
+    policy.namespaces = enabled.namespaces;
+    policy.agent_namespace = options.pod_namespace;
+    auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
+    actions_registry->Register(actions::WorkloadScaleKind(client));
+    actions_registry->Register(actions::WorkloadRestartKind(client));
+    actions_registry->Register(actions::PodDeleteKind(client));
+    actions_registry->Register(actions::NodeCordonKind(client));
+    actions_registry->Register(actions::NodeUncordonKind(client));
+    // The drain's pods are known only after listing: it applies the same
+    // policy to each one itself.
+    actions_registry->Register(actions::NodeDrainKind(client, policy));
+    actions_registry->Register(actions::ManifestsApplyKind(client));
+    {
+      actions::helm::HelmConfig helm_config;
+      helm_config.binary = options.helm.binary;
+      // No home with the switch off: the kinds answer `forbidden` anyway.
+      helm_config.home = enabled.helm ? options.helm.home : std::string();
+      helm_config.kubeconfig = options.helm.kubeconfig;
+      if (const auto& proxy = options.settings.backend.proxy) {
+        // Charts are fetched through the proxy the agent is told to use.
+        helm_config.proxy_url = proxy->url;
+        helm_config.no_proxy = proxy->no_proxy;
+      }
+      for (auto& kind : actions::HelmActionKinds(std::move(helm_config))) {
+        actions_registry->Register(std::move(kind));
+      }
+    }
+    return actions_registry;
+  }
+
   void LeaderStartup(uint64_t my_term) {
     const auto retry = options.settings.leader_election.retry_period;
     while (CurrentTerm(my_term)) {
@@ -437,6 +480,7 @@ struct Agent::Impl {
           std::make_shared<TunnelClient>(TunnelOptionsFor(uid, version), clock, *random, registry);
       std::weak_ptr<TunnelClient> weak_tunnel = t;
       stream::Streamer* streamer = &cs->streamer();
+      auto actions_registry = MakeActionRegistry();
       t->OnConnected([this, my_term, streamer, weak_tunnel](const protocol::Welcome& w) {
         TunnelUp(my_term, w);
         streamer->SessionStarted(w, [weak_tunnel](const protocol::StreamMessage& m) {
@@ -447,53 +491,20 @@ struct Agent::Impl {
         if (auto* ack = std::get_if<protocol::Ack>(&m)) streamer->OnAck(ack->seq);
         if (auto* error = std::get_if<protocol::Error>(&m)) streamer->OnError(*error);
       });
-      t->OnDisconnected([this, my_term, streamer](const DisconnectInfo& d) {
+      t->OnDisconnected([this, my_term, streamer,
+                         weak_actions = std::weak_ptr<actions::ActionRegistry>(actions_registry)](
+                            const DisconnectInfo& d) {
         streamer->SessionEnded();
+        // The backend saw the request's connection end: stop what it asked
+        // for rather than finish it unseen (the outcome waits for its retry).
+        if (auto running = weak_actions.lock()) running->CancelRunning();
         TunnelDown(my_term, d);
       });
       t->HandleRequests(kAgentInfoRequest, [this](const protocol::Request& r, Reply reply) {
         reply(InfoResponse(r));
       });
       // ---- actions (issue #13, actions/action.h) --------------------------
-      // One registry per tunnel: its idempotency store survives the tunnel's
-      // reconnects, and destroying it with the tunnel (leadership lost)
-      // cancels running actions.
       {
-        actions::ActionPolicy policy;
-        const auto& enabled = options.settings.actions;
-        policy.switches = {{"scale", enabled.scale},
-                           {"restart", enabled.restart},
-                           {"deletePods", enabled.delete_pods},
-                           {"nodes", enabled.nodes},
-                           {"applyManifests", enabled.apply_manifests},
-                           {"helm", enabled.helm}};
-        policy.namespaces = enabled.namespaces;
-        policy.agent_namespace = options.pod_namespace;
-        auto actions_registry = std::make_shared<actions::ActionRegistry>(policy, client);
-        actions_registry->Register(actions::WorkloadScaleKind(client));
-        actions_registry->Register(actions::WorkloadRestartKind(client));
-        actions_registry->Register(actions::PodDeleteKind(client));
-        actions_registry->Register(actions::NodeCordonKind(client));
-        actions_registry->Register(actions::NodeUncordonKind(client));
-        // The drain's pods are known only after listing: it applies the same
-        // policy to each one itself.
-        actions_registry->Register(actions::NodeDrainKind(client, policy));
-        actions_registry->Register(actions::ManifestsApplyKind(client));
-        {
-          actions::helm::HelmConfig helm_config;
-          helm_config.binary = options.helm.binary;
-          // No home with the switch off: the kinds answer `forbidden` anyway.
-          helm_config.home = enabled.helm ? options.helm.home : std::string();
-          helm_config.kubeconfig = options.helm.kubeconfig;
-          if (const auto& proxy = options.settings.backend.proxy) {
-            // Charts are fetched through the proxy the agent is told to use.
-            helm_config.proxy_url = proxy->url;
-            helm_config.no_proxy = proxy->no_proxy;
-          }
-          for (auto& kind : actions::HelmActionKinds(std::move(helm_config))) {
-            actions_registry->Register(std::move(kind));
-          }
-        }
         // Progress reports go back on the tunnel the request came on.
         for (const auto& kind : actions_registry->Kinds()) {
           t->HandleRequests(kind, [actions_registry, weak_tunnel](const protocol::Request& r,

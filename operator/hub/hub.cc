@@ -137,6 +137,11 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
   std::set<std::shared_ptr<Session>> sessions;
   std::map<std::string, int> open_sessions;
   uint64_t next_request = 0;
+  // Request ids are unique across hub restarts: an agent keeps the answers
+  // of ids it has seen for 15 minutes (idempotency, actions/action.h), and a
+  // restarted hub counting from 1 again would be answered with another
+  // request's stored result.
+  const std::string request_id_prefix = "h-" + net::RandomHex(8) + "-";
 
   // ---- connection handling -------------------------------------------------
 
@@ -610,7 +615,7 @@ struct Hub::Impl : std::enable_shared_from_this<Impl> {
                    fmt::format("{} requests already in flight", session->pending.size())});
     }
     protocol::Request req;
-    req.id = fmt::format("h-{}", ++next_request);
+    req.id = request_id_prefix + std::to_string(++next_request);
     req.kind = kind;
     req.timeout_ms = timeout.count();
     req.payload = payload.empty() ? "{}" : payload;

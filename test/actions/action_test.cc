@@ -211,3 +211,40 @@ TEST_CASE("Destroying the registry cancels running actions", "[actions]") {
   CHECK_FALSE(resp.ok);
   CHECK(resp.error.code == "cancelled");
 }
+
+TEST_CASE("A dropped tunnel connection cancels running and waiting actions, and their outcome is kept for the retry",
+          "[actions]") {
+  Probe probe;
+  probe.release = false;
+  ActionRegistry r(Policy(), nullptr);
+  r.Register(probe.Kind());
+  std::promise<protocol::Response> running, waiting;
+  r.Handle({"run", "test.touch", 60000, R"({"namespace":"team-a"})"},
+           [&](protocol::Response x) { running.set_value(std::move(x)); });
+  while (probe.runs == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Same object: waits for the first one.
+  r.Handle({"wait", "test.touch", 60000, R"({"namespace":"team-a"})"},
+           [&](protocol::Response x) { waiting.set_value(std::move(x)); });
+
+  r.CancelRunning();
+  auto first = running.get_future();
+  auto second = waiting.get_future();
+  REQUIRE(first.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  REQUIRE(second.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(first.get().error.code == "cancelled");
+  auto waited = second.get();
+  CHECK(waited.error.code == "cancelled");
+  CHECK(waited.error.message == "the tunnel session ended");
+  CHECK(probe.runs == 1);
+
+  // After the reconnect: the backend's retry of the same id gets the
+  // stored outcome, without a second execution...
+  auto retried = Call(r, "run", R"({"namespace":"team-a"})");
+  CHECK(retried.error.code == "cancelled");
+  CHECK(probe.runs == 1);
+  // ...and a new request runs on the new connection.
+  probe.Release();
+  auto fresh = Call(r, "next", R"({"namespace":"team-a"})");
+  CHECK(fresh.ok);
+  CHECK(probe.runs == 2);
+}

@@ -3,6 +3,7 @@
 // agent process on the loopback API test server; the result is checked with
 // the real kubectl.
 #include <fstream>
+#include <future>
 
 #include "test/apiserver/kubectl_runner.h"
 #include "test/e2e/e2e_world.h"
@@ -162,4 +163,58 @@ TEST_CASE("actions e2e: manifests.apply through the hub, dry run first, seen by 
   INFO(outside.body);
   CHECK(outside.body.find("forbidden") != std::string::npos);
   CHECK(kubectl.Run({"get", "configmap", "x", "-n", "default"}).exit_code != 0);
+}
+
+TEST_CASE("actions e2e: a tunnel that drops mid-action cancels it, and the reconnected agent acts again",
+          "[e2e][actions]") {
+  E2eWorld w;
+  Create(w, R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})");
+  Create(w, R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-0","namespace":"shop"},
+    "spec":{"containers":[{"name":"web","image":"nginx:1.25"}]}})");
+  w.StartHub("1m");
+  ConfigExtras extras;
+  extras.actions = R"({"deletePods": true})";
+  w.WriteConfig(extras);
+  Agent& agent = w.StartAgent("agent-0");
+  INFO(w.Logs());
+  REQUIRE_FALSE(w.WaitForConnectedLeader().empty());
+
+  // The API server throttles the delete for as long as the test wants: the
+  // action retries it within its 60 s timeout.
+  Fault throttled;
+  throttled.verb = "delete";
+  throttled.path_prefix = "/api/v1/namespaces/shop/pods/web-0";
+  throttled.code = 429;
+  throttled.retry_after_seconds = 1;
+  throttled.times = -1;
+  w.api().AddFault(throttled);
+  const std::string base = std::string("/api/v1/clusters/") + kCluster + "/requests";
+  auto pending = std::async(std::launch::async, [&] {
+    return HttpCall(w.hub().api_port, "POST", base,
+                    R"({"kind":"pod.delete","timeoutMs":60000,
+                        "payload":{"namespace":"shop","name":"web-0","requestedBy":"e2e@test"}})");
+  });
+  REQUIRE(WaitUntil([&] { return w.api().RequestCount("delete") >= 2; }, 20s));
+
+  // The hub goes away: the agent stops the action instead of finishing it
+  // unseen, long before its timeout.
+  uint16_t tunnel_port = w.hub().tunnel_port, api_port = w.hub().api_port;
+  CHECK(w.hub().process->Terminate(20s) == 0);
+  pending.wait();
+  std::optional<json::Document> executed;
+  REQUIRE(WaitUntil([&] { return (executed = agent.process->LogLine("action executed")).has_value(); }, 15s));
+  CHECK(json::GetString(*executed, {"action"}) == "pod.delete");
+  CHECK(json::GetString(*executed, {"code"}) == "cancelled");
+  w.api().ClearFaults();
+  CHECK(w.client()->Get({"v1", "Pod", "shop", "web-0"}).ok());
+
+  // Reconnected, the same agent (same leadership, same action registry)
+  // takes new requests.
+  w.StartHub("1m", tunnel_port, api_port);
+  REQUIRE(WaitUntil([&] { return agent.Probe("/readyz") == 200; }, 30s));
+  auto deleted = HttpCall(w.hub().api_port, "POST", base,
+                          R"({"kind":"pod.delete","timeoutMs":30000,
+                              "payload":{"namespace":"shop","name":"web-0","requestedBy":"e2e@test"}})");
+  INFO(deleted.body);
+  CHECK(deleted.body.find(R"("ok":true)") != std::string::npos);
 }
