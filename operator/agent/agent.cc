@@ -58,21 +58,22 @@ class MonitoredLeaseLock final : public leaderelection::LeaseLock {
                      prometheus::Counter* errors)
       : inner_(std::move(inner)), clock_(clock), errors_counter_(errors) {}
 
-  kube::Result<leaderelection::ObservedLease> Get() override {
-    auto r = inner_->Get();
+  kube::Result<leaderelection::ObservedLease> Get(const leaderelection::LeaseCall& call) override {
+    auto r = inner_->Get(call);
     Note(r.ok() || r.error().IsNotFound());
     return r;
   }
   kube::Result<leaderelection::ObservedLease> Create(
-      const leaderelection::LeaderElectionRecord& record) override {
-    auto r = inner_->Create(record);
+      const leaderelection::LeaderElectionRecord& record,
+      const leaderelection::LeaseCall& call) override {
+    auto r = inner_->Create(record, call);
     Note(r.ok() || r.error().IsAlreadyExists());
     return r;
   }
   kube::Result<leaderelection::ObservedLease> Update(
-      const leaderelection::LeaderElectionRecord& record,
-      const std::string& resource_version) override {
-    auto r = inner_->Update(record, resource_version);
+      const leaderelection::LeaderElectionRecord& record, const std::string& resource_version,
+      const leaderelection::LeaseCall& call) override {
+    auto r = inner_->Update(record, resource_version, call);
     Note(r.ok() || r.error().IsConflict());
     return r;
   }

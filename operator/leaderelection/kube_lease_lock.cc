@@ -64,11 +64,19 @@ kube::Result<ObservedLease> KubeLeaseLock::Remember(kube::Result<rapidjson::Docu
   return observed;
 }
 
-kube::Result<ObservedLease> KubeLeaseLock::Get() {
-  return Remember(client_->Get({"coordination.k8s.io/v1", "Lease", ns_, name_}));
+kube::CallBounds KubeLeaseLock::Bounds(const LeaseCall& call) const {
+  kube::CallBounds bounds;
+  bounds.cancel = call.cancel;
+  if (call.timeout.count() > 0) bounds.deadline = client_->clock().Now() + call.timeout;
+  return bounds;
 }
 
-kube::Result<ObservedLease> KubeLeaseLock::Create(const LeaderElectionRecord& record) {
+kube::Result<ObservedLease> KubeLeaseLock::Get(const LeaseCall& call) {
+  return Remember(client_->Get({"coordination.k8s.io/v1", "Lease", ns_, name_}, Bounds(call)));
+}
+
+kube::Result<ObservedLease> KubeLeaseLock::Create(const LeaderElectionRecord& record,
+                                                  const LeaseCall& call) {
   json::Document lease(rapidjson::kObjectType);
   auto& a = lease.GetAllocator();
   json::SetString(lease, "apiVersion", "coordination.k8s.io/v1", a);
@@ -77,11 +85,14 @@ kube::Result<ObservedLease> KubeLeaseLock::Create(const LeaderElectionRecord& re
   json::SetString(meta, "name", name_, a);
   json::SetString(meta, "namespace", ns_, a);
   WriteRecordToLease(record, lease, a);
-  return Remember(client_->Create(lease));
+  kube::WriteOptions options;
+  options.bounds = Bounds(call);
+  return Remember(client_->Create(lease, options));
 }
 
 kube::Result<ObservedLease> KubeLeaseLock::Update(const LeaderElectionRecord& record,
-                                                  const std::string& resource_version) {
+                                                  const std::string& resource_version,
+                                                  const LeaseCall& call) {
   json::Document lease;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -95,7 +106,9 @@ kube::Result<ObservedLease> KubeLeaseLock::Update(const LeaderElectionRecord& re
   json::SetString(meta, "resourceVersion", resource_version, a);
   json::Remove(meta, "managedFields");
   WriteRecordToLease(record, lease, a);
-  return Remember(client_->Update(lease));
+  kube::WriteOptions options;
+  options.bounds = Bounds(call);
+  return Remember(client_->Update(lease, options));
 }
 
 }  // namespace srexpert::leaderelection

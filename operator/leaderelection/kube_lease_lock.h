@@ -21,14 +21,17 @@ class KubeLeaseLock final : public LeaseLock {
  public:
   KubeLeaseLock(std::shared_ptr<kube::RestClient> client, std::string ns, std::string name);
 
-  kube::Result<ObservedLease> Get() override;
-  kube::Result<ObservedLease> Create(const LeaderElectionRecord& record) override;
+  kube::Result<ObservedLease> Get(const LeaseCall& call) override;
+  kube::Result<ObservedLease> Create(const LeaderElectionRecord& record,
+                                     const LeaseCall& call) override;
   kube::Result<ObservedLease> Update(const LeaderElectionRecord& record,
-                                     const std::string& resource_version) override;
+                                     const std::string& resource_version,
+                                     const LeaseCall& call) override;
   std::string Describe() const override { return ns_ + "/" + name_; }
 
  private:
   kube::Result<ObservedLease> Remember(kube::Result<rapidjson::Document> result);
+  kube::CallBounds Bounds(const LeaseCall& call) const;
 
   std::shared_ptr<kube::RestClient> client_;
   std::string ns_;

@@ -89,14 +89,14 @@ bool LeaderElector::TryAcquireOrRenew() {
     desired.annotations = annotations_;
   }
 
-  auto current = lock_.Get();
+  auto current = lock_.Get(NextCall());
   if (!current.ok()) {
     if (!current.error().IsNotFound()) {
       log::Warn("cannot read lease", {{"lease", lock_.Describe()},
                                       {"error", current.error().ToString()}});
       return false;
     }
-    auto created = lock_.Create(desired);
+    auto created = lock_.Create(desired, NextCall());
     if (!created.ok()) {
       log::Info("lease create lost", {{"lease", lock_.Describe()},
                                       {"error", created.error().ToString()}});
@@ -134,7 +134,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     desired.lease_transitions = old.lease_transitions + 1;
   }
 
-  auto updated = lock_.Update(desired, current->resource_version);
+  auto updated = lock_.Update(desired, current->resource_version, NextCall());
   if (!updated.ok()) {
     log::Info("lease update failed", {{"lease", lock_.Describe()},
                                       {"error", updated.error().ToString()}});
@@ -199,6 +199,16 @@ bool LeaderElector::Step() {
   return IsLeader();
 }
 
+LeaseCall LeaderElector::NextCall() const {
+  LeaseCall call;
+  call.cancel = stop_signal_;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto now = clock_.Now();
+  auto until = leading_ ? last_renew_ + config_.renew_deadline : now + config_.renew_deadline;
+  call.timeout = std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(until - now));
+  return call;
+}
+
 milliseconds LeaderElector::NextWait() {
   if (IsLeader()) return config_.retry_period;
   double factor = 1.0 + kJitterFactor * random_->Uniform01();
@@ -241,9 +251,12 @@ void LeaderElector::Nudge() {
 }
 
 void LeaderElector::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stopping_ = true;
-  stop_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    stop_cv_.notify_all();
+  }
+  stop_signal_.Cancel();
 }
 
 bool LeaderElector::Release() {
@@ -264,7 +277,11 @@ bool LeaderElector::Release() {
   record.annotations.clear();
   // Stop work first: once the write lands a standby may lead at once.
   LoseLeadership("releasing lease");
-  auto updated = lock_.Update(record, rv);
+  // Not cancelled by Stop() (which leads here), but bounded: a release
+  // that cannot be written in renewDeadline is left to expire.
+  LeaseCall call;
+  call.timeout = config_.renew_deadline;
+  auto updated = lock_.Update(record, rv, call);
   if (!updated.ok()) {
     log::Warn("lease release failed", {{"lease", lock_.Describe()},
                                        {"error", updated.error().ToString()}});

@@ -96,6 +96,11 @@ class LeaderElector {
   bool Observe(const LeaderElectionRecord& record);
   void NotifyNewLeader(bool changed, const std::string& holder);
   std::chrono::milliseconds NextWait();
+  // The limits of the next Lease call of an acquire-or-renew try: Stop()
+  // cancels it; a leader's ends at its renew deadline (an answer after it
+  // is useless: the leadership is lost there), a candidate's after
+  // renewDeadline (its view of the Lease would be stale).
+  LeaseCall NextCall() const;
 
   ElectionConfig config_;
   LeaseLock& lock_;
@@ -116,6 +121,8 @@ class LeaderElector {
   std::string observed_rv_;
   std::map<std::string, std::string> annotations_;
   std::thread watchdog_;
+  // Cancelled by Stop(): ends a Lease call in flight or retrying.
+  kube::Cancellation stop_signal_;
 };
 
 }  // namespace srexpert::leaderelection

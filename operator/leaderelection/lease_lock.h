@@ -3,11 +3,13 @@
 // tests use an in-memory lock that can fail, conflict or hang on demand.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
+#include "kube/cancellation.h"
 #include "kube/error.h"
 
 namespace srexpert::leaderelection {
@@ -30,17 +32,28 @@ struct ObservedLease {
   std::string resource_version;
 };
 
+// How long one Lease call may take and what stops it. A lock turns it into
+// its client's per-call bounds (kube/call_bounds.h): a throttled or hung API
+// server then cannot hold the election loop past the point where the answer
+// is useless (a leader's renew deadline) or past Stop().
+struct LeaseCall {
+  std::optional<kube::Cancellation> cancel;
+  std::chrono::milliseconds timeout{0};  // 0: no limit but the client's own
+};
+
 class LeaseLock {
  public:
   virtual ~LeaseLock() = default;
   // Current Lease; an Error with IsNotFound() when there is none.
-  virtual kube::Result<ObservedLease> Get() = 0;
+  virtual kube::Result<ObservedLease> Get(const LeaseCall& call) = 0;
   // Creates the Lease; AlreadyExists when someone else was faster.
-  virtual kube::Result<ObservedLease> Create(const LeaderElectionRecord& record) = 0;
+  virtual kube::Result<ObservedLease> Create(const LeaderElectionRecord& record,
+                                             const LeaseCall& call) = 0;
   // Replaces the Lease's spec and our annotations; Conflict when
   // `resource_version` is no longer current.
   virtual kube::Result<ObservedLease> Update(const LeaderElectionRecord& record,
-                                             const std::string& resource_version) = 0;
+                                             const std::string& resource_version,
+                                             const LeaseCall& call) = 0;
   // "namespace/name", for logs.
   virtual std::string Describe() const = 0;
 };

@@ -20,7 +20,7 @@ TEST_CASE("KubeLeaseLock round-trips the election record through a real Lease",
   ApiFixture api;
   api.CreateNamespace("le-1");
   KubeLeaseLock lock(api.shared_client(), "le-1", "agent-leader");
-  CHECK(lock.Get().error().IsNotFound());
+  CHECK(lock.Get({}).error().IsNotFound());
 
   LeaderElectionRecord rec;
   rec.holder_identity = "pod-a";
@@ -28,7 +28,7 @@ TEST_CASE("KubeLeaseLock round-trips the election record through a real Lease",
   rec.acquire_time = std::chrono::system_clock::from_time_t(1'767'366'245) + 250us;
   rec.renew_time = rec.acquire_time;
   rec.annotations["agent.srexpert.io/tunnel-state"] = "Connected";
-  auto created = lock.Create(rec);
+  auto created = lock.Create(rec, {});
   REQUIRE(created.ok());
   CHECK(created->record == rec);
 
@@ -41,11 +41,11 @@ TEST_CASE("KubeLeaseLock round-trips the election record through a real Lease",
       {"coordination.k8s.io/v1", "Lease", "le-1", "agent-leader"}, kube::PatchType::kMerge,
       R"({"metadata":{"labels":{"team":"sre"},"annotations":{"other.io/x":"1"}}})");
   REQUIRE(patched.ok());
-  auto got = lock.Get();
+  auto got = lock.Get({});
   REQUIRE(got.ok());
   rec.renew_time = *rec.renew_time + 2s;
   rec.annotations.clear();
-  auto updated = lock.Update(rec, got->resource_version);
+  auto updated = lock.Update(rec, got->resource_version, {});
   REQUIRE(updated.ok());
   CHECK(updated->record.annotations.empty());
   auto after = api.client().Get({"coordination.k8s.io/v1", "Lease", "le-1", "agent-leader"});
@@ -55,7 +55,7 @@ TEST_CASE("KubeLeaseLock round-trips the election record through a real Lease",
   CHECK(json::Find(*after, {"metadata", "annotations", "agent.srexpert.io/tunnel-state"}) == nullptr);
 
   // A write with the old resourceVersion is refused.
-  auto stale = lock.Update(rec, got->resource_version);
+  auto stale = lock.Update(rec, got->resource_version, {});
   REQUIRE_FALSE(stale.ok());
   CHECK(stale.error().IsConflict());
 }
@@ -133,4 +133,45 @@ TEST_CASE("a standby watching the Lease takes over right after a release",
   b.Stop();
   tb.join();
   watch.Stop();
+}
+
+TEST_CASE("KubeLeaseLock bounds each call: a Retry-After past its timeout comes back at once, Stop's cancellation ends it",
+          "[leaderelection][apiserver]") {
+  ApiFixture api;
+  api.CreateNamespace("le-bounds");
+  KubeLeaseLock lock(api.shared_client(), "le-bounds", "agent-leader");
+  LeaderElectionRecord rec;
+  rec.holder_identity = "pod-a";
+  rec.lease_duration_seconds = 15;
+  REQUIRE(lock.Create(rec, {}).ok());
+  auto got = lock.Get({});
+  REQUIRE(got.ok());
+
+  srexpert::testing::Fault throttled{srexpert::testing::Fault::Kind::kStatus, "update",
+                                     "/apis/coordination.k8s.io/v1/namespaces/le-bounds/leases",
+                                     429, 60, {}, -1};
+  api.server().AddFault(throttled);
+  uint64_t before = api.client().metrics().Count("update", 429);
+  LeaseCall call;
+  call.timeout = 2s;
+  auto renewed = lock.Update(rec, got->resource_version, call);
+  REQUIRE_FALSE(renewed.ok());
+  CHECK(renewed.error().reason() == kube::Reason::kTooManyRequests);
+  CHECK(api.client().metrics().Count("update", 429) - before == 1);  // no 60 s wait
+
+  // Retry-After within the timeout: waited out, then cancelled by "Stop".
+  api.server().ClearFaults();
+  throttled.retry_after_seconds = 1;
+  api.server().AddFault(throttled);
+  LeaseCall stoppable;
+  stoppable.cancel = kube::Cancellation();
+  std::thread stopper([c = *stoppable.cancel] {
+    std::this_thread::sleep_for(300ms);
+    c.Cancel();
+  });
+  auto stopped = lock.Update(rec, got->resource_version, stoppable);
+  stopper.join();
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().reason() == kube::Reason::kCancelled);
+  api.server().ClearFaults();
 }

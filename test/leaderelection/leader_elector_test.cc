@@ -262,3 +262,47 @@ TEST_CASE("Nudge makes a waiting candidate try at once instead of after its retr
   b.Stop();
   tb.join();
 }
+
+TEST_CASE("every Lease call is bounded: a leader's by its renew deadline, a candidate's by renewDeadline, both by Stop",
+          "[leaderelection]") {
+  MemoryLease lease;
+  MemoryLeaseLock lock(lease);
+  FakeClock clock;
+  Counting cb;
+  LeaderElector a(Config("pod-a"), lock, cb.Callbacks(), clock);
+
+  // A candidate: the whole renewDeadline (its view of the Lease is stale after).
+  REQUIRE(a.Step());
+  CHECK(lock.last_call.timeout == 10s);
+  REQUIRE(lock.last_call.cancel.has_value());
+  CHECK_FALSE(lock.last_call.cancel->cancelled());
+
+  // A leader that last renewed 7 s ago: what is left of its renew deadline,
+  // since an answer after it cannot keep the leadership.
+  lock.fail_calls = 1;  // the renewal's read fails: last renew stays at t=0
+  clock.Advance(3s);
+  CHECK(a.Step());
+  clock.Advance(4s);
+  CHECK(a.Step());
+  CHECK(lock.last_call.timeout == 3s);  // the Update after the Get of the try at t=7s
+
+  // Stop() cancels the call in flight or retrying.
+  auto cancel = *lock.last_call.cancel;
+  a.Stop();
+  CHECK(cancel.cancelled());
+}
+
+TEST_CASE("Release is bounded by renewDeadline but not cancelled by the Stop that leads to it",
+          "[leaderelection]") {
+  MemoryLease lease;
+  MemoryLeaseLock lock(lease);
+  FakeClock clock;
+  Counting cb;
+  LeaderElector a(Config("pod-a"), lock, cb.Callbacks(), clock);
+  REQUIRE(a.Step());
+  a.Stop();
+  CHECK(a.Release());
+  CHECK(lock.last_call.timeout == 10s);
+  CHECK_FALSE(lock.last_call.cancel.has_value());
+  CHECK(lease.record.holder_identity.empty());
+}

@@ -22,23 +22,28 @@ class MemoryLeaseLock : public LeaseLock {
   explicit MemoryLeaseLock(MemoryLease& lease) : lease_(lease) {}
 
   int fail_calls = 0;  // the next N calls fail with a 503
+  LeaseCall last_call;  // the limits the last call came with
 
-  kube::Result<ObservedLease> Get() override {
+  kube::Result<ObservedLease> Get(const LeaseCall& call) override {
     std::lock_guard<std::mutex> lock(lease_.mu);
+    last_call = call;
     if (fail_calls > 0) return Fail();
     if (!lease_.exists) return kube::Error(kube::Reason::kNotFound, "leases \"l\" not found", 404);
     return Current();
   }
-  kube::Result<ObservedLease> Create(const LeaderElectionRecord& record) override {
+  kube::Result<ObservedLease> Create(const LeaderElectionRecord& record,
+                                     const LeaseCall& call) override {
     std::lock_guard<std::mutex> lock(lease_.mu);
+    last_call = call;
     if (fail_calls > 0) return Fail();
     if (lease_.exists) return kube::Error(kube::Reason::kAlreadyExists, "already exists", 409);
     lease_.exists = true;
     return Write(record);
   }
-  kube::Result<ObservedLease> Update(const LeaderElectionRecord& record,
-                                     const std::string& rv) override {
+  kube::Result<ObservedLease> Update(const LeaderElectionRecord& record, const std::string& rv,
+                                     const LeaseCall& call) override {
     std::lock_guard<std::mutex> lock(lease_.mu);
+    last_call = call;
     if (fail_calls > 0) return Fail();
     if (!lease_.exists) return kube::Error(kube::Reason::kNotFound, "not found", 404);
     if (rv != std::to_string(lease_.resource_version)) {
