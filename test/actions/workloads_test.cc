@@ -2,12 +2,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <future>
 
+#include "test/actions/action_call.h"
 #include "test/kube/api_fixture.h"
 
 using namespace srexpert;
 using namespace srexpert::actions;
+using srexpert::actions::testing::CallAction;
 using srexpert::kube::testing::ApiFixture;
 using srexpert::kube::testing::Json;
 
@@ -19,15 +20,6 @@ void CreateDeployment(ApiFixture& f, const std::string& ns, const std::string& n
                                   R"("},"spec":{"replicas":)" + std::to_string(replicas) +
                                   R"(,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}})"));
   REQUIRE(r.ok());
-}
-
-protocol::Response Call(ActionRegistry& r, const std::string& id, const std::string& kind,
-                        const std::string& payload) {
-  std::promise<protocol::Response> p;
-  auto fut = p.get_future();
-  r.Handle({id, kind, 0, payload}, [&p](protocol::Response x) { p.set_value(std::move(x)); });
-  REQUIRE(fut.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
-  return fut.get();
 }
 
 int64_t Replicas(ApiFixture& f, const std::string& ns, const std::string& name) {
@@ -53,7 +45,7 @@ TEST_CASE("workload.scale writes spec.replicas through /scale and records an Eve
   ActionRegistry r(Policy(), f.shared_client());
   r.Register(WorkloadScaleKind(f.shared_client()));
   f.server().ResetRequestCounts();
-  auto resp = Call(r, "s1", "workload.scale",
+  auto resp = CallAction(r, "s1", "workload.scale",
                    R"({"kind":"Deployment","namespace":"team-a","name":"web","replicas":5,"requestedBy":"alice"})");
   REQUIRE(resp.ok);
   auto doc = json::Parse(resp.payload);
@@ -80,7 +72,7 @@ TEST_CASE("workload.scale writes spec.replicas through /scale and records an Eve
 
   // The same request id again: the stored answer, no second write.
   f.server().ResetRequestCounts();
-  auto again = Call(r, "s1", "workload.scale",
+  auto again = CallAction(r, "s1", "workload.scale",
                     R"({"kind":"Deployment","namespace":"team-a","name":"web","replicas":5})");
   CHECK(again.ok);
   CHECK(again.payload == resp.payload);
@@ -94,12 +86,12 @@ TEST_CASE("workload.scale with a stale expectedReplicas is a conflict and change
   CreateDeployment(f, "team-a", "web", 3);
   ActionRegistry r(Policy(), f.shared_client());
   r.Register(WorkloadScaleKind(f.shared_client()));
-  auto stale = Call(r, "s1", "workload.scale",
+  auto stale = CallAction(r, "s1", "workload.scale",
                     R"({"kind":"Deployment","namespace":"team-a","name":"web","replicas":1,"expectedReplicas":2})");
   CHECK_FALSE(stale.ok);
   CHECK(stale.error.code == "conflict");
   CHECK(Replicas(f, "team-a", "web") == 3);
-  auto fresh = Call(r, "s2", "workload.scale",
+  auto fresh = CallAction(r, "s2", "workload.scale",
                     R"({"kind":"Deployment","namespace":"team-a","name":"web","replicas":1,"expectedReplicas":3})");
   CHECK(fresh.ok);
   CHECK(Replicas(f, "team-a", "web") == 1);
@@ -114,22 +106,22 @@ TEST_CASE("workload.scale refusals happen before any API call", "[actions][workl
   r.Register(WorkloadScaleKind(f.shared_client()));
   r.Register(WorkloadRestartKind(f.shared_client()));
   f.server().ResetRequestCounts();
-  CHECK(Call(r, "a", "workload.scale",
+  CHECK(CallAction(r, "a", "workload.scale",
              R"({"kind":"Deployment","namespace":"team-b","name":"web","replicas":1})")
             .error.code == "forbidden");
-  CHECK(Call(r, "b", "workload.scale",
+  CHECK(CallAction(r, "b", "workload.scale",
              R"({"kind":"Deployment","namespace":"kube-system","name":"coredns","replicas":0})")
             .error.code == "forbidden");
-  CHECK(Call(r, "c", "workload.scale",
+  CHECK(CallAction(r, "c", "workload.scale",
              R"({"kind":"Pod","namespace":"team-a","name":"web","replicas":1})")
             .error.code == "invalid");
-  CHECK(Call(r, "d", "workload.scale",
+  CHECK(CallAction(r, "d", "workload.scale",
              R"({"kind":"Deployment","namespace":"team-a","name":"web","replicas":-1})")
             .error.code == "invalid");
-  CHECK(Call(r, "e", "workload.scale",
+  CHECK(CallAction(r, "e", "workload.scale",
              R"({"kind":"Deployment","namespace":"team-a","name":"web","replica":1})")
             .error.code == "invalid");
-  CHECK(Call(r, "f", "workload.restart",
+  CHECK(CallAction(r, "f", "workload.restart",
              R"({"kind":"Deployment","namespace":"team-a","name":"web"})")
             .error.code == "forbidden");
   CHECK(f.server().RequestCount("get") == 0);
@@ -142,7 +134,7 @@ TEST_CASE("workload.scale of a missing workload is not_found", "[actions][worklo
   f.CreateNamespace("team-a");
   ActionRegistry r(Policy(), f.shared_client());
   r.Register(WorkloadScaleKind(f.shared_client()));
-  auto resp = Call(r, "m", "workload.scale",
+  auto resp = CallAction(r, "m", "workload.scale",
                    R"({"kind":"StatefulSet","namespace":"team-a","name":"db","replicas":1})");
   CHECK_FALSE(resp.ok);
   CHECK(resp.error.code == "not_found");
@@ -155,7 +147,7 @@ TEST_CASE("workload.restart sets kubectl's restartedAt template annotation",
   CreateDeployment(f, "team-a", "web", 1);
   ActionRegistry r(Policy(), f.shared_client());
   r.Register(WorkloadRestartKind(f.shared_client()));
-  auto resp = Call(r, "r1", "workload.restart",
+  auto resp = CallAction(r, "r1", "workload.restart",
                    R"({"kind":"Deployment","namespace":"team-a","name":"web"})");
   REQUIRE(resp.ok);
   auto doc = json::Parse(resp.payload);
