@@ -2,7 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-
 #include "test/actions/action_call.h"
 #include "test/kube/api_fixture.h"
 
