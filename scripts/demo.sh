@@ -2,7 +2,10 @@
 # Local demo: the whole system on one machine.
 #
 #   kube-test-apiserver  a SIMULATED cluster (the loopback Kubernetes API test
-#                        server from test/apiserver — no kubelet, no pods run)
+#                        server from test/apiserver — no controllers, no
+#                        kubelet; scripts/demo-cluster.sh writes once the
+#                        ReplicaSets, running pods and node conditions they
+#                        would have, and nothing keeps them up to date)
 #   srexpert-hub         the reference backend (wss + REST API)
 #   srexpert-operator    reconciling the AgentConfig applied with real kubectl
 #   3 x srexpert-agent   started from the ConfigMap and Secret the operator
@@ -120,7 +123,9 @@ if [ -n "$real_kubeconfig" ]; then
     { echo "demo: cannot reach that cluster (kubectl version failed)" >&2; exit 1; }
 else
   echo "demo: starting the simulated cluster (kube-test-apiserver)"
-  "$bin_api" --port 0 --state-dir "$state/api" >"$state/api/ready.json" 2>"$state/logs/apiserver.log" &
+  # --metrics-api: serve metrics.k8s.io as metrics-server would (the demo
+  # writes the usage, scripts/demo-cluster.sh).
+  "$bin_api" --port 0 --state-dir "$state/api" --metrics-api >"$state/api/ready.json" 2>"$state/logs/apiserver.log" &
   pids+=($!)
   wait_for 30 "the API server" grep -q kubeconfig "$state/api/ready.json"
   kubeconfig=$(sed -n 's/.*"kubeconfig":"\([^"]*\)".*/\1/p' "$state/api/ready.json")
@@ -186,6 +191,9 @@ spec:
     spec: {containers: [{name: $app_name, image: "registry.example.com/$app_name:1.0"}]}
 YAML
   done
+  # No controllers and no kubelet here: the demo writes what they would.
+  source "$root/scripts/demo-cluster.sh"
+  seed_simulated_cluster 3 "shop/frontend shop/cart payments/api"
 fi
 
 "$bin_op" --kubeconfig "$kubeconfig" --namespace "$ns" --agent-image srexpert/agent:demo \
@@ -361,7 +369,9 @@ fi
 cat <<TXT
 
 === srexpert demo is running =====================================================
-Simulated cluster (kube-test-apiserver; no kubelet — pods do not really run).
+Simulated cluster (kube-test-apiserver). It has no controllers and no kubelet:
+the demo wrote once the ReplicaSets, running pods and node conditions they would
+have (scripts/demo-cluster.sh); a scale or a drain changes no pod afterwards.
 
 Hub: clusters connected (GET http://127.0.0.1:$api_port/api/v1/clusters):
 $(api "http://127.0.0.1:$api_port/api/v1/clusters")

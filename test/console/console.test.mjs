@@ -85,7 +85,25 @@ await check('the cluster view lists the shop namespace and the search narrows it
   await page.locator('section[data-namespace="shop"] td', { hasText: /^cart$/ }).waitFor({ state: 'detached' });
   await page.fill('#search', '');
   await expectText(page.locator('#action-result, body'), /Leader/);
+  // The demo's pods (scripts/demo-cluster.sh): cart's ReplicaSet pods are
+  // ready and one restarted 3 times; frontend's pods do not count for cart.
+  const cart = shop.locator('tr', { has: page.locator('td', { hasText: /^cart$/ }) });
+  await expectText(cart.locator('td').nth(2), /^2\/2$/);
+  await expectText(cart.locator('td').nth(4), /^3$/);
+  const frontend = shop.locator('tr', { has: page.locator('td', { hasText: /^frontend$/ }) });
+  await expectText(frontend.locator('td').nth(4), /^0$/);
   await shot('cluster');
+});
+
+await check('the nodes tab shows each node Ready from its projected conditions, and its usage', async () => {
+  await page.click('#tab-nodes');
+  const row = page.locator('tr', { has: page.locator('td', { hasText: /^demo-node-1$/ }) });
+  await expectText(row.locator('td').nth(1), /^Ready$/);
+  // metrics-server's figures as the demo wrote them (500m, 3 GiB).
+  await expectText(row.locator('td').nth(4), /^500m$/);
+  await expectText(row.locator('td').nth(5), /^3072Mi$/);
+  await shot('nodes');
+  await page.click('#tab-workloads');
 });
 
 await check('scaling shop/frontend asks for confirmation and the new count arrives through the stream', async () => {

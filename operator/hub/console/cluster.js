@@ -7,6 +7,8 @@ import { onLeave, isOperator } from './state.js';
 import { connectionBadge } from './clusters.js';
 import { renderSecurity } from './security.js';
 import { restartsByWorkload, restartsOf } from './restarts.js';
+import { conditionOf, conditionsOf, podRestarts } from './projection.js';
+import { formatCpuMilli, formatMemoryBytes } from './units.js';
 import {
   SWITCH_OF, confirmAction, runAction, manifestForm, helmForm,
 } from './actions.js';
@@ -176,7 +178,7 @@ function drawWorkloads(content, state, data, panel) {
       { title: 'Name', cell: (p) => p.name },
       { title: 'Node', cell: (p) => (p.object.spec && p.object.spec.nodeName) || '' },
       { title: 'Phase', cell: (p) => (p.object.status && p.object.status.phase) || '' },
-      { title: 'Restarts', class: 'num', cell: (p) => String(((p.object.status && p.object.status.containerStatuses) || []).reduce((n, c) => n + (c.restartCount || 0), 0)) },
+      { title: 'Restarts', class: 'num', cell: (p) => String(podRestarts(p.object)) },
       {
         title: '', class: 'actions', cell: (p) => actionButton(state, 'pod.delete', 'Delete…', async () => {
           const v = await confirmAction({
@@ -188,7 +190,7 @@ function drawWorkloads(content, state, data, panel) {
           if (v) await runAction(panel, cluster, 'pod.delete', { namespace: p.namespace, name: p.name }, { label: `delete pod ${p.namespace}/${p.name}` });
         }, true),
       },
-    ], pods, 'No pods streamed (a simulated cluster runs none).')));
+    ], pods, 'No pods streamed.')));
 }
 
 function readiness(w) {
@@ -220,10 +222,10 @@ function drawNodes(content, state, data, panel) {
     table([
       { title: 'Node', cell: (n) => n.name },
       { title: 'Ready', cell: (n) => conditionBadge(n, 'Ready') },
-      { title: 'Conditions', cell: (n) => ((n.object.status && n.object.status.conditions) || []).filter((c) => c.type !== 'Ready' && c.status === 'True').map((c) => badge(c.type, 'warn')) },
+      { title: 'Conditions', cell: (n) => conditionsOf(n.object).filter((c) => c.type !== 'Ready' && c.status === 'True').map((c) => badge(c.type, 'warn')) },
       { title: 'Schedulable', cell: (n) => (n.object.spec && n.object.spec.unschedulable ? badge('cordoned', 'warn') : 'yes') },
-      { title: 'CPU', class: 'num', cell: (n) => (usage.get(n.name) ? usage.get(n.name).cpu || '' : '') },
-      { title: 'Memory', class: 'num', cell: (n) => (usage.get(n.name) ? usage.get(n.name).memory || '' : '') },
+      { title: 'CPU', class: 'num', cell: (n) => (usage.get(n.name) ? formatCpuMilli(usage.get(n.name).cpuMilli) : '') },
+      { title: 'Memory', class: 'num', cell: (n) => (usage.get(n.name) ? formatMemoryBytes(usage.get(n.name).memoryBytes) : '') },
       {
         title: '', class: 'actions', cell: (n) => [
           n.object.spec && n.object.spec.unschedulable ? node('Uncordon', 'node.uncordon', n) : node('Cordon', 'node.cordon', n),
@@ -234,7 +236,7 @@ function drawNodes(content, state, data, panel) {
 }
 
 function conditionBadge(n, type) {
-  const c = ((n.object.status && n.object.status.conditions) || []).find((x) => x.type === type);
+  const c = conditionOf(n.object, type);
   if (!c) return badge('unknown', '');
   return c.status === 'True' ? badge('Ready', 'ok') : badge(c.reason || 'NotReady', 'bad');
 }

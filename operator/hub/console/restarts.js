@@ -7,6 +7,7 @@
 // `pod-template-hash` label (as the Deployment controller names them). Names
 // alone are not enough: Deployment "web" must not count the pods of
 // Deployment "web-api".
+import { podRestarts } from './projection.js';
 
 // Map `${namespace}/${kind}/${name}` -> restarts of the pods it controls.
 export function restartsByWorkload(pods) {
@@ -16,8 +17,7 @@ export function restartsByWorkload(pods) {
     const meta = (p.object && p.object.metadata) || {};
     const owner = (meta.ownerReferences || []).find((o) => o.controller) || null;
     if (!owner || !owner.kind || !owner.name) continue;
-    let n = 0;
-    for (const cs of (p.object.status && p.object.status.containerStatuses) || []) n += cs.restartCount || 0;
+    const n = podRestarts(p.object);
     const ns = p.namespace || meta.namespace || '';
     add(`${ns}/${owner.kind}/${owner.name}`, n);
     const hash = meta.labels && meta.labels['pod-template-hash'];

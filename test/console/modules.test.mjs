@@ -1,14 +1,22 @@
-// operator/hub/console/restarts.js: which pods' restarts a workload row shows.
-// Run by ctest (console_restarts_test) with Node's own test runner.
+// The console's pure modules (operator/hub/console/): restarts.js and
+// projection.js read the objects as the hub serves them (the agent's
+// projection: conditions keyed by type, containerStatuses by container name),
+// units.js the usage the hub's /metrics sends. Run by ctest
+// (console_modules_test) with Node's own test runner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { restartsByWorkload, restartsOf } from '../../operator/hub/console/restarts.js';
+import { conditionOf, conditionsOf, podRestarts } from '../../operator/hub/console/projection.js';
+import { formatCpuMilli, formatMemoryBytes } from '../../operator/hub/console/units.js';
 
+// A pod as the hub serves it, one container per entry of `restarts`.
 const pod = (ns, owner, restarts, labels = {}) => ({
   namespace: ns,
   object: {
     metadata: { namespace: ns, labels, ownerReferences: owner ? [{ ...owner, controller: true }] : [] },
-    status: { containerStatuses: restarts.map((n) => ({ restartCount: n })) },
+    status: {
+      containerStatuses: Object.fromEntries(restarts.map((n, i) => [`c${i}`, { ready: true, restartCount: n }])),
+    },
   },
 });
 
@@ -55,4 +63,30 @@ test('pods without a controller, or a ReplicaSet name without the hash, count fo
 test('pods without status or metadata count nothing and break nothing', () => {
   const totals = restartsByWorkload([{ namespace: 'shop', object: {} }, { object: { metadata: {} } }]);
   assert.equal(totals.size, 0);
+});
+
+test('a pod\'s restarts add up its containers and init containers, keyed by name', () => {
+  assert.equal(podRestarts({
+    status: {
+      initContainerStatuses: { setup: { restartCount: 1 } },
+      containerStatuses: { web: { restartCount: 2 }, sidecar: { restartCount: 4 } },
+    },
+  }), 7);
+  assert.equal(podRestarts({ status: {} }), 0);
+  assert.equal(podRestarts(undefined), 0);
+});
+
+test('conditions are read by type from the projection\'s object keyed by type', () => {
+  const node = { status: { conditions: { Ready: { status: 'True', reason: 'KubeletReady' }, DiskPressure: { status: 'True' } } } };
+  assert.deepEqual(conditionOf(node, 'Ready'), { type: 'Ready', status: 'True', reason: 'KubeletReady' });
+  assert.equal(conditionOf(node, 'MemoryPressure'), null);
+  assert.deepEqual(conditionsOf(node).map((c) => c.type), ['Ready', 'DiskPressure']);
+  assert.deepEqual(conditionsOf({}), []);
+});
+
+test('usage reads the hub\'s cpuMilli and memoryBytes as kubectl top prints them', () => {
+  assert.equal(formatCpuMilli(650), '650m');
+  assert.equal(formatMemoryBytes(3221225472), '3072Mi');
+  assert.equal(formatCpuMilli(undefined), '');
+  assert.equal(formatMemoryBytes(undefined), '');
 });
