@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/time_format.h"
 #include "hub/api_users.h"
+#include "hub/audit_writer.h"
 #include "hub/scan_diff.h"
 #include "hub/state_store.h"
 #include "net/http_server.h"
@@ -168,6 +169,8 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
   ApiUserStore* users = nullptr;  // null: no authentication
   StateStore* store = nullptr;
   RestApiBackend backend;
+  // Stores audit records off the calling thread; closed by ~RestApi.
+  std::unique_ptr<AuditWriter> audit_writer;
 
   // Requests sent with "async": true, readable at .../requests/<id> while
   // they run and for kAsyncKeep after. Bounded: kMaxAsync records, each
@@ -195,9 +198,11 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
 
   // The caller of an API request for `cluster` (empty: none in particular),
   // or the 401/403 to answer. Without a users file everyone is an operator:
-  // Start() allows that on a loopback address only.
-  std::variant<ApiUser, net::HttpResponse> Authorize(const net::HttpRequest& req, ApiRole need,
-                                                     std::string_view cluster) {
+  // Start() allows that on a loopback address only. `operator_action` names
+  // what needs role operator, for a viewer's 403.
+  std::variant<ApiUser, net::HttpResponse> Authorize(
+      const net::HttpRequest& req, ApiRole need, std::string_view cluster,
+      std::string_view operator_action = "sending requests to agents") {
     if (!users) return ApiUser{"anonymous", ApiRole::kOperator, {}};
     const std::string authorization = req.Header("authorization");  // the token views into it
     std::string_view token = BearerToken(authorization);
@@ -212,9 +217,8 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
       return r;
     }
     if (need == ApiRole::kOperator && user->role != ApiRole::kOperator) {
-      return JsonError(403, fmt::format("user \"{}\" has role viewer; sending requests to agents "
-                                        "needs role operator",
-                                        user->name));
+      return JsonError(403, fmt::format("user \"{}\" has role viewer; {} needs role operator",
+                                        user->name, operator_action));
     }
     if (!cluster.empty() && !user->MaySee(cluster)) {
       return JsonError(403, fmt::format("user \"{}\" may not use cluster \"{}\"", user->name,
@@ -237,9 +241,13 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // One audit record (state store and log) for a request sent through the
-  // API: who, where, what, on which object, and how it ended.
+  // API: who, where, what, on which object, and how it ended. The record is
+  // stored by the audit writer; `when_full` says whether this thread may
+  // wait for room in its queue (an API thread) or must not (the tunnel
+  // thread, where the record is then dropped and the drop logged).
   void Audit(const ApiUser& who, const std::string& cluster, const std::string& kind,
-             const json::Value* payload, const std::string& outcome, const std::string& message) {
+             const json::Value* payload, const std::string& outcome, const std::string& message,
+             AuditWriter::WhenFull when_full) {
     json::Document record(rapidjson::kObjectType);
     auto& a = record.GetAllocator();
     json::SetString(record, "time", FormatRfc3339(std::chrono::system_clock::now()), a);
@@ -262,10 +270,7 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
     json::Set(record, "target", std::move(target), a);
     json::SetString(record, "outcome", outcome, a);
     json::SetString(record, "message", message.substr(0, 1024), a);
-    std::string error;
-    if (!store->AppendAudit(cluster, json::Dump(record), &error)) {
-      log::Error("audit record not stored", {{"cluster", cluster}, {"error", error}});
-    }
+    audit_writer->Append(cluster, json::Dump(record), when_full);
     log::Info("api request", {{"user", who.name}, {"cluster", cluster}, {"kind", kind},
                               {"outcome", outcome}});
   }
@@ -348,8 +353,11 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
       std::string_view after = std::string_view(req.path).substr(kClustersPrefix.size());
       after.remove_prefix(std::min(after.size(), after.find('/')));  // "/<what>"
       const bool request_record = after.starts_with("/requests/");
-      auto caller = self->Authorize(req, request_record ? ApiRole::kOperator : ApiRole::kViewer,
-                                    std::get<std::string>(cluster));
+      auto caller = request_record
+                        ? self->Authorize(req, ApiRole::kOperator, std::get<std::string>(cluster),
+                                          "reading an asynchronous request's record (it holds the "
+                                          "request's result)")
+                        : self->Authorize(req, ApiRole::kViewer, std::get<std::string>(cluster));
       if (auto* refused = std::get_if<net::HttpResponse>(&caller)) return std::move(*refused);
       if (request_record) {
         return self->ServeAsync(after.substr(std::string_view("/requests/").size()),
@@ -383,7 +391,8 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
             std::string kind = doc && doc->IsObject() ? json::GetString(*doc, {"kind"}) : "";
             self->Audit(*user, *cluster, kind.substr(0, 128),
                         doc && doc->IsObject() ? json::Find(*doc, {"payload"}) : nullptr,
-                        "forbidden", "refused by the hub: " + refused->body.substr(0, 512));
+                        "forbidden", "refused by the hub: " + refused->body.substr(0, 512),
+                        AuditWriter::WhenFull::kWait);
           }
         }
         return respond(std::move(*refused));
@@ -424,13 +433,15 @@ struct RestApi::Impl : std::enable_shared_from_this<Impl> {
         }
         async_id = std::get<std::string>(started);
       }
+      // Runs on the hub's tunnel thread, which must not block: the audit
+      // record is queued, never waited for.
       auto finish = [weak, respond, user, cluster = *cluster, kind, audited,
                      async_id](RequestResult r) {
         auto self = weak.lock();
         if (self) {
           auto [outcome, message] = OutcomeOf(r);
-          self->Audit(user, cluster, kind, audited->IsObject() ? audited.get() : nullptr,
-                      outcome, message);
+          self->Audit(user, cluster, kind, audited->IsObject() ? audited.get() : nullptr, outcome,
+                      message, AuditWriter::WhenFull::kDrop);
         }
         if (async_id.empty()) return respond(ResultToHttp(r));
         if (self) self->FinishAsync(async_id, ResultToHttp(r));
@@ -725,9 +736,13 @@ RestApi::RestApi(ApiUserStore* users, StateStore* store, RestApiBackend backend)
   impl_->users = users;
   impl_->store = store;
   impl_->backend = std::move(backend);
+  impl_->audit_writer = std::make_unique<AuditWriter>(store);
 }
 
-RestApi::~RestApi() = default;
+// The writer is closed here, on the thread that destroys the API, rather
+// than by ~Impl, which may run wherever a handler drops the last reference
+// (the tunnel thread): closing stores the queued records and joins.
+RestApi::~RestApi() { impl_->audit_writer->Close(); }
 
 void RestApi::Install(net::HttpServer& server) { impl_->Install(server); }
 

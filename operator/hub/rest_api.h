@@ -22,6 +22,10 @@
 // the authenticated name. Every POST by a known user is audited (state
 // store, GET .../audit): who, cluster, kind, target and outcome — never the
 // payload, which may hold chart values or manifests with credentials.
+// Audit records are stored by a thread of their own (hub/audit_writer.h):
+// a request's outcome is known on the hub's tunnel thread, which must not
+// wait for SQLite. There, with the writer's queue full, a record is dropped
+// and the drop logged; an API thread (a refused POST) waits for room.
 //
 // Every answer carries X-Content-Type-Options: nosniff and
 // Cache-Control: no-store (state and tokens are not for caches).
@@ -62,10 +66,13 @@ struct RestApiBackend {
 
 class RestApi {
  public:
-  // `users` null: no authentication (see above). Both pointers must outlive
-  // the server the routes are installed on.
+  // `users` null: no authentication (see above). `store` must not be null.
+  // Both pointers must outlive the server the routes are installed on.
   RestApi(ApiUserStore* users, StateStore* store, RestApiBackend backend);
+  // Stores every audit record queued so far, then returns.
   ~RestApi();
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
   // Registers the routes above on `server` (before it starts). The handlers
   // hold the API weakly: once it is destroyed they answer 503.
   void Install(net::HttpServer& server);

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -11,7 +13,9 @@
 #include "common/log.h"
 #include "hub/api_users.h"
 #include "scan/catalogue.h"
+#include "test/hub/api_client.h"
 #include "test/hub/hub_fixture.h"
+#include "test/hub/state_store_fixture.h"
 
 using namespace srexpert;
 using namespace srexpert::hub;
@@ -26,9 +30,6 @@ constexpr const char* kUsers = R"({"users":[
   {"name":"watcher","token":"tok-viewer-0123456789","role":"viewer"},
   {"name":"prod-only","token":"tok-prodop-0123456789","role":"operator","clusters":["prod"]}
 ]})";
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 // Answers every request with its own payload until the connection closes.
 class EchoAgent {
@@ -66,6 +67,19 @@ class EchoAgent {
   std::mutex mu_;
   std::vector<std::string> payloads_;
 };
+
+// "<kind> <outcome>" of the cluster's audit records, newest first, once
+// there are `count` (GetAudit).
+std::vector<std::string> AuditedKinds(uint16_t port, const std::string& cluster, size_t count,
+                                      const Headers& headers = {}) {
+  auto doc = GetAudit(port, cluster, count, headers);
+  REQUIRE(doc);
+  std::vector<std::string> out;
+  for (const auto& item : (*doc)["items"].GetArray()) {
+    out.push_back(json::GetString(item, {"kind"}) + " " + json::GetString(item, {"outcome"}));
+  }
+  return out;
+}
 
 std::vector<std::string> g_log;
 std::mutex g_log_mu;
@@ -163,9 +177,7 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
           "clusters 403",
           "[hub][auth][api]") {
   HubFixture f([](HubOptions& o) {
-    // The fixture's directory is made before the tweak runs; write there.
-    o.users_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/users.json";
-    WriteFile(o.users_file, kUsers);
+    UseUsersFile(o, kUsers);
     // The smallest message limit, so that an oversized body still fits the
     // client's socket buffer and the 413 can be read back.
     o.max_message_bytes = protocol::kMinMaxMessageBytes;
@@ -219,16 +231,14 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
     }
   }
   // /me tells a client (the console) who the token belongs to.
-  auto me = json::Parse(
-      HttpCall(port, "GET", "/api/v1/me", "", "", Bearer("tok-prodop-0123456789")).body);
+  auto me = GetJson(port, "/api/v1/me", Bearer("tok-prodop-0123456789"));
   REQUIRE(me);
   CHECK(json::GetString(*me, {"name"}) == "prod-only");
   CHECK(json::GetString(*me, {"role"}) == "operator");
   CHECK((*me)["authenticated"].IsTrue());
   REQUIRE((*me)["clusters"].IsArray());
   CHECK(std::string((*me)["clusters"][0].GetString()) == "prod");
-  auto viewer_me = json::Parse(
-      HttpCall(port, "GET", "/api/v1/me", "", "", Bearer("tok-viewer-0123456789")).body);
+  auto viewer_me = GetJson(port, "/api/v1/me", Bearer("tok-viewer-0123456789"));
   REQUIRE(viewer_me);
   CHECK(json::GetString(*viewer_me, {"role"}) == "viewer");
   CHECK((*viewer_me)["clusters"].IsNull());  // every cluster
@@ -236,13 +246,11 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
   // /healthz is for probes: never authenticated.
   CHECK(HttpCall(port, "GET", "/healthz").status == 200);
 
-  auto listed = HttpCall(port, "GET", "/api/v1/clusters", "", "", Bearer("tok-prodop-0123456789"));
-  auto doc = json::Parse(listed.body);
+  auto doc = GetJson(port, "/api/v1/clusters", Bearer("tok-prodop-0123456789"));
   REQUIRE(doc);
   REQUIRE((*doc)["clusters"].Size() == 1);
   CHECK(json::GetString((*doc)["clusters"][0], {"name"}) == "prod");
-  auto all = json::Parse(
-      HttpCall(port, "GET", "/api/v1/clusters", "", "", Bearer("tok-viewer-0123456789")).body);
+  auto all = GetJson(port, "/api/v1/clusters", Bearer("tok-viewer-0123456789"));
   REQUIRE(all);
   CHECK((*all)["clusters"].Size() == 2);
 
@@ -267,10 +275,7 @@ TEST_CASE("API: every route by caller — no token 401, viewer reads, operator a
 TEST_CASE("API: the authenticated user is the request's requestedBy and every request is "
           "audited",
           "[hub][auth][api]") {
-  HubFixture f([](HubOptions& o) {
-    o.users_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/users.json";
-    WriteFile(o.users_file, kUsers);
-  });
+  HubFixture f([](HubOptions& o) { UseUsersFile(o, kUsers); });
   EchoAgent prod(f, "tok-prod");
   const uint16_t port = f.hub->api_port();
   log::SetSink(&Capture);
@@ -292,10 +297,7 @@ TEST_CASE("API: the authenticated user is the request's requestedBy and every re
   REQUIRE(sent);
   CHECK(json::GetString(*sent, {"requestedBy"}) == "root");
 
-  auto audit = HttpCall(port, "GET", "/api/v1/clusters/prod/audit", "", "",
-                        Bearer("tok-viewer-0123456789"));
-  REQUIRE(audit.status == 200);
-  auto doc = json::Parse(audit.body);
+  auto doc = GetAudit(port, "prod", 2, Bearer("tok-viewer-0123456789"));
   REQUIRE(doc);
   const auto& items = (*doc)["items"];
   REQUIRE(items.Size() == 2);
@@ -312,7 +314,7 @@ TEST_CASE("API: the authenticated user is the request's requestedBy and every re
   CHECK(json::GetString(items[1], {"outcome"}) == "ok");
   CHECK(json::GetString(items[1], {"time"}).size() == 20);
   // The payload itself is not in the audit (it may hold values or manifests).
-  CHECK(audit.body.find("replicas") == std::string::npos);
+  CHECK(json::Dump(*doc).find("replicas") == std::string::npos);
   CHECK(HttpCall(port, "GET", "/api/v1/clusters/prod/audit?limit=0", "", "",
                  Bearer("tok-viewer-0123456789"))
             .status == 400);
@@ -323,6 +325,87 @@ TEST_CASE("API: the authenticated user is the request's requestedBy and every re
     INFO(line);
     CHECK(line.find("tok-") == std::string::npos);
   }
+}
+
+TEST_CASE("API: a request's answer does not wait for its audit record to be stored, and the "
+          "records appear in order",
+          "[hub][auth][api][audit]") {
+  using namespace std::chrono_literals;
+  HubFixture f([](HubOptions& o) {
+    UseUsersFile(o, kUsers);
+    o.state_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/state.db";
+  });
+  EchoAgent prod(f, "tok-prod");
+  const uint16_t port = f.hub->api_port();
+  const auto op = Bearer("tok-operator-0123456789");
+  {
+    // The store is busy, as on a slow disk: each write waits for it (up to
+    // SQLite's 5 s busy timeout).
+    SqliteWriteLock busy(f.options.state_file);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::string kind : {"first", "second", "third"}) {
+      CHECK(HttpCall(port, "POST", "/api/v1/clusters/prod/requests",
+                     R"({"kind":")" + kind + R"("})", "", op)
+                .status == 200);
+    }
+    // Each answer is sent on the hub's tunnel thread after the request is
+    // audited: had the thread written the record, each would take 5 s.
+    CHECK(std::chrono::steady_clock::now() - start < 2s);
+  }
+  CHECK(AuditedKinds(port, "prod", 3, op) ==
+        std::vector<std::string>{"third ok", "second ok", "first ok"});
+}
+
+TEST_CASE("API: audit records still waiting for the store when the hub stops are stored",
+          "[hub][api][audit]") {
+  using namespace std::chrono_literals;
+  HubFixture f([](HubOptions& o) {
+    o.state_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/state.db";
+  });
+  {
+    auto prod = std::make_unique<EchoAgent>(f, "tok-prod");
+    const uint16_t port = f.hub->api_port();
+    SqliteWriteLock busy(f.options.state_file);
+    for (std::string kind : {"first", "second", "third"}) {
+      CHECK(HttpCall(port, "POST", "/api/v1/clusters/prod/requests", R"({"kind":")" + kind + R"("})")
+                .status == 200);
+    }
+    prod.reset();  // stops the hub
+    auto release = std::async(std::launch::async, [&] {
+      std::this_thread::sleep_for(300ms);
+      busy.Release();
+    });
+    f.hub.reset();  // the records are still queued: stored before this returns
+    release.get();
+  }
+  // Nothing writes to the file any more: what is there was stored in time.
+  f.Restart();
+  CHECK(AuditedKinds(f.hub->api_port(), "prod", 3) ==
+        std::vector<std::string>{"third ok", "second ok", "first ok"});
+}
+
+TEST_CASE("API: a viewer reading an asynchronous request's record is told that it needs role "
+          "operator and why, a viewer's POST keeps its own message",
+          "[hub][auth][api]") {
+  HubFixture f([](HubOptions& o) { UseUsersFile(o, kUsers); });
+  const uint16_t port = f.hub->api_port();
+  const auto viewer = Bearer("tok-viewer-0123456789");
+  int status = 0;
+  auto record =
+      GetJson(port, "/api/v1/clusters/prod/requests/" + std::string(32, 'a'), viewer, &status);
+  CHECK(status == 403);
+  REQUIRE(record);
+  CHECK(json::GetString(*record, {"error"}) ==
+        "user \"watcher\" has role viewer; reading an asynchronous request's record (it holds "
+        "the request's result) needs role operator");
+
+  auto posted =
+      HttpCall(port, "POST", "/api/v1/clusters/prod/requests", R"({"kind":"x"})", "", viewer);
+  CHECK(posted.status == 403);
+  auto refused = json::Parse(posted.body);
+  REQUIRE(refused);
+  CHECK(json::GetString(*refused, {"error"}) ==
+        "user \"watcher\" has role viewer; sending requests to agents needs role operator");
 }
 
 TEST_CASE("API: off loopback the hub refuses to start without users and TLS", "[hub][auth]") {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "test/hub/api_client.h"
 #include "test/hub/hub_fixture.h"
 
 using namespace srexpert;
@@ -18,7 +19,6 @@ using namespace srexpert::hub;
 using namespace srexpert::hub::testing;
 using srexpert::testing::HttpCall;
 using srexpert::testing::WaitUntil;
-using srexpert::testing::WriteFile;
 
 namespace {
 
@@ -71,16 +71,6 @@ class SlowAgent {
   bool released_ = false;
 };
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
-std::optional<json::Document> GetJson(uint16_t port, const std::string& target,
-                                      const Headers& headers = {}, int* status = nullptr) {
-  auto r = HttpCall(port, "GET", target, "", "", headers);
-  if (status) *status = r.status;
-  return json::Parse(r.body);
-}
-
 }  // namespace
 
 TEST_CASE("Hub: the welcome offers progress, and a pending request's reports reach its sender "
@@ -119,8 +109,7 @@ TEST_CASE("API: an asynchronous request answers 202 at once, its record shows pr
           "runs and the result after",
           "[hub][api][progress]") {
   HubFixture f([](HubOptions& o) {
-    o.users_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/users.json";
-    WriteFile(o.users_file, R"({"users":[
+    UseUsersFile(o, R"({"users":[
       {"name":"ops","token":"tok-operator-0123456789","role":"operator"},
       {"name":"look","token":"tok-viewer-0123456789","role":"viewer"},
       {"name":"devops","token":"tok-devop-0123456789","role":"operator","clusters":["dev"]}]})");
@@ -186,7 +175,7 @@ TEST_CASE("API: an asynchronous request answers 202 at once, its record shows pr
   CHECK(json::GetInt(*finished, {"result", "payload", "drained"}) == 3);
 
   // Audited once, on completion, like a synchronous request.
-  auto audit = GetJson(port, "/api/v1/clusters/prod/audit", op);
+  auto audit = GetAudit(port, "prod", 1, op);
   REQUIRE(audit);
   REQUIRE((*audit)["items"].Size() == 1);
   CHECK(json::GetString((*audit)["items"][0], {"outcome"}) == "ok");

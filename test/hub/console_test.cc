@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hub/console.h"
+#include "test/hub/api_client.h"
 #include "test/hub/hub_fixture.h"
 
 using namespace srexpert;
@@ -15,7 +16,6 @@ using namespace srexpert::hub;
 using namespace srexpert::hub::testing;
 using srexpert::testing::HttpCall;
 using srexpert::testing::SimpleResponse;
-using srexpert::testing::WriteFile;
 
 namespace {
 
@@ -42,8 +42,7 @@ TEST_CASE("Console: / and every embedded file are served byte for byte with thei
   HubFixture f([](HubOptions& o) {
     // With users: the files hold no data, so they need no token (the login
     // page must load); the API behind them still does.
-    o.users_file = o.tokens_file.substr(0, o.tokens_file.rfind('/')) + "/users.json";
-    WriteFile(o.users_file, R"({"users":[{"name":"a","token":"tok-a-0123456789","role":"viewer"}]})");
+    UseUsersFile(o, R"({"users":[{"name":"a","token":"tok-a-0123456789","role":"viewer"}]})");
   });
   const uint16_t port = f.hub->api_port();
   REQUIRE(Find("/console/index.html") != nullptr);

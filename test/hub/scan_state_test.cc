@@ -9,9 +9,11 @@
 #include "hub/scan_diff.h"
 #include "hub/state_store.h"
 #include "hub/stream_payload.h"
+#include "test/hub/state_store_fixture.h"
 #include "test/net/test_support.h"
 
 using namespace srexpert::hub;
+using srexpert::hub::testing::OpenStore;
 using srexpert::testing::TempDir;
 
 namespace {
@@ -27,16 +29,6 @@ std::string Finding(const std::string& check, const std::string& name,
   std::string c = container.empty() ? "" : R"(,"container":")" + container + R"(")";
   return R"({"check":")" + check +
          R"(","severity":"danger","kind":"Pod","namespace":"a","name":")" + name + R"(")" + c + "}";
-}
-
-std::unique_ptr<StateStore> OpenStore(const std::string& path) {
-  StateStoreOptions o;
-  o.path = path;
-  std::string error;
-  auto store = StateStore::Open(o, &error);
-  INFO(error);
-  REQUIRE(store);
-  return store;
 }
 
 std::string DeltaError(const std::string& json) {

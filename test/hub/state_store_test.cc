@@ -6,23 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "test/hub/state_store_fixture.h"
 #include "test/net/test_support.h"
 
 using namespace srexpert::hub;
+using srexpert::hub::testing::OpenStore;
 using srexpert::testing::TempDir;
 
 namespace {
-
-std::unique_ptr<StateStore> OpenStore(const std::string& path = "", int64_t max_events = 10000) {
-  StateStoreOptions o;
-  o.path = path;
-  o.max_events_per_cluster = max_events;
-  std::string error;
-  auto store = StateStore::Open(o, &error);
-  INFO(error);
-  REQUIRE(store);
-  return store;
-}
 
 ResourceRecord Obj(const std::string& kind, const std::string& ns, const std::string& name,
                    const std::string& object = "{}") {
