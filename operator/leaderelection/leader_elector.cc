@@ -282,6 +282,15 @@ bool LeaderElector::Release() {
   LeaseCall call;
   call.timeout = config_.renew_deadline;
   auto updated = lock_.Update(record, rv, call);
+  if (!updated.ok() && updated.error().IsConflict()) {
+    // Stop() abandons a renewal in flight, which the server may still have
+    // written: our resourceVersion is then stale though the Lease is ours.
+    // Read it again and release it if it still is.
+    auto current = lock_.Get(call);
+    if (current.ok() && current->record.holder_identity == config_.identity) {
+      updated = lock_.Update(record, current->resource_version, call);
+    }
+  }
   if (!updated.ok()) {
     log::Warn("lease release failed", {{"lease", lock_.Describe()},
                                        {"error", updated.error().ToString()}});

@@ -306,3 +306,34 @@ TEST_CASE("Release is bounded by renewDeadline but not cancelled by the Stop tha
   CHECK_FALSE(lock.last_call.cancel.has_value());
   CHECK(lease.record.holder_identity.empty());
 }
+
+TEST_CASE("Release still releases when a renewal it stopped waiting for landed after all",
+          "[leaderelection]") {
+  MemoryLease lease;
+  MemoryLeaseLock lock(lease);
+  FakeClock clock;
+  Counting cb;
+  LeaderElector a(Config("pod-a"), lock, cb.Callbacks(), clock);
+  REQUIRE(a.Step());
+  // Stop() abandoned a renewal in flight and the server wrote it anyway: the
+  // Lease is still ours, at a resourceVersion the elector never saw.
+  {
+    std::lock_guard<std::mutex> l(lease.mu);
+    ++lease.resource_version;
+  }
+  a.Stop();
+  CHECK(a.Release());
+  CHECK(lease.record.holder_identity.empty());
+  CHECK(lease.record.lease_duration_seconds == 1);
+
+  // A Lease someone else took meanwhile is left alone.
+  LeaderElector b(Config("pod-b"), lock, cb.Callbacks(), clock);
+  REQUIRE(b.Step());
+  {
+    std::lock_guard<std::mutex> l(lease.mu);
+    lease.record.holder_identity = "pod-c";
+    ++lease.resource_version;
+  }
+  CHECK_FALSE(b.Release());
+  CHECK(lease.record.holder_identity == "pod-c");
+}
