@@ -161,3 +161,77 @@ TEST_CASE("events.k8s.io/v1 Events are served next to core v1 Events", "[apiserv
   CHECK(list["items"].Size() == 1);
   CHECK(c.Get("/api/v1/namespaces/default/events").status == 200);
 }
+
+TEST_CASE("events.k8s.io/v1 and core v1 Events are one resource: written through one, read and watched through the other",
+          "[apiserver][events]") {
+  ApiServer server;
+  server.Start();
+  TestClient c(server);
+  auto watch = c.Watch("/apis/events.k8s.io/v1/namespaces/default/events?watch=true");
+
+  // A core v1 Event, as kubectl or our agent's audit writes it.
+  auto core = c.Post("/api/v1/namespaces/default/events",
+                     R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"core-1","namespace":"default"},)"
+                     R"("involvedObject":{"kind":"Pod","namespace":"default","name":"web-0"},)"
+                     R"("reason":"SRExpertAction","message":"scaled","type":"Normal","count":2,)"
+                     R"("firstTimestamp":"2026-01-02T15:04:05Z","lastTimestamp":"2026-01-02T15:05:05Z",)"
+                     R"("source":{"component":"srexpert-agent"},"reportingComponent":"srexpert-agent"})");
+  REQUIRE(core.status == 201);
+  auto as_events = c.Get("/apis/events.k8s.io/v1/namespaces/default/events/core-1");
+  REQUIRE(as_events.status == 200);
+  auto e = as_events.Json();
+  CHECK(json::GetString(e, {"apiVersion"}) == "events.k8s.io/v1");
+  CHECK(json::GetString(e, {"regarding", "name"}) == "web-0");
+  CHECK(json::GetString(e, {"note"}) == "scaled");
+  CHECK(json::GetInt(e, {"deprecatedCount"}) == 2);
+  CHECK(json::GetString(e, {"deprecatedFirstTimestamp"}) == "2026-01-02T15:04:05Z");
+  CHECK(json::GetString(e, {"deprecatedLastTimestamp"}) == "2026-01-02T15:05:05Z");
+  CHECK(json::GetString(e, {"deprecatedSource", "component"}) == "srexpert-agent");
+  CHECK(json::GetString(e, {"reportingController"}) == "srexpert-agent");
+  for (const char* core_name : {"involvedObject", "message", "count", "source", "firstTimestamp",
+                                "lastTimestamp", "reportingComponent"}) {
+    CHECK(json::Find(e, {core_name}) == nullptr);
+  }
+  CHECK(json::GetString(e, {"metadata", "resourceVersion"}) ==
+        json::GetString(core.Json(), {"metadata", "resourceVersion"}));
+  auto added = watch->Next();
+  REQUIRE(added);
+  CHECK(json::GetString(*added, {"type"}) == "ADDED");
+  CHECK(json::GetString((*added)["object"], {"note"}) == "scaled");
+  auto listed = c.Get("/apis/events.k8s.io/v1/namespaces/default/events").Json();
+  REQUIRE(listed["items"].Size() == 1);
+  CHECK(json::GetString(listed["items"][0], {"regarding", "kind"}) == "Pod");
+
+  // The other way round: written as events.k8s.io/v1, read as core v1.
+  auto ev = c.Post("/apis/events.k8s.io/v1/namespaces/default/events",
+                   R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"ev-1","namespace":"default"},)"
+                   R"("eventTime":"2026-01-02T15:04:05.000000Z","reportingController":"example.com/ctl",)"
+                   R"("reportingInstance":"ctl-1","action":"Scale","reason":"Scaled","note":"to 3","type":"Normal",)"
+                   R"("regarding":{"kind":"Deployment","namespace":"default","name":"web"}})");
+  REQUIRE(ev.status == 201);
+  CHECK(json::GetString(ev.Json(), {"note"}) == "to 3");
+  auto as_core = c.Get("/api/v1/namespaces/default/events/ev-1").Json();
+  CHECK(json::GetString(as_core, {"apiVersion"}) == "v1");
+  CHECK(json::GetString(as_core, {"message"}) == "to 3");
+  CHECK(json::GetString(as_core, {"involvedObject", "name"}) == "web");
+  CHECK(json::GetString(as_core, {"reportingComponent"}) == "example.com/ctl");
+  CHECK(json::GetString(as_core, {"action"}) == "Scale");
+  CHECK(c.Get("/api/v1/namespaces/default/events").Json()["items"].Size() == 2);
+
+  // Through events.k8s.io/v1 only the series may change: the note (core
+  // message) is immutable there, as kube-apiserver validates it.
+  auto refused = c.Patch("/apis/events.k8s.io/v1/namespaces/default/events/core-1",
+                         R"({"note":"scaled again"})", "application/merge-patch+json");
+  CHECK(refused.status == 422);
+  CHECK(json::GetString(refused.Json(), {"message"}) ==
+        R"(Event "core-1" is invalid: message: Invalid value: "scaled again": field is immutable)");
+  auto patched = c.Patch("/apis/events.k8s.io/v1/namespaces/default/events/core-1",
+                         R"({"series":{"count":3,"lastObservedTime":"2026-01-02T15:06:05.000000Z"}})",
+                         "application/merge-patch+json");
+  REQUIRE(patched.status == 200);
+  CHECK(json::GetInt(patched.Json(), {"series", "count"}) == 3);
+  CHECK(json::GetInt(c.Get("/api/v1/namespaces/default/events/core-1").Json(), {"series", "count"}) == 3);
+  // Deleted through one, gone from both.
+  CHECK(c.Delete("/apis/events.k8s.io/v1/namespaces/default/events/ev-1").status == 200);
+  CHECK(c.Get("/api/v1/namespaces/default/events/ev-1").status == 404);
+}

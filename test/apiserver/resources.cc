@@ -90,6 +90,8 @@ ResourceRegistry::ResourceRegistry() {
     t->has_status = b.has_status;
     t->has_generation = b.has_generation;
     t->has_scale = t->group == "apps" && t->resource != "daemonsets";
+    // One resource in two groups: the core form is what is stored.
+    if (t->group == "events.k8s.io" && t->resource == "events") t->storage_group = "";
     types_.push_back(std::move(t));
   }
 }

@@ -48,9 +48,13 @@ struct ResourceType {
   // The openAPIV3Schema of version `v` (custom resources), or null.
   const json::Value* SchemaFor(const std::string& v) const;
 
+  // Set when another group's resource holds the objects: events.k8s.io
+  // events are core events in kube-apiserver's storage (event_versions.h).
+  std::optional<std::string> storage_group;
+
   GroupResource Gr() const { return {group, resource}; }
   // "group/resource": the storage identity, independent of the version.
-  std::string StorageKey() const { return group + "/" + resource; }
+  std::string StorageKey() const { return storage_group.value_or(group) + "/" + resource; }
   std::string ApiVersion(const std::string& v) const { return group.empty() ? v : group + "/" + v; }
   bool Serves(const std::string& v) const;
 };

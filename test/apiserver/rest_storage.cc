@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "test/apiserver/apply.h"
 #include "test/apiserver/defaults.h"
+#include "test/apiserver/event_versions.h"
 #include "test/apiserver/validation.h"
 #include "test/apiserver/json_patch.h"
 #include "test/apiserver/object_meta.h"
@@ -150,6 +151,15 @@ void SetCrdStatus(json::Document& crd, const std::string& now) {
   json::Set(crd, "status", std::move(status), a);
 }
 
+// Objects are stored in the form of the resource's storage version: an
+// events.k8s.io Event as the core Event it is (event_versions.h). Writes
+// convert here, after the type meta was checked; reads convert in Render.
+void StorageForm(const ResourceType& type, json::Document& body) {
+  if (!IsEventsApiEvent(type) || !body.IsObject()) return;
+  EventsV1ToCore(body, body.GetAllocator());
+  json::SetString(body, "apiVersion", "v1", body.GetAllocator());
+}
+
 }  // namespace
 
 RestStorage::RestStorage(Store& store, ResourceRegistry& registry, Clock& clock)
@@ -158,6 +168,10 @@ RestStorage::RestStorage(Store& store, ResourceRegistry& registry, Clock& clock)
 json::Document RestStorage::Render(const ResourceType& type, const std::string& version,
                                    const json::Value& obj) const {
   json::Document out = json::Clone(obj);
+  if (IsEventsApiEvent(type)) CoreToEventsV1(out, out.GetAllocator());
+  if (IsEventsApiEvent(type) || IsCoreEvent(type)) {
+    AddUnsetEventMembers(out, IsEventsApiEvent(type), out.GetAllocator());
+  }
   json::SetString(out, "apiVersion", type.ApiVersion(version), out.GetAllocator());
   json::SetString(out, "kind", type.kind, out.GetAllocator());
   return out;
@@ -292,6 +306,8 @@ Outcome RestStorage::List(const ResourceType& type, const std::string& version,
     // Real list responses carry kind/apiVersion per item only for custom
     // resources (unstructured); built-in items omit them.
     json::Value item(*obj, a);
+    if (IsEventsApiEvent(type)) CoreToEventsV1(item, a);
+    if (IsEventsApiEvent(type) || IsCoreEvent(type)) AddUnsetEventMembers(item, IsEventsApiEvent(type), a);
     if (type.custom) {
       json::SetString(item, "apiVersion", type.ApiVersion(version), a);
     } else {
@@ -332,6 +348,7 @@ std::variant<json::Document, ApiError> RestStorage::PrepareCreate(Store::Txn& tx
   auto& a = body.GetAllocator();
   if (!body.IsObject()) return BadRequest("the body of the request was not a JSON object");
   if (auto e = CheckTypeMeta(type, version, body, a)) return *e;
+  StorageForm(type, body);
   MergeStringData(type, body);
   auto& meta = body["metadata"];
   if (type.namespaced) {
@@ -507,6 +524,7 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     const std::string& subresource, const std::string& manager, bool dry_run, bool is_apply,
     const std::string& field_validation, std::vector<std::string>* warnings) {
   auto& a = next.GetAllocator();
+  StorageForm(type, next);
   std::string name = Name(*old);
   std::string ns = Namespace(*old);
   std::string old_rv = json::GetString(*old, {"metadata", "resourceVersion"});
@@ -532,6 +550,9 @@ std::variant<RestStorage::Committed, ApiError> RestStorage::CommitUpdate(
     if (auto e = AdmitCustomResource(type, next, field_validation, warnings)) return *e;
   }
   if (auto e = ValidateObject(type, next, old.get())) return *e;
+  if (IsEventsApiEvent(type)) {
+    if (auto e = ValidateEventsV1Update(next, *old, name)) return *e;
+  }
   // System-owned metadata cannot be changed by clients.
   for (const char* key : {"uid", "creationTimestamp", "deletionTimestamp",
                           "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {

@@ -598,6 +598,47 @@ DIFF_SCENARIO("list.rv0", "resourceVersion=0 lists from the cache") {
   return o;
 }
 
+DIFF_SCENARIO("events.versions", "core v1 and events.k8s.io/v1 Events are one resource") {
+  Observation o;
+  const std::vector<std::string> core_fields = {
+      "apiVersion", "kind", "involvedObject.kind", "involvedObject.name", "reason", "message", "type",
+      "count", "source", "firstTimestamp", "lastTimestamp", "eventTime", "action",
+      "reportingComponent", "reportingInstance", "regarding", "note"};
+  const std::vector<std::string> events_fields = {
+      "apiVersion", "kind", "regarding.kind", "regarding.name", "reason", "note", "type",
+      "deprecatedCount", "deprecatedSource", "deprecatedFirstTimestamp", "deprecatedLastTimestamp",
+      "eventTime", "action", "reportingController", "reportingInstance", "involvedObject", "message"};
+  // Written as core v1, as kubectl and the agent's audit write it (the
+  // involved object in the Event's namespace: the real server validates that).
+  auto core = api.Post(api.Path("v1", "events"),
+                       R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"core-1"},)"
+                       R"("involvedObject":{"kind":"ConfigMap","name":"cm","namespace":")" + api.ns() + R"("},"reason":"SRExpertAction",)"
+                       R"("message":"scaled","type":"Normal","count":2,"source":{"component":"srexpert-agent"},)"
+                       R"("firstTimestamp":"2026-01-02T15:04:05Z","lastTimestamp":"2026-01-02T15:05:05Z"})");
+  o.Set("core create", Fields(api, core, core_fields));
+  o.Set("core read as events.k8s.io", Fields(api, api.Get(api.Path("events.k8s.io/v1", "events", "core-1")), events_fields));
+  // Written as events.k8s.io/v1, as a newer controller writes it.
+  auto ev = api.Post(api.Path("events.k8s.io/v1", "events"),
+                     R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"ev-1"},)"
+                     R"("eventTime":"2026-01-02T15:04:05.000000Z","reportingController":"example.com/ctl",)"
+                     R"("reportingInstance":"ctl-1","action":"Scale","reason":"Scaled","note":"to 3","type":"Normal",)"
+                     R"("regarding":{"kind":"ConfigMap","name":"cm","namespace":")" + api.ns() + R"("}})");
+  o.Set("events.k8s.io create", Fields(api, ev, events_fields));
+  o.Set("events.k8s.io read as core", Fields(api, api.Get(api.Path("v1", "events", "ev-1")), core_fields));
+  o.Set("listed as events.k8s.io", Names(api, api.Get(api.Path("events.k8s.io/v1", "events"))));
+  o.Set("listed as core", Names(api, api.Get(api.Path("v1", "events"))));
+  // Through events.k8s.io only the series may change.
+  o.Set("note patched through events.k8s.io",
+        StatusOf(api, api.Patch(api.Path("events.k8s.io/v1", "events", "core-1"), R"({"note":"scaled again"})",
+                                "application/merge-patch+json")));
+  auto patched = api.Patch(api.Path("events.k8s.io/v1", "events", "core-1"),
+                           R"({"series":{"count":3,"lastObservedTime":"2026-01-02T15:06:05.000000Z"}})",
+                           "application/merge-patch+json");
+  o.Set("series patched through events.k8s.io", Fields(api, patched, {"note", "series"}));
+  o.Set("patch read as core", Fields(api, api.Get(api.Path("v1", "events", "core-1")), {"message", "series"}));
+  return o;
+}
+
 DIFF_SCENARIO("list.selectors", "label and field selectors") {
   Observation o;
   auto secrets = api.Path("v1", "secrets");
