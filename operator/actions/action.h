@@ -71,6 +71,8 @@ struct Target {
   std::string ns;
   std::string name;
   std::string Key() const { return api_version + "/" + kind + "/" + ns + "/" + name; }
+  // "Deployment shop/web" ("Node n1" when cluster-scoped), for messages.
+  std::string Describe() const { return kind + " " + (ns.empty() ? name : ns + "/" + name); }
 };
 
 // Outcome of a handler: ok with a JSON object payload, or an error.

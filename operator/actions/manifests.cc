@@ -58,8 +58,6 @@ std::string AllowedList() {
   return out;
 }
 
-std::string Describe(const Target& t) { return t.kind + " " + t.ns + "/" + t.name; }
-
 // ---- errors ------------------------------------------------------------------
 
 // A 409 from server-side apply carries one FieldManagerConflict cause per
@@ -79,9 +77,9 @@ std::string ConflictMessage(const kube::Error& e, const Target& t) {
     fields += (named ? "; " : "") + c.field + " owned by " + manager;
     ++named;
   }
-  if (total == 0) return Describe(t) + ": " + e.message();
+  if (total == 0) return t.Describe() + ": " + e.message();
   if (total > named) fields += "; and " + std::to_string(total - named) + " more";
-  return Describe(t) + ": apply conflicts with other field managers: " + fields +
+  return t.Describe() + ": apply conflicts with other field managers: " + fields +
          " (set force to take ownership)";
 }
 
@@ -92,9 +90,9 @@ ActionResult ApplyFailure(const kube::Error& e, const Target& t) {
   }
   if (e.reason() == kube::Reason::kNotFound) {
     // Apply creates missing objects: a 404 is a missing namespace.
-    return ActionResult::Fail(codes::kNotFound, Describe(t) + ": " + e.message());
+    return ActionResult::Fail(codes::kNotFound, t.Describe() + ": " + e.message());
   }
-  return FromKubeError(e, Describe(t));
+  return FromKubeError(e, t.Describe());
 }
 
 std::optional<ActionResult> Stopped(const CancelToken& cancel) {
@@ -263,7 +261,7 @@ std::optional<ActionResult> ReadLive(kube::RestClient& client, const Target& t,
   } else if (live.error().IsNotFound()) {
     out->reset();
   } else {
-    return FromKubeError(live.error(), Describe(t));
+    return FromKubeError(live.error(), t.Describe());
   }
   return std::nullopt;
 }
@@ -282,15 +280,15 @@ ActionResult Execute(kube::RestClient& client, const ManifestsApplyPayload& payl
     auto info = client.Resolve(t.api_version, t.kind, bounds);
     if (!info) {
       if (info.error().IsNotFound()) {
-        return ActionResult::Fail(codes::kInvalid, Describe(t) + ": apiVersion " + t.api_version +
+        return ActionResult::Fail(codes::kInvalid, t.Describe() + ": apiVersion " + t.api_version +
                                                        " kind " + t.kind +
                                                        " is not served by this cluster");
       }
-      return FromKubeError(info.error(), Describe(t));
+      return FromKubeError(info.error(), t.Describe());
     }
     const AllowedKind* allowed = FindAllowed(t.api_version, t.kind);
     if (!allowed || info->resource != allowed->resource || !info->namespaced) {
-      return ActionResult::Fail(codes::kInvalid, Describe(t) + ": the cluster serves it as " +
+      return ActionResult::Fail(codes::kInvalid, t.Describe() + ": the cluster serves it as " +
                                                      info->resource +
                                                      ", not a resource applyManifests may write");
     }
@@ -334,7 +332,7 @@ ActionResult Execute(kube::RestClient& client, const ManifestsApplyPayload& payl
       // this one were written, the rest were not attempted.
       std::string done;
       for (size_t j = 0; j < i && j < 20; ++j) {
-        done += (j ? ", " : "") + Describe(plan[j].object->target);
+        done += (j ? ", " : "") + plan[j].object->target.Describe();
       }
       if (i > 20) done += ", and " + std::to_string(i - 20) + " more";
       failure->message +=
@@ -460,7 +458,7 @@ std::string ParseManifestsApplyPayload(const json::Value& payload, ManifestsAppl
     ApplyObject a;
     a.target = {api_version, kind, ns->GetString(), name->GetString()};
     if (!seen.emplace(std::string(GroupOf(api_version)), kind, a.target.ns, a.target.name).second) {
-      return where + ": " + Describe(a.target) + " appears more than once";
+      return where + ": " + a.target.Describe() + " appears more than once";
     }
     a.body = std::make_shared<json::Document>(json::Clone(o));
     result.objects.push_back(std::move(a));

@@ -46,8 +46,6 @@ std::optional<std::string> ReadTarget(const json::Value& p, const std::set<std::
   return std::nullopt;
 }
 
-std::string Describe(const Target& t) { return t.kind + " " + t.ns + "/" + t.name; }
-
 kube::ObjectRef Ref(const Target& t) { return {t.api_version, t.kind, t.ns, t.name}; }
 
 }  // namespace
@@ -84,14 +82,14 @@ ActionKind WorkloadScaleKind(std::shared_ptr<kube::RestClient> client) {
       // Read through /scale as well: the role grants the subresource only.
       auto bounds = cancel.Bounds(client->clock());
       auto info = client->Resolve(t.api_version, t.kind, bounds);
-      if (!info) return FromKubeError(info.error(), Describe(t));
+      if (!info) return FromKubeError(info.error(), t.Describe());
       auto live = client->GetPath(info->ObjectPath(t.ns, t.name, "scale"), bounds);
-      if (!live) return FromKubeError(live.error(), Describe(t));
+      if (!live) return FromKubeError(live.error(), t.Describe());
       int64_t previous = json::GetInt(*live, {"spec", "replicas"}, 1);
       std::string rv = json::GetString(*live, {"metadata", "resourceVersion"});
       if (expected && *expected != previous) {
         return ActionResult::Fail(codes::kConflict,
-                                  Describe(t) + " has " +
+                                  t.Describe() + " has " +
                                       std::to_string(previous) + " replicas, expected " +
                                       std::to_string(*expected));
       }
@@ -105,7 +103,7 @@ ActionKind WorkloadScaleKind(std::shared_ptr<kube::RestClient> client) {
       opts.field_manager = "srexpert-agent";
       opts.bounds = bounds;
       auto r = client->Patch(Ref(t), kube::PatchType::kMerge, body, opts);
-      if (!r) return FromKubeError(r.error(), Describe(t));
+      if (!r) return FromKubeError(r.error(), t.Describe());
       return ActionResult::Ok("{\"previousReplicas\":" + std::to_string(previous) +
                               ",\"replicas\":" +
                               std::to_string(json::GetInt(*r, {"spec", "replicas"}, want)) + "}");
@@ -139,7 +137,7 @@ ActionKind WorkloadRestartKind(std::shared_ptr<kube::RestClient> client) {
       opts.field_manager = "srexpert-agent";
       opts.bounds = cancel.Bounds(client->clock());
       auto r = client->Patch(Ref(t), kube::PatchType::kStrategicMerge, body, opts);
-      if (!r) return FromKubeError(r.error(), Describe(t));
+      if (!r) return FromKubeError(r.error(), t.Describe());
       return ActionResult::Ok(R"({"restartedAt":")" + at + R"("})");
     };
     return a;
