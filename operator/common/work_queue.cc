@@ -135,4 +135,9 @@ size_t WorkQueue::DelayedLen() const {
   return delayed_.size();
 }
 
+size_t WorkQueue::InFlight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return processing_.size();
+}
+
 }  // namespace srexpert

@@ -57,6 +57,8 @@ class WorkQueue {
   size_t Len() const;
   // Keys waiting for their delay.
   size_t DelayedLen() const;
+  // Keys handed out by Get() and not yet Done().
+  size_t InFlight() const;
 
  private:
   void AddLocked(const std::string& key);

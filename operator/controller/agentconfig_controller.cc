@@ -262,12 +262,18 @@ void AgentConfigController::Worker() {
       queue_.Forget(*key);
     } else {
       stats_.reconcile_errors++;
+      // Every failed reconcile is requeued (a conflict too: the next one reads
+      // the newer object), so the log says how rather than "retryable".
       const auto& err = result.error();
-      log::Warn("reconcile failed", {{"agentconfig", *key}, {"error", err.ToString()},
-                                     {"retryable", err.retryable()}});
       if (err.retry_after()) {
-        queue_.AddAfter(*key, std::chrono::duration_cast<std::chrono::milliseconds>(*err.retry_after()));
+        auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*err.retry_after());
+        log::Warn("reconcile failed", {{"agentconfig", *key}, {"error", err.ToString()},
+                                       {"requeue", "retry-after"}, {"delayMs", delay.count()}});
+        queue_.AddAfter(*key, delay);
       } else {
+        log::Warn("reconcile failed", {{"agentconfig", *key}, {"error", err.ToString()},
+                                       {"requeue", "backoff"},
+                                       {"failures", queue_.Failures(*key) + 1}});
         queue_.AddRateLimited(*key);
       }
     }

@@ -83,6 +83,9 @@ class AgentConfigController {
   // True once all informers synced and the workers run (for /readyz).
   bool Ready() const { return ready_.load(); }
   size_t QueueDepth() const { return queue_.Len(); }
+  // True when no key is queued and no reconcile is running (delayed keys,
+  // such as the periodic recheck, do not count).
+  bool Idle() const { return queue_.Len() == 0 && queue_.InFlight() == 0; }
   const ControllerStats& stats() const { return stats_; }
 
   // One reconcile of "namespace/name"; returns an error to retry with backoff.

@@ -24,11 +24,14 @@ TEST_CASE("a key added while processing is processed again after Done, never con
   q.Add("k");
   auto k = q.GetFor(10ms);
   REQUIRE(k == "k");
+  CHECK(q.Len() == 0);
+  CHECK(q.InFlight() == 1);  // handed out: neither queued nor finished
   q.Add("k");
   CHECK_FALSE(q.GetFor(10ms));  // not handed to a second worker
   q.Done("k");
   CHECK(q.GetFor(10ms) == "k");
   q.Done("k");
+  CHECK(q.InFlight() == 0);
   CHECK_FALSE(q.GetFor(10ms));
 }
 

@@ -96,14 +96,19 @@ struct OperatorFixture {
            Exists("v1", "ConfigMap", kNs, "srexpert-agent-config") &&
            Exists("apps/v1", "DaemonSet", kNs, "srexpert-agent");
   }
-  // Waits until the controller has nothing left to do.
+  // Waits until the controller has nothing left to do: no reconcile queued or
+  // running, and neither reconciles nor writes for half a second. The quiet
+  // window is there because the watch event of the controller's last write
+  // reaches its cache a little later; a reconcile from a stale cache would
+  // write again (and conflict).
   void Settle() {
     REQUIRE(Eventually([&] { return ctrl->Ready(); }));
-    uint64_t last = ~0ull;
-    for (int i = 0; i < 200; ++i) {
+    std::pair<uint64_t, uint64_t> last{~0ull, ~0ull};
+    int quiet = 0;
+    for (int i = 0; i < 200 && quiet < 5; ++i) {
       std::this_thread::sleep_for(100ms);
-      uint64_t now = ctrl->stats().reconciles;
-      if (now == last && ctrl->QueueDepth() == 0) return;
+      std::pair<uint64_t, uint64_t> now{ctrl->stats().reconciles.load(), Writes()};
+      quiet = now == last && ctrl->Idle() ? quiet + 1 : 0;
       last = now;
     }
   }
@@ -174,7 +179,11 @@ TEST_CASE("a reconcile that finds everything in sync writes nothing", "[controll
   REQUIRE(Eventually([&] { return f.AllChildrenExist(); }));
   f.Settle();
   f.api.server().ResetRequestCounts();
-  for (int i = 0; i < 5; ++i) REQUIRE(f.ctrl->Reconcile("srexpert-system/srexpert-agent").ok());
+  for (int i = 0; i < 5; ++i) {
+    auto r = f.ctrl->Reconcile("srexpert-system/srexpert-agent");
+    INFO((r.ok() ? std::string() : r.error().ToString()));
+    REQUIRE(r.ok());
+  }
   f.Settle();
   CHECK(f.Writes() == 0);
 }
