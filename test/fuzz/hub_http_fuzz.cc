@@ -83,9 +83,7 @@ struct Fixture {
   Fixture() {
     // Every bad input is logged; at fuzzing speed that is the bottleneck.
     log::SetSink([](std::string_view) {});
-    char tmpl[] = "/tmp/srx-fuzz-hub-XXXXXX";
-    if (!mkdtemp(tmpl)) std::abort();
-    dir = tmpl;
+    dir = fuzz::ScratchDir("hub");
     FILE* f = std::fopen((dir + "/tokens.json").c_str(), "w");
     if (!f) std::abort();
     std::fputs(R"({"clusters":[{"name":"fuzz","token":"fuzz-token"}]})", f);

@@ -1,7 +1,5 @@
 // A kubeconfig (YAML) as LoadKubeconfig reads it from disk: any content gets
 // a config or one clear error naming the file, never a crash.
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
@@ -11,12 +9,7 @@
 using namespace srexpert;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = [] {
-    char tmpl[] = "/tmp/srx-fuzz-kubeconfig-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd >= 0) close(fd);
-    return std::string(tmpl);
-  }();
+  static const std::string path = fuzz::ScratchDir("kubeconfig") + "/config";
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);
