@@ -15,6 +15,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/install-deps.sh
 build="${SREXPERT_BUILD_DIR:-build}"
+
+# The three builds take about 9 GB together (docs/testing.md); a disk that
+# fills up mid-build shows only as a compiler's "No space left on device".
+free_kb=$(df -Pk "$root" | awk 'NR == 2 {print $4}')
+if [ "${free_kb:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  echo "test.sh: warning: only $((free_kb / 1024)) MiB free under $root; the builds need about 9 GiB" >&2
+fi
 jobs=$(nproc)
 sanitizers="${SREXPERT_SANITIZERS:-1}"
 [ "${CI:-}" = true ] && sanitizers=1
