@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "test/fuzz/fuzz_target.h"
+#include "test/kube/temp_dir.h"
 
 using namespace srexpert;
 
@@ -78,21 +79,18 @@ bool Healthy(uint16_t port) {
 }
 
 struct Fixture {
-  std::string dir;
   std::unique_ptr<hub::Hub> hub;
   Fixture() {
     // Every bad input is logged; at fuzzing speed that is the bottleneck.
     log::SetSink([](std::string_view) {});
-    dir = fuzz::ScratchDir("hub");
-    FILE* f = std::fopen((dir + "/tokens.json").c_str(), "w");
-    if (!f) std::abort();
-    std::fputs(R"({"clusters":[{"name":"fuzz","token":"fuzz-token"}]})", f);
-    std::fclose(f);
+    // Removed at exit, though the fixture itself lives on (below): every
+    // corpus replay in CI would otherwise leave one behind.
+    static const kube::testing::TempDir scratch;
     hub::HubOptions o;
     o.bind_address = "127.0.0.1";
     o.port = 0;
     o.allow_plain_ws = true;
-    o.tokens_file = dir + "/tokens.json";
+    o.tokens_file = scratch.Write("tokens.json", R"({"clusters":[{"name":"fuzz","token":"fuzz-token"}]})");
     o.api_port = 0;
     o.handshake_timeout = std::chrono::milliseconds(500);
     o.idle_timeout = std::chrono::milliseconds(2000);

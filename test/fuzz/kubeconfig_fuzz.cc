@@ -5,11 +5,13 @@
 
 #include "kube/config.h"
 #include "test/fuzz/fuzz_target.h"
+#include "test/kube/temp_dir.h"
 
 using namespace srexpert;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = fuzz::ScratchDir("kubeconfig") + "/config";
+  static const kube::testing::TempDir dir;  // removed at exit
+  static const std::string path = dir.path() + "/config";
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);

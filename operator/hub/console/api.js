@@ -5,15 +5,9 @@
 
 const KEY = 'srexpert.hub.token';
 
-// Every login and logout begins a new epoch. A request still being polled
-// when it changes stops there: it must not go on without a token (a 401 the
-// user never caused) or with the next user's (whom the hub refuses to show
-// another user's request).
-let epoch = 0;
-
 export function token() { return sessionStorage.getItem(KEY) || ''; }
-export function setToken(value) { epoch++; sessionStorage.setItem(KEY, value); }
-export function clearToken() { epoch++; sessionStorage.removeItem(KEY); }
+export function setToken(value) { sessionStorage.setItem(KEY, value); }
+export function clearToken() { sessionStorage.removeItem(KEY); }
 
 export class ApiError extends Error {
   constructor(status, message, body) {
@@ -64,12 +58,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // progress reports (a drain's pods) show while it runs. Resolves with the
 // record once done: {httpStatus, result, progress}.
 export async function request(cluster, kind, payload, { timeoutMs = 30000, onProgress } = {}) {
-  const started = epoch;
+  // A request outlives its page: once its user has logged out, it must not
+  // be polled without a token (a 401 the user never caused) or with the next
+  // user's (whom the hub refuses to show another user's request).
+  const owner = token();
   const accepted = await call('POST', clusterPath(cluster, 'requests'),
     { kind, payload, timeoutMs, async: true });
   for (;;) {
     await sleep(400);
-    if (epoch !== started) throw new ApiError(0, 'logged out before the request finished');
+    if (token() !== owner) throw new ApiError(0, 'logged out before the request finished');
     const record = await get(accepted.location);
     if (onProgress && record.progressTotal) onProgress(record.progress, record.progressTotal);
     if (record.state === 'done') return record;
